@@ -1,0 +1,92 @@
+"""One exception hierarchy for the toolkit.
+
+Every error a user can hit on bad data carries *where* it happened (file, episode id, step index,
+field) so the message can say it, and a hint saying what to do. Callers catch `RldgError`.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+
+class RldgError(Exception):
+    """Base class of every error raised on purpose by rldg-data."""
+
+
+class ContractError(RldgError):
+    """Data that breaks the RLDS contract of DESIGN.md (shape, dtype, value, missing field, ...).
+
+    The message always names what is known of the location: file, episode id, step index, field.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: Optional[str] = None,
+        episode_id: Optional[str] = None,
+        step: Optional[int] = None,
+        field: Optional[str] = None,
+        hint: Optional[str] = None,
+    ) -> None:
+        self.reason = message
+        self.file = file
+        self.episode_id = episode_id
+        self.step = step
+        self.field = field
+        self.hint = hint
+        super().__init__(self._render())
+
+    def _render(self) -> str:
+        where = []
+        if self.file is not None:
+            where.append(f"file {self.file}")
+        if self.episode_id is not None:
+            where.append(f"episode {self.episode_id!r}")
+        if self.step is not None:
+            where.append(f"step {self.step}")
+        if self.field is not None:
+            where.append(f"field {self.field!r}")
+        text = (", ".join(where) + ": " if where else "") + self.reason
+        if self.hint:
+            text += f" ({self.hint})"
+        return text
+
+    def located(self, **where) -> "ContractError":
+        """Returns a copy with more location filled in (e.g. the file, once the reader knows it)."""
+        fields = dict(file=self.file, episode_id=self.episode_id, step=self.step, field=self.field)
+        fields.update({k: v for k, v in where.items() if v is not None})
+        return ContractError(self.reason, hint=self.hint, **fields)
+
+
+class EpisodeValidationError(ContractError):
+    """`Episode.validate()` found violations; `.violations` lists all of them, the message the first."""
+
+    def __init__(self, violations: list[ContractError]) -> None:
+        first = violations[0]
+        self.violations = list(violations)
+        more = f" (+{len(violations) - 1} more violations)" if len(violations) > 1 else ""
+        super().__init__(
+            first.reason + more,
+            file=first.file,
+            episode_id=first.episode_id,
+            step=first.step,
+            field=first.field,
+            hint=first.hint,
+        )
+
+
+class DatasetError(RldgError):
+    """A dataset folder that cannot be read at all (missing metadata, not a TFDS folder, ...)."""
+
+
+class RecipeError(RldgError):
+    """A broken mixing recipe: unknown key, missing source, bad value. The message names it."""
+
+
+class UnsafeInputError(RldgError):
+    """Input refused for safety: pickle without opt-in, an archive member escaping its folder, ..."""
+
+
+class UnavailableError(RldgError):
+    """A feature that cannot work in this environment (no Octo install, no display, ...)."""

@@ -1,0 +1,221 @@
+"""The RLDS contract of DESIGN.md as code: field names, allowed values and the TFDS features.
+
+Everything that writes or checks a dataset takes its names from here, so the contract has one
+source. `features()` returns the TFDS `FeaturesDict` a builder declares in `_info()`; `DatasetSpec`
+holds the sizes that vary between datasets (image size, wrist camera, state and action sizes).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Mapping
+
+import numpy as np
+
+# Step fields, as flat paths ("observation/image" is steps/observation/image in the RLDS example).
+IMAGE = "observation/image"
+WRIST_IMAGE = "observation/wrist_image"
+STATE = "observation/state"
+PRIVILEGED_STATE = "observation/privileged_state"  # optional: simulator-only object/goal poses
+ACTION = "action"
+REWARD = "reward"
+DISCOUNT = "discount"
+IS_FIRST = "is_first"
+IS_LAST = "is_last"
+IS_TERMINAL = "is_terminal"
+LANGUAGE_INSTRUCTION = "language_instruction"
+SOURCE = "source"
+STAGE = "stage"
+
+# Episode metadata fields.
+EPISODE_ID = "episode_id"
+TASK = "task"
+VARIANT = "variant"
+SPLIT = "split"
+POLICY_ID = "policy_id"
+SUCCESS = "success"
+EPISODE_RETURN = "episode_return"
+LENGTH = "length"
+SEED = "seed"
+RECIPE_HASH = "recipe_hash"
+
+STEPS = "steps"
+EPISODE_METADATA = "episode_metadata"
+
+# Who acted at a step.
+SOURCE_RL = "rl"
+SOURCE_HUMAN = "human"
+SOURCE_INTERVENTION = "intervention"
+SOURCE_SCRIPTED = "scripted"
+SOURCES = (SOURCE_RL, SOURCE_HUMAN, SOURCE_INTERVENTION, SOURCE_SCRIPTED)
+
+SPLITS = ("seen", "unseen")
+
+ACTION_LOW, ACTION_HIGH = -1.0, 1.0
+
+# dtype of every fixed-rank step field; image fields are uint8 [H, W, 3].
+STEP_DTYPES: Mapping[str, Any] = {
+    IMAGE: np.uint8,
+    WRIST_IMAGE: np.uint8,
+    STATE: np.float32,
+    PRIVILEGED_STATE: np.float32,
+    ACTION: np.float32,
+    REWARD: np.float32,
+    DISCOUNT: np.float32,
+    IS_FIRST: np.bool_,
+    IS_LAST: np.bool_,
+    IS_TERMINAL: np.bool_,
+    LANGUAGE_INSTRUCTION: np.str_,
+    SOURCE: np.str_,
+    STAGE: np.int32,
+}
+OPTIONAL_STEP_FIELDS = (WRIST_IMAGE, PRIVILEGED_STATE)
+REQUIRED_STEP_FIELDS = tuple(k for k in STEP_DTYPES if k not in OPTIONAL_STEP_FIELDS)
+IMAGE_FIELDS = (IMAGE, WRIST_IMAGE)
+FLOAT_FIELDS = (STATE, PRIVILEGED_STATE, ACTION, REWARD, DISCOUNT)
+VECTOR_FIELDS = (STATE, PRIVILEGED_STATE, ACTION)
+TEXT_STEP_FIELDS = (LANGUAGE_INSTRUCTION, SOURCE)
+
+# Python type of every metadata field.
+METADATA_TYPES: Mapping[str, type] = {
+    EPISODE_ID: str,
+    TASK: str,
+    VARIANT: str,
+    SPLIT: str,
+    POLICY_ID: str,
+    SUCCESS: bool,
+    EPISODE_RETURN: float,
+    LENGTH: int,
+    SEED: int,
+    RECIPE_HASH: str,
+}
+
+DEFAULT_IMAGE_SIZE = 128
+
+
+@dataclasses.dataclass(frozen=True)
+class DatasetSpec:
+    """The sizes that vary between contract datasets.
+
+    image_size: height and width of `observation/image` (and the wrist image, if any).
+    wrist: whether steps carry `observation/wrist_image`.
+    state_dim, action_dim: sizes of `observation/state` and `action`.
+    image_encoding: "jpeg" (the contract's default: small, lossy) or "png" (lossless, bigger).
+    privileged_dim: size of the optional `observation/privileged_state` (simulator object and goal
+      poses that state-based RL specialists act on, kept so human episodes can be relabeled with a
+      specialist's actions); 0 means the field is absent, as on a real robot.
+    """
+
+    image_size: int = DEFAULT_IMAGE_SIZE
+    wrist: bool = False
+    state_dim: int = 4
+    action_dim: int = 4
+    image_encoding: str = "jpeg"
+    privileged_dim: int = 0
+
+    def __post_init__(self) -> None:
+        if self.image_size <= 0 or self.state_dim <= 0 or self.action_dim <= 0 or self.privileged_dim < 0:
+            raise ValueError(f"DatasetSpec sizes must be positive, got {self}")
+        if self.image_encoding not in ("jpeg", "png"):
+            raise ValueError(f"image_encoding must be 'jpeg' or 'png', got {self.image_encoding!r}")
+
+    def step_shapes(self) -> dict[str, tuple[int, ...]]:
+        """Per-step shape of every step field of this spec (without the time axis)."""
+        hw = (self.image_size, self.image_size, 3)
+        shapes = {IMAGE: hw, STATE: (self.state_dim,), ACTION: (self.action_dim,)}
+        if self.wrist:
+            shapes[WRIST_IMAGE] = hw
+        if self.privileged_dim:
+            shapes[PRIVILEGED_STATE] = (self.privileged_dim,)
+        for key in (REWARD, DISCOUNT, IS_FIRST, IS_LAST, IS_TERMINAL, LANGUAGE_INSTRUCTION, SOURCE, STAGE):
+            shapes[key] = ()
+        return shapes
+
+
+def features(
+    image_size: int = DEFAULT_IMAGE_SIZE,
+    wrist: bool = False,
+    state_dim: int = 4,
+    action_dim: int = 4,
+    image_encoding: str = "jpeg",
+    privileged_dim: int = 0,
+):
+    """Returns the TFDS `FeaturesDict` of a contract dataset with these sizes."""
+    return features_for(DatasetSpec(image_size, wrist, state_dim, action_dim, image_encoding, privileged_dim))
+
+
+def features_for(spec: DatasetSpec):
+    """Returns the TFDS `FeaturesDict` of a contract dataset described by `spec`."""
+    import tensorflow_datasets as tfds
+
+    f = tfds.features
+    hw = (spec.image_size, spec.image_size, 3)
+    observation = {
+        "image": f.Image(shape=hw, dtype=np.uint8, encoding_format=spec.image_encoding,
+                         doc="Main camera RGB."),
+        "state": f.Tensor(shape=(spec.state_dim,), dtype=np.float32,
+                          doc="Proprioception: end-effector position and gripper opening."),
+    }
+    if spec.wrist:
+        observation["wrist_image"] = f.Image(shape=hw, dtype=np.uint8,
+                                             encoding_format=spec.image_encoding,
+                                             doc="Wrist camera RGB.")
+    if spec.privileged_dim:
+        observation["privileged_state"] = f.Tensor(
+            shape=(spec.privileged_dim,), dtype=np.float32,
+            doc="Simulator-only object and goal poses (what state-based specialists act on).")
+    step = {
+        "observation": f.FeaturesDict(observation),
+        "action": f.Tensor(shape=(spec.action_dim,), dtype=np.float32,
+                           doc="End-effector delta + gripper (+1 open), in [-1, 1]."),
+        "reward": f.Scalar(dtype=np.float32),
+        "discount": f.Scalar(dtype=np.float32),
+        "is_first": f.Scalar(dtype=np.bool_),
+        "is_last": f.Scalar(dtype=np.bool_),
+        "is_terminal": f.Scalar(dtype=np.bool_),
+        "language_instruction": f.Text(),
+        "source": f.Text(doc=f"Who acted: one of {', '.join(SOURCES)}."),
+        "stage": f.Scalar(dtype=np.int32, doc="Stage of a multi-stage task (0 if single-stage)."),
+    }
+    metadata = {
+        EPISODE_ID: f.Text(doc="Globally unique, stable episode id."),
+        TASK: f.Text(),
+        VARIANT: f.Text(),
+        SPLIT: f.Text(doc="seen or unseen"),
+        POLICY_ID: f.Text(doc="Specialist checkpoint id or demonstrator id."),
+        SUCCESS: f.Scalar(dtype=np.bool_),
+        EPISODE_RETURN: f.Scalar(dtype=np.float32),
+        LENGTH: f.Scalar(dtype=np.int32),
+        SEED: f.Scalar(dtype=np.int64),
+        RECIPE_HASH: f.Text(doc="Hash of the mix recipe that selected the episode, or ''."),
+    }
+    return f.FeaturesDict({STEPS: f.Dataset(step), EPISODE_METADATA: f.FeaturesDict(metadata)})
+
+
+def spec_from_features(feats) -> DatasetSpec:
+    """Reads the `DatasetSpec` back from a `FeaturesDict` made by `features()`.
+
+    Raises KeyError naming the missing path when the features lack a contract field.
+    """
+    steps = feats[STEPS].feature
+    obs = steps["observation"]
+    image = obs["image"]
+    state_shape = obs["state"].shape
+    action_shape = steps["action"].shape
+    wrist = "wrist_image" in obs.keys()
+    privileged = obs["privileged_state"].shape[0] if "privileged_state" in obs.keys() else 0
+    encoding = getattr(image, "_encoding_format", None) or "png"
+    return DatasetSpec(
+        image_size=int(image.shape[0]),
+        wrist=wrist,
+        state_dim=int(state_shape[0]),
+        action_dim=int(action_shape[0]),
+        image_encoding=str(encoding if encoding in ("jpeg", "png") else "png"),
+        privileged_dim=int(privileged),
+    )
+
+
+def split_path(path: str) -> tuple[str, ...]:
+    """'observation/image' -> ('observation', 'image')."""
+    return tuple(path.split("/"))
+

@@ -1,0 +1,81 @@
+"""rldg-data: datasets, pipelines and trainers for RLDG (RL specialists distilled into generalists).
+
+One distribution installs the six top-level packages of the layout and the `rldg` command.
+Versions are pinned in constraints.txt (install with `pip install -c constraints.txt -e .[dev]`,
+as the Makefile does); the ranges here only name what each package needs.
+"""
+
+from setuptools import setup
+
+PACKAGES = ["rldg_data", "builders", "collectors", "trainers", "viz", "robot_io"]
+
+setup(
+    name="rldg-data",
+    version="0.1.0",
+    description="RLDS datasets, Beam pipelines and trainers for RLDG policy distillation",
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    python_requires=">=3.11",
+    packages=[p for p in __import__("setuptools").find_packages(include=[f"{p}*" for p in PACKAGES])],
+    package_data={"": ["*.md", "*.bib", "*.txt", "*.tsv", "*.yaml", "*.json", "*.ipynb", "*.html",
+                       "dummy_data/**/*"]},
+    include_package_data=True,
+    install_requires=[
+        "numpy>=2",
+        "protobuf>=5.28,<7",
+        "tensorflow-cpu>=2.21",
+        "tensorflow-datasets>=4.9.10",
+        "mlcroissant",
+        "importlib_resources",
+        "apache-beam[dask]>=2.77",
+        "dask[distributed]",
+        "envlogger==1.2",
+        "rlds==0.1.8",
+        "dm-env",
+        "torch>=2.13",
+        "jax[cpu]",
+        "flax",
+        "optax",
+        "metaworld==3.1.1",
+        "mujoco==3.3.0",
+        "packaging",
+        "gymnasium",
+        "matplotlib",
+        "imageio",
+        "imageio-ffmpeg",
+        "pillow",
+        "pyyaml",
+        "tqdm",
+        "rich",
+        "psutil",
+    ],
+    extras_require={
+        "dev": ["pytest", "pytest-timeout", "hypothesis", "nbclient", "nbformat", "ipykernel"],
+    },
+    entry_points={
+        "console_scripts": ["rldg=rldg_data.cli:main"],
+        # Subcommands of `rldg`: each package registers its own here (see rldg_data.cli).
+        # A name whose module is not written yet is skipped with a warning by `rldg`.
+        "rldg.commands": [
+            "validate=rldg_data.commands:register_validate",
+            "mix=rldg_data.mix_cli:register_mix",
+            "stats=rldg_data.mix_cli:register_stats",
+            "pack=rldg_data.sharing_cli:register_pack",
+            "unpack=rldg_data.sharing_cli:register_unpack",
+            "verify=rldg_data.sharing_cli:register_verify",
+            "collect=collectors.cli:register_collect",
+            "specialist=trainers.specialist_cli:register_specialist",
+            "import=trainers.import_cli:register_import",
+            "generalist=trainers.generalist_cli:register_generalist",
+            "finetune=trainers.finetune_cli:register_finetune",
+            "demo=trainers.demo_cli:register_demo",
+            "show=viz.cli:register_show",
+            "report=viz.cli:register_report",
+        ],
+        # Loaders of policy checkpoints by format name (rldg_data.policy.load_policy finds them).
+        "rldg.policies": [
+            "specialist=trainers.specialist.checkpoint:load_policy",
+            "generalist=trainers.generalist.checkpoint:load_policy",
+        ],
+    },
+)

@@ -1,0 +1,26 @@
+"""The contract as TFDS features: names, sizes, and reading the sizes back."""
+
+from __future__ import annotations
+
+from rldg_data import spec
+
+
+def test_features_have_every_contract_field():
+    feats = spec.features(image_size=64, wrist=True, state_dim=7, action_dim=7, privileged_dim=12)
+    steps = feats[spec.STEPS].feature
+    for path in spec.STEP_DTYPES:
+        node = steps
+        for part in spec.split_path(path):
+            node = node[part]
+    assert set(feats[spec.EPISODE_METADATA].keys()) == set(spec.METADATA_TYPES)
+    assert steps["observation"]["image"].shape == (64, 64, 3)
+    assert steps["action"].shape == (7,)
+
+
+def test_spec_round_trips_through_features():
+    for s in (spec.DatasetSpec(), spec.DatasetSpec(32, True, 9, 7, "png"), spec.DatasetSpec(privileged_dim=39)):
+        assert spec.spec_from_features(spec.features_for(s)) == s
+
+
+def test_sources_are_the_contract_values():
+    assert set(spec.SOURCES) == {"rl", "human", "intervention", "scripted"}
