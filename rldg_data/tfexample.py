@@ -31,13 +31,20 @@ _INT_METADATA = (spec.SUCCESS, spec.LENGTH, spec.SEED)
 
 def encode_episode(episode: Episode, image_encoding: str = "jpeg",
                    encoded_images: Optional[dict[str, list[bytes]]] = None) -> bytes:
-    """Serializes an episode as TFDS would; `encoded_images` may carry frames already encoded."""
+    """Serializes an episode as TFDS would.
+
+    Frames already encoded (passed in `encoded_images`, or image fields that are object arrays of
+    bytes, as `reader.iter_episodes(decode_images=False)` gives them) are written as they are:
+    re-mixing a dataset without touching its images never re-encodes a JPEG.
+    """
     example = example_pb2.Example()
     feature = example.features.feature
     for name, values in episode.steps.items():
         key = f"{spec.STEPS}/{name}"
         if name in spec.IMAGE_FIELDS:
             blobs = (encoded_images or {}).get(name)
+            if blobs is None and values.dtype == object:  # read with decode_images=False
+                blobs = list(values)
             if blobs is None:
                 blobs = encode_images(values, image_encoding)
             feature[key].bytes_list.value.extend(blobs)

@@ -193,3 +193,12 @@ def test_exception_inside_writer_discards(tmp_path):
             w.add(make_episode("a"))
             raise RuntimeError("boom")
     assert list((tmp_path / "ds").iterdir()) == []
+
+
+def test_undecoded_images_pass_through_unchanged(tiny_dataset, tmp_path):
+    path, eps = tiny_dataset
+    raw = read_episodes(path, decode_images=False)
+    assert raw[0].steps[spec.IMAGE].dtype == object
+    copy = write_dataset(raw, tmp_path / "copy", "tiny", open_dataset(path).spec)
+    for a, b in zip(eps, read_episodes(copy)):
+        assert_same_episode(a, b)
