@@ -44,8 +44,10 @@ def resolve_dataset_dir(path: str | os.PathLike) -> Path:
     if (path / "dataset_info.json").is_file():
         return path
     if path.is_dir():
+        # hidden folders are our writers' temporaries; `incomplete.*` are TFDS's (a killed build)
         versions = [p for p in path.iterdir()
-                    if p.is_dir() and not p.name.startswith(".") and (p / "dataset_info.json").is_file()]
+                    if p.is_dir() and not p.name.startswith((".", "incomplete."))
+                    and (p / "dataset_info.json").is_file()]
         if versions:
             return max(versions, key=lambda p: _version_key(p.name))
     raise DatasetError(f"{path} is not a TFDS dataset folder (no dataset_info.json in it or in a "

@@ -62,7 +62,7 @@ def encode_episode(episode: Episode, image_encoding: str = "jpeg",
             feature[key].int64_list.value.append(int(value))
         else:
             feature[key].float_list.value.append(float(value))
-    return example.SerializeToString()
+    return example.SerializeToString(deterministic=True)  # map keys sorted: same bytes in any process
 
 
 def _text_list(values) -> list[bytes]:
@@ -138,6 +138,8 @@ def _read_step_field(name, kind, value, n, shape, decode_image_fields) -> np.nda
     elif want is np.int32:
         array = array.astype(np.int32)
     if name in spec.VECTOR_FIELDS:
+        if n == 0 and array.size == 0:  # an empty episode: validate() reports it as such
+            return array.reshape(0, shape[0] if shape else 0)
         if n <= 0:
             raise ValueError("cannot infer the number of steps for a vector field")
         if array.size % n:

@@ -3,4 +3,38 @@
 The embedded simulated task suite (MuJoCo / Meta-World: connector insertion, pick-and-place,
 multi-stage assembly) with seen/unseen variants, dm_env and gymnasium interfaces, scripted experts,
 a human-proxy demonstrator, and teleoperation device interfaces for real robots.
+
+    env = robot_io.make("insertion", "vga")          # a SimEnv; robot_io.variants("insertion", "unseen")
+    obs = env.reset(seed=0)                          # {"image", "state", "privileged_state"}
+    expert = robot_io.make_demonstrator("expert", env)
+    obs, reward, terminated, truncated, info = env.step(expert.act(obs))   # info: success, stage
+    dm = robot_io.DmEnv(env)                         # for envlogger; robot_io.GymEnv(env) for gymnasium
+
+Actions: end-effector delta xyz + gripper in [-1, 1] (+1 opens). State: hand xyz + gripper opening.
+Heavy modules (MuJoCo, dm_env, gymnasium) load on first use of these names.
 """
+
+from __future__ import annotations
+
+from robot_io.registry import TASKS, make, variant_info, variants
+from robot_io.tasks.base import PRIVILEGED_DIM, VariantInfo
+
+__all__ = ["TASKS", "make", "variants", "variant_info", "VariantInfo", "PRIVILEGED_DIM",
+           "SimEnv", "DmEnv", "GymEnv", "make_demonstrator", "HumanProxy", "HumanProxyConfig"]
+
+_LAZY = {
+    "SimEnv": "robot_io.sim_env",
+    "DmEnv": "robot_io.adapters",
+    "GymEnv": "robot_io.adapters",
+    "make_demonstrator": "robot_io.demonstrators",
+    "HumanProxy": "robot_io.human_proxy",
+    "HumanProxyConfig": "robot_io.human_proxy",
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'robot_io' has no attribute {name!r}")

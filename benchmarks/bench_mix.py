@@ -1,0 +1,168 @@
+"""Benchmark: `rldg_mix` (rldg_data.beam.mix) vs a plain per-episode TFDS generator builder.
+
+1. Throughput (steps/s, 64x64 JPEG episodes) of building the same dataset from the same source
+   episodes: the plain pattern (kpertsch/rlds_dataset_builder: a GeneratorBasedBuilder yielding
+   per-step dicts of decoded numpy frames, TFDS encodes them) vs `build_mix` (JPEG bytes passed
+   through, whole-episode serialization), both in one process, as a ratio measured in one run.
+2. Peak RSS of `build_mix` at 1,000 vs 10,000 episodes (each in a fresh child process).
+
+    .venv/bin/python benchmarks/bench_mix.py [--episodes 1000] [--length 50] [--rss-length 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numpy as np  # noqa: E402
+
+
+def synthetic_episodes(n: int, length: int, size: int = 64, seed: int = 0):
+    from rldg_data.episode import Episode, EpisodeMetadata, make_steps
+
+    rng = np.random.default_rng(seed)
+    base = np.add.outer(np.arange(size), np.arange(size)).astype(np.float32)
+    for i in range(n):
+        frames = np.stack([np.stack([(base * 2 + 7 * t + i) % 256] * 3, -1) for t in range(length)]).astype(np.uint8)
+        actions = rng.uniform(-1, 1, (length, 4)).astype(np.float32)
+        steps = make_steps(images=frames, states=rng.normal(size=(length, 4)).astype(np.float32), actions=actions,
+                           language_instruction="insert the peg", source=("rl", "human")[i % 2])
+        yield Episode(steps, EpisodeMetadata(f"ep-{i}", "insertion", "vga", "seen", "p", bool(i % 3), 0.0, length, i))
+
+
+def write_source(folder: Path, n: int, length: int) -> Path:
+    from rldg_data.writer import write_dataset
+
+    return write_dataset(synthetic_episodes(n, length), folder, "source", max_shard_bytes=8 << 20)
+
+
+def keep_all_recipe(source: Path, name: str = "bench_mix"):
+    from rldg_data.recipe import recipe_from_dict
+
+    return recipe_from_dict({"name": name, "seed": 0, "val_fraction": 0.05,
+                             "sources": {"rl": {"path": str(source)}}}, "/")
+
+
+def plain_tfds_build(source: Path, out: Path) -> None:
+    """The common rlds_dataset_builder pattern: yield per-step dicts of numpy arrays; TFDS encodes."""
+    import tensorflow_datasets as tfds
+
+    from rldg_data import spec
+    from rldg_data.reader import iter_episodes, open_dataset
+
+    data_spec = open_dataset(source).spec
+
+    class PlainBuilder(tfds.core.GeneratorBasedBuilder):
+        VERSION = tfds.core.Version("1.0.0")
+
+        def _info(self):
+            return tfds.core.DatasetInfo(builder=self, features=spec.features_for(data_spec))
+
+        def _split_generators(self, dl_manager):
+            return {"train": self._generate_examples()}
+
+        def _generate_examples(self):
+            for ep in iter_episodes(source, validate=False):
+                s = ep.steps
+                steps = [{"observation": {"image": s[spec.IMAGE][t], "state": s[spec.STATE][t]},
+                          "action": s[spec.ACTION][t], "reward": s[spec.REWARD][t], "discount": s[spec.DISCOUNT][t],
+                          "is_first": s[spec.IS_FIRST][t], "is_last": s[spec.IS_LAST][t],
+                          "is_terminal": s[spec.IS_TERMINAL][t],
+                          "language_instruction": str(s[spec.LANGUAGE_INSTRUCTION][t]),
+                          "source": str(s[spec.SOURCE][t]), "stage": s[spec.STAGE][t]} for t in range(len(ep))]
+                yield ep.episode_id, {"steps": steps, "episode_metadata": ep.metadata.to_dict()}
+
+    PlainBuilder.name = "plain_bench"
+    PlainBuilder(data_dir=str(out)).download_and_prepare(
+        download_config=tfds.download.DownloadConfig(verify_ssl=False))
+
+
+def rss_child(n: int, length: int, work: str) -> None:
+    """In a fresh process: measure build_mix's peak RSS alone (another process writes the source)."""
+    subprocess.run([sys.executable, __file__, "--write-source", str(n), str(length), work], check=True)
+    from rldg_data.beam.mix import build_mix
+    from rldg_data.reader import resolve_dataset_dir
+
+    source = resolve_dataset_dir(Path(work) / "src" / "source")
+    # ru_maxrss survives execve on Linux (it would report the parent's peak): sample RSS instead.
+    import threading
+
+    import psutil
+
+    proc, peak, done = psutil.Process(), [0], threading.Event()
+
+    def sample():
+        while not done.is_set():
+            peak[0] = max(peak[0], proc.memory_info().rss)
+            done.wait(0.02)
+
+    before = proc.memory_info().rss
+    thread = threading.Thread(target=sample, daemon=True)
+    thread.start()
+    t = time.perf_counter()
+    build_mix(keep_all_recipe(source), Path(work) / "out")
+    seconds = time.perf_counter() - t
+    done.set()
+    thread.join()
+    print(json.dumps({"episodes": n, "seconds": seconds, "rss_before_mib": before / 2**20,
+                      "peak_rss_mib": max(peak[0], proc.memory_info().rss) / 2**20}))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--episodes", type=int, default=1000)
+    ap.add_argument("--length", type=int, default=50)
+    ap.add_argument("--rss-length", type=int, default=10)
+    ap.add_argument("--rss-sizes", default="1000,10000")
+    ap.add_argument("--rss-child", nargs=3, help=argparse.SUPPRESS)
+    ap.add_argument("--write-source", nargs=3, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.write_source:
+        write_source(Path(args.write_source[2]) / "src", int(args.write_source[0]), int(args.write_source[1]))
+        return
+    if args.rss_child:
+        rss_child(int(args.rss_child[0]), int(args.rss_child[1]), args.rss_child[2])
+        return
+    from rldg_data.beam.mix import build_mix
+
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        source = write_source(tmp / "src", args.episodes, args.length)
+        steps = args.episodes * args.length
+        t = time.perf_counter()
+        plain_tfds_build(source, tmp / "plain")
+        plain = time.perf_counter() - t
+        t = time.perf_counter()
+        build_mix(keep_all_recipe(source), tmp / "mix")
+        mix = time.perf_counter() - t
+        print(f"throughput ({args.episodes} episodes x {args.length} steps, 64x64 JPEG, 1 process):")
+        print(f"  plain TFDS generator builder: {steps / plain:8.0f} steps/s ({plain:.1f} s)")
+        print(f"  rldg_mix (DirectRunner):      {steps / mix:8.0f} steps/s ({mix:.1f} s)")
+        print(f"  ratio rldg_mix / plain:       {plain / mix:8.2f}x")
+        print(f"  peak RSS of this process:     {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
+    results = []
+    for n in [int(x) for x in args.rss_sizes.split(",")]:
+        with tempfile.TemporaryDirectory() as work:
+            out = subprocess.run([sys.executable, __file__, "--rss-child", str(n), str(args.rss_length), work],
+                                 check=True, capture_output=True, text=True).stdout
+            results.append(json.loads(out.strip().splitlines()[-1]))
+            r = results[-1]
+            print(f"rldg_mix {n} episodes x {args.rss_length} steps: {r['seconds']:.1f} s, "
+                  f"peak RSS {r['peak_rss_mib']:.0f} MiB (RSS after imports, before the build: {r['rss_before_mib']:.0f} MiB)")
+    if len(results) >= 2:
+        print(f"peak RSS ratio {results[-1]['episodes']} / {results[0]['episodes']} episodes: "
+              f"{results[-1]['peak_rss_mib'] / results[0]['peak_rss_mib']:.3f}")
+
+
+if __name__ == "__main__":
+    main()

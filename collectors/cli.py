@@ -1,0 +1,69 @@
+"""`rldg collect`: record rollouts and demonstrations into envlogger logs (calls `collect.collect`)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+DESCRIPTION = """\
+Roll out a policy or demonstrator on a robot_io task and record every episode as an envlogger
+(Riegeli) log with RLDS-contract provenance: per step who acted (source: rl, human, scripted,
+intervention) and the task stage; per episode task, variant, split, policy_id, success and seed.
+
+--policy is `expert` (scripted), `human` (the human proxy), a specialist checkpoint folder, or a
+`module:function` factory. --handoff human-first lets the human proxy drive the easy stages and
+hands over to --policy at the bottleneck stage (policy-first: the reverse); --intervene-with
+expert|human lets that demonstrator take over when the policy errs (steps labelled intervention).
+
+Episodes are split over --workers spawned processes, each in OUT/worker-XXX/ with its own seeds
+(seed + episode index). Each finished episode is committed atomically: a killed run keeps every
+finished episode, and running the same command again records only the missing ones.
+Build a dataset with:  tfds build builders/rldg_rollouts --data_dir D --manual_dir OUT"""
+
+
+def register_collect(sub) -> None:
+    p = sub.add_parser("collect", help="record rollouts / demonstrations into envlogger logs",
+                       description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--task", required=True, help="robot_io task (insertion, pick_place, assembly)")
+    p.add_argument("--variant", required=True, help="task variant (see robot_io.variants(task))")
+    p.add_argument("--policy", required=True, help="expert | human | CHECKPOINT_DIR | module:function")
+    p.add_argument("--episodes", type=int, required=True, help="number of episodes to record")
+    p.add_argument("--out", required=True, help="log folder (OUT/worker-XXX/ep-NNNNNN/)")
+    p.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
+    p.add_argument("--seed", type=int, default=0, help="episode i uses seed+i (default 0)")
+    p.add_argument("--image-size", type=int, default=64, help="camera resolution (default 64)")
+    p.add_argument("--wrist", action="store_true", help="also record the wrist camera")
+    p.add_argument("--handoff", choices=["human-first", "policy-first"], default="",
+                   help="hand-off between the human proxy and --policy at the bottleneck stage")
+    p.add_argument("--start-stage", type=int, default=0,
+                   help="start every episode at the hand-off state of this stage (default 0: the "
+                        "beginning); e.g. a bottleneck specialist's own rollouts of assembly")
+    p.add_argument("--intervene-with", choices=["expert", "human"], default="",
+                   help="demonstrator that takes over when the policy errs")
+    p.add_argument("--intervene-threshold", type=float, default=0.5,
+                   help="take over when |policy - demonstrator| (xyz, max) exceeds this (default 0.5)")
+    p.add_argument("--intervene-steps", type=int, default=10,
+                   help="steps the demonstrator keeps control per intervention (default 10)")
+    p.add_argument("--env-factory", default="", help=argparse.SUPPRESS)
+    p.add_argument("--demonstrator-factory", default="", help=argparse.SUPPRESS)
+    p.set_defaults(func=_run_collect)
+
+
+def _run_collect(args) -> int:
+    from tqdm import tqdm
+
+    from collectors.collect import CollectConfig, collect
+
+    config = CollectConfig(
+        task=args.task, variant=args.variant, policy=args.policy, episodes=args.episodes,
+        out=args.out, workers=args.workers, seed=args.seed, image_size=args.image_size,
+        wrist=args.wrist, handoff=args.handoff, start_stage=args.start_stage, intervene_with=args.intervene_with,
+        intervene_threshold=args.intervene_threshold, intervene_steps=args.intervene_steps,
+        env_factory=args.env_factory, demonstrator_factory=args.demonstrator_factory)
+    with tqdm(total=config.episodes, unit="ep", desc="collect", disable=None, file=sys.stderr) as bar:
+        summary = collect(config, progress=lambda msg: bar.update(1))
+    sources = ", ".join(f"{k}={v}" for k, v in sorted(summary.steps_by_source.items())) or "-"
+    rate = summary.successes / summary.recorded if summary.recorded else 0.0
+    print(f"recorded {summary.recorded} episodes ({summary.skipped} already there) in {summary.out}\n"
+          f"steps {summary.steps}  sources {sources}  success {rate:.1%}")
+    return 0

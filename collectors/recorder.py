@@ -1,0 +1,205 @@
+"""Recording one episode of a dm_env environment into its own envlogger (Riegeli) log folder.
+
+Each episode is written by a fresh `envlogger.EnvLogger` into a hidden `.<name>.partial` folder;
+when the episode has ended and the logger is closed (every Riegeli file flushed and finalised),
+the folder is renamed to `<name>`. The rename is the commit: a process killed mid-episode (even by
+SIGKILL) leaves only a `.partial` folder, which readers ignore, and every renamed folder is a
+complete, readable log. envlogger alone does not give this: with several episodes in one shard a
+killed writer leaves a wrong episode index (seen on envlogger 1.2: the last complete episode and
+the partial one read back as one).
+
+Per step the log carries `{"action_source", "stage"}` as envlogger custom data: `action_source`
+says who chose the action that led to this timestep (envlogger pairs each timestep with the action
+before it), `stage` is the task stage of this timestep's observation. The static episode metadata
+(episode id, task, variant, split, policy id, seed, language instruction) is the log's metadata;
+the outcome (success, return, length, final stage) is envlogger's episode metadata.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import os
+import shutil
+from pathlib import Path
+from typing import Any, Callable, Mapping, Optional
+
+import numpy as np
+
+from rldg_data.compat import patch_numpy_for_envlogger
+
+log = logging.getLogger(__name__)
+
+METADATA_KEY = "rldg"
+PARTIAL_SUFFIX = ".partial"
+OUTCOME_FILE = "outcome.json"  # written beside each committed log: its outcome, readable without envlogger
+
+
+@dataclasses.dataclass(frozen=True)
+class EpisodeHeader:
+    """What is known of an episode before it starts (recorded as the log's metadata)."""
+
+    episode_id: str
+    task: str
+    variant: str
+    split: str
+    policy_id: str
+    seed: int
+    language_instruction: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class EpisodeOutcome:
+    """How a recorded episode ended."""
+
+    path: Path
+    episode_id: str
+    length: int  # RLDS steps, the final observation included
+    success: bool
+    episode_return: float
+    sources: tuple[str, ...]
+
+
+def quiet_envlogger() -> None:
+    """Patches numpy for envlogger 1.2 and silences its C++ INFO lines ("Empty steps, nothing to
+    do") unless the user set GLOG_minloglevel; call before importing envlogger."""
+    os.environ.setdefault("GLOG_minloglevel", "1")
+    patch_numpy_for_envlogger()
+
+
+def step_info(env) -> Mapping[str, Any]:
+    """The `info` dict of the last step (`success`, `stage`) of a dm_env adapter, if it keeps one.
+
+    Looks for `last_info` (or `info`) on the environment and on the environment it wraps
+    (`sim_env`, `env`, `_env`, `environment`, `_environment`); an environment without one is a
+    single-stage task whose success is a termination with positive reward.
+    """
+    seen = set()
+    stack = [env]
+    while stack:
+        obj = stack.pop()
+        if obj is None or id(obj) in seen:
+            continue
+        seen.add(id(obj))
+        for name in ("last_info", "info"):
+            value = getattr(obj, name, None)
+            if isinstance(value, Mapping):
+                return value
+        stack.extend(getattr(obj, n, None) for n in ("sim_env", "env", "_env", "environment", "_environment"))
+    return {}
+
+
+class _KeepOpen:
+    """A dm_env proxy whose `close()` does nothing: closing an episode's logger keeps the env."""
+
+    def __init__(self, env) -> None:
+        self._env = env
+
+    def __getattr__(self, name):
+        return getattr(self._env, name)
+
+    def reset(self):
+        return self._env.reset()
+
+    def step(self, action):
+        return self._env.step(action)
+
+    def observation_spec(self):
+        return self._env.observation_spec()
+
+    def action_spec(self):
+        return self._env.action_spec()
+
+    def reward_spec(self):
+        return self._env.reward_spec()
+
+    def discount_spec(self):
+        return self._env.discount_spec()
+
+    def close(self) -> None:
+        pass
+
+
+def reseed(env, seed: int) -> None:
+    """Makes the next `reset()` of `env` start from `seed`, if the environment allows it
+    (a `seed(seed)` method on it or on the simulator it wraps)."""
+    for obj in (env, getattr(env, "sim_env", None), getattr(env, "_env", None)):
+        fn = getattr(obj, "seed", None)
+        if callable(fn):
+            fn(seed)
+            return
+
+
+def record_episode(
+    env,
+    actor,
+    folder: str | os.PathLike,
+    name: str,
+    header: EpisodeHeader,
+    info_fn: Callable[[Any], Mapping[str, Any]] = step_info,
+    max_steps: Optional[int] = None,
+    seed_fn: Optional[Callable[[int], None]] = None,
+) -> EpisodeOutcome:
+    """Runs one episode of `env` with `actor` and records it as `folder/name` (atomically).
+
+    `actor.act(observation, stage)` returns (action, source). `seed_fn(seed)` makes the next reset
+    start from the episode's seed (default: `reseed`). `max_steps` is a safety net for
+    environments without a time limit: reaching it raises RuntimeError and commits nothing.
+    """
+    quiet_envlogger()
+    import envlogger
+
+    folder = Path(folder)
+    final = folder / name
+    partial = folder / f".{name}{PARTIAL_SUFFIX}"
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir(parents=True)
+    state = {"source": "", "stage": 0, "success": False, "return": 0.0}
+
+    def on_step(timestep, action, _env):
+        info = info_fn(env) if action is not None else {}
+        state["stage"] = int(info.get("stage", 0 if action is None else state["stage"]))
+        if action is not None:
+            reward = float(timestep.reward or 0.0)
+            state["return"] += reward
+            default_success = timestep.last() and timestep.discount == 0.0 and reward > 0
+            state["success"] = bool(info.get("success", default_success))
+        return {"action_source": state["source"], "stage": np.int32(state["stage"])}
+
+    def on_episode(timestep, action, _env):
+        return {"success": state["success"], "episode_return": np.float64(state["return"]),
+                "final_stage": np.int32(state["stage"])} if timestep.last() else None
+
+    sources = []
+    with envlogger.EnvLogger(_KeepOpen(env), data_directory=str(partial),
+                             metadata={METADATA_KEY: dataclasses.asdict(header)},
+                             step_fn=on_step, episode_fn=on_episode,
+                             max_episodes_per_file=1, flush_scheduler=lambda data: False) as logged:
+        (seed_fn or (lambda s: reseed(env, s)))(header.seed)
+        actor.reset(header.seed)
+        timestep = logged.reset()
+        while not timestep.last():
+            if max_steps is not None and len(sources) >= max_steps:
+                raise RuntimeError(f"episode {header.episode_id!r} reached max_steps={max_steps} "
+                                   f"without ending; is the environment missing a time limit?")
+            action, source = actor.act(timestep.observation, state["stage"])
+            state["source"] = source
+            sources.append(source)
+            timestep = logged.step(action)
+    outcome = EpisodeOutcome(final, header.episode_id, len(sources) + 1, state["success"],
+                             state["return"], tuple(sources))
+    # A small JSON beside the log, so that counting outcomes needs no envlogger/Riegeli decoding.
+    (partial / OUTCOME_FILE).write_text(json.dumps(
+        {"episode_id": outcome.episode_id, "length": outcome.length, "success": outcome.success,
+         "episode_return": outcome.episode_return, "task": header.task, "variant": header.variant,
+         "policy_id": header.policy_id, "seed": header.seed}, sort_keys=True))
+    os.replace(partial, final)  # the commit: only complete, closed logs carry their final name
+    log.debug("recorded %s (%d steps)", final, len(sources) + 1)
+    return outcome
+
+
+def read_outcomes(root: str | os.PathLike) -> list[dict]:
+    """The `outcome.json` of every committed episode log under `root` (sorted by path)."""
+    return [json.loads(p.read_text()) for p in sorted(Path(root).rglob(OUTCOME_FILE))
+            if not p.parent.name.endswith(PARTIAL_SUFFIX) and not p.parent.name.startswith(".")]

@@ -1,0 +1,75 @@
+"""After the Beam run: parts -> TFDS shards, TFDS metadata, rldg_info.json, the card, publish."""
+
+from __future__ import annotations
+
+import collections
+import json
+import os
+from pathlib import Path
+
+from rldg_data import spec
+from rldg_data.beam import io
+from rldg_data.errors import DatasetError
+from rldg_data.recipe import Recipe
+from rldg_data.writer import RLDG_INFO_FILE, dataset_digest, publish, shard_name
+
+
+def finalize(recipe: Recipe, data_spec: spec.DatasetSpec, mix_plan: dict, work: Path, final: Path,
+             overwrite: bool) -> Path:
+    """Turns the pipeline's output folder `work` into a published TFDS dataset at `final`."""
+    import tensorflow_datasets as tfds
+
+    parts = [p for p in io.list_parts(work) if p["episodes"]]
+    if not parts:
+        raise DatasetError(f"recipe {recipe.name!r} selected no episodes (plan: {mix_plan['available']} "
+                           f"available per source); loosen its filters")
+    by_split: dict[str, list[dict]] = collections.defaultdict(list)
+    for part in parts:
+        by_split[part["split"]].append(part)
+    split_infos, rows = [], []
+    for split, split_parts in sorted(by_split.items()):
+        for i, part in enumerate(split_parts):
+            os.replace(part["file"], work / shard_name(recipe.name, split, i, len(split_parts)))
+            os.remove(Path(part["file"]).with_suffix(".json"))
+            rows += [dict(r, dataset_split=split) for r in part["episodes"]]
+        split_infos.append(tfds.core.SplitInfo(name=split, shard_lengths=[len(p["episodes"]) for p in split_parts],
+                                               num_bytes=int(sum(p["num_bytes"] for p in split_parts))))
+    tfds.folder_dataset.write_metadata(
+        data_dir=str(work), features=spec.features_for(data_spec), split_infos=split_infos,
+        filename_template="{DATASET}-{SPLIT}.{FILEFORMAT}-{SHARD_X_OF_Y}", check_data=False,
+        description=recipe.description or f"RLDG mix {recipe.name} (recipe {recipe.hash[:12]})")
+    info = mix_info(recipe, mix_plan, rows)
+    (work / RLDG_INFO_FILE).write_text(json.dumps(info, indent=2, sort_keys=True))
+    from rldg_data.card import write_card
+
+    write_card(work, recipe, info)
+    return publish(work, final, overwrite)
+
+
+def mix_info(recipe: Recipe, mix_plan: dict, rows: list[dict]) -> dict:
+    """rldg_info.json of a mix: digest, counts per source/variant/split, success rates, recipe."""
+    import dataclasses
+
+    per_source = {}
+    for source in recipe.sources:
+        mine = [r for r in rows if r["source"] == source.name]
+        per_source[source.name] = {
+            "available": mix_plan["available"][source.name],
+            "selected": len(mine),
+            "duplicates_dropped": mix_plan["duplicates_dropped"][source.name],
+            "steps": sum(r["length"] for r in mine),
+            "success_rate": (sum(r["success"] for r in mine) / len(mine)) if mine else 0.0,
+            "by_variant": dict(sorted(collections.Counter(f"{r['task']}/{r['variant']}" for r in mine).items())),
+            "by_split": dict(sorted(collections.Counter(r["dataset_split"] for r in mine).items())),
+        }
+    recipe_dict = dataclasses.asdict(recipe)
+    for s in recipe_dict["sources"]:
+        s.pop("location")
+    return {
+        "name": recipe.name, "version": recipe.version, "recipe_hash": recipe.hash, "recipe": recipe_dict,
+        "num_episodes": len(rows), "num_steps": sum(r["length"] for r in rows),
+        "digest": dataset_digest((r["episode_id"], r["sha256"]) for r in rows),
+        "episode_ids": sorted(r["episode_id"] for r in rows),
+        "sources": per_source,
+        "success_rate": (sum(r["success"] for r in rows) / len(rows)) if rows else 0.0,
+    }

@@ -1,0 +1,68 @@
+"""`LoaderConfig`: what a training loader makes of an RLDS dataset (windows, chunks, batches).
+
+A frozen dataclass checked where it is built, so a bad value fails before any file is opened.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Optional
+
+from rldg_data.errors import RldgError
+
+NORMALIZATION_TYPES = ("normal", "bounds", "bounds_q99", "none")
+
+
+class LoaderConfigError(RldgError):
+    """A loader setting out of range (the message names it)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class LoaderConfig:
+    """Settings of `RLDSLoader`.
+
+    batch_size: windows per batch.
+    window: observation history length (frames t-window+1..t; before the episode start the first
+      frame is repeated and `pad_mask` is False there, as in Octo).
+    chunk: future actions per window (t..t+chunk-1; past the last real action the last one is
+      repeated and `action_pad_mask` is False, as in Octo).
+    image_size: frames are resized to this (square) when it differs from the dataset's; None keeps them.
+    wrist: also load `observation/wrist_image` (the dataset must have it).
+    normalization: "normal" (mean/std), "bounds" (min/max to [-1, 1]), "bounds_q99" (q01/q99 to
+      [-1, 1], clipped, as OpenVLA) or "none".
+    action_mask: which action dimensions are normalized; None: all but the last (the gripper).
+    shuffle: shuffle episodes (a global permutation per epoch: costs no memory, records are read
+      by offset) and draw windows from a buffer of `window_buffer` windows.
+    num_workers: threads that read, parse and decode episodes in parallel.
+    prefetch_episodes: episodes decoded ahead of the window buffer (bounds memory).
+    repeat: loop over epochs forever (training) or stop after one epoch (evaluation, tests).
+    drop_last: drop a final short batch (only without repeat).
+    """
+
+    batch_size: int = 64
+    window: int = 2
+    chunk: int = 4
+    image_size: Optional[int] = None
+    wrist: bool = False
+    normalization: str = "normal"
+    action_mask: Optional[tuple[bool, ...]] = None
+    shuffle: bool = True
+    window_buffer: int = 2048
+    seed: int = 0
+    num_workers: int = 2
+    prefetch_episodes: int = 8
+    repeat: bool = True
+    drop_last: bool = False
+    split: str = "train"
+
+    def __post_init__(self) -> None:
+        for name in ("batch_size", "window", "chunk", "window_buffer", "num_workers", "prefetch_episodes"):
+            if int(getattr(self, name)) <= 0:
+                raise LoaderConfigError(f"LoaderConfig.{name} must be positive, got {getattr(self, name)}")
+        if self.image_size is not None and self.image_size <= 0:
+            raise LoaderConfigError(f"LoaderConfig.image_size must be positive, got {self.image_size}")
+        if self.normalization not in NORMALIZATION_TYPES:
+            raise LoaderConfigError(f"LoaderConfig.normalization must be one of {NORMALIZATION_TYPES}, "
+                                    f"got {self.normalization!r}")
+        if self.action_mask is not None:
+            object.__setattr__(self, "action_mask", tuple(bool(x) for x in self.action_mask))

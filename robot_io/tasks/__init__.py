@@ -1,0 +1,1 @@
+"""Task families of the simulated suite: one module per family (scene edits, randomisation, strict success test)."""

@@ -1,0 +1,150 @@
+"""The mix pipeline: same recipe + same inputs = same episodes and statistics on any runner."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from rldg_data.beam.mix import build_mix
+from rldg_data.reader import read_episodes
+from rldg_data.recipe import recipe_from_dict
+from rldg_data.stats import STATS_FILE
+from rldg_data.validate import validate_dataset
+from rldg_data.writer import write_dataset
+from tests.factories import make_episodes
+
+
+@pytest.fixture(scope="module")
+def sources(tmp_path_factory):
+    root = tmp_path_factory.mktemp("sources")
+    rl = write_dataset(make_episodes(40, seed=1, image_size=8), root, "rl_data")
+    human_eps = make_episodes(30, seed=2, image_size=8)
+    human_eps += make_episodes(3, seed=1, image_size=8)  # ids also in rl_data: dedup keeps rl's
+    human = write_dataset(human_eps, root, "human_data")
+    return root, rl, human
+
+
+def _recipe(root, **extra):
+    values = {"name": "mix_test", "seed": 7, "val_fraction": 0.2,
+              "relabels": {"sparse_reward": True, "language": {"*": "insert the {variant} peg"}},
+              "sources": {"rl": {"path": "rl_data", "weight": 0.6},
+                          "human": {"path": "human_data", "weight": 0.4, "filters": {"max_length": 5}}}}
+    values.update(extra)
+    return recipe_from_dict(values, root)
+
+
+def _result(path):
+    info = json.loads((path / "rldg_info.json").read_text())
+    stats = {p.name: json.loads(p.read_text()) for p in sorted(path.glob("dataset_statistics*.json"))}
+    return info["episode_ids"], info["digest"], stats
+
+
+@pytest.fixture(scope="module")
+def direct_build(sources, tmp_path_factory):
+    root, _, _ = sources
+    return build_mix(_recipe(root), tmp_path_factory.mktemp("out1"))
+
+
+def test_mix_is_a_valid_tfds_dataset_with_stats_card_and_recipe_hash(direct_build, sources):
+    import tensorflow_datasets as tfds
+
+    root, _, _ = sources
+    report = validate_dataset(direct_build)
+    assert report.ok, report.violations[:3]
+    builder = tfds.builder_from_directory(str(direct_build))
+    assert set(builder.info.splits) == {"train", "val"}
+    recipe = _recipe(root)
+    episodes = read_episodes(direct_build)
+    assert {e.metadata.recipe_hash for e in episodes} == {recipe.hash}
+    assert all(str(e.steps["language_instruction"][0]) == f"insert the {e.metadata.variant} peg" for e in episodes)
+    assert all(e.steps["reward"].sum() == float(e.metadata.success) for e in episodes)
+    info = json.loads((direct_build / "rldg_info.json").read_text())
+    assert info["sources"]["human"]["duplicates_dropped"] == 3
+    sel = {k: v["selected"] for k, v in info["sources"].items()}
+    assert abs(sel["rl"] / sum(sel.values()) - 0.6) < 0.03
+    stats = json.loads((direct_build / STATS_FILE).read_text())
+    train = read_episodes(direct_build, "train")
+    actions = np.concatenate([e.steps["action"] for e in train])
+    assert stats["num_trajectories"] == len(train) and stats["num_transitions"] == len(actions)
+    assert np.allclose(stats["action"]["mean"], actions.astype(np.float64).mean(0), atol=1e-6)
+    assert stats["action"]["mask"][-1] is False and all(stats["action"]["mask"][:-1])
+    for key in ("p01", "p99", "q01", "q99", "std", "min", "max"):
+        assert len(stats["proprio"][key]) == 4
+    assert (direct_build / "dataset_statistics_rl.json").exists()
+    card = (direct_build / "README.md").read_text()
+    assert recipe.hash in card and "| rl |" in card
+
+
+def test_same_recipe_same_dataset_on_direct_runner_with_two_threads(direct_build, sources, tmp_path):
+    root, _, _ = sources
+    other = build_mix(_recipe(root), tmp_path,
+                      ["--direct_running_mode=multi_threading", "--direct_num_workers=2"])
+    assert _result(other) == _result(direct_build)
+
+
+def test_same_recipe_same_dataset_on_dask_cluster_of_worker_processes(direct_build, sources, tmp_path):
+    distributed = pytest.importorskip("distributed")
+    root, _, _ = sources
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                  dashboard_address=None) as cluster:
+        other = build_mix(_recipe(root), tmp_path,
+                          ["--runner=DaskRunner", f"--dask_client_address={cluster.scheduler_address}"])
+    assert _result(other) == _result(direct_build)
+
+
+@pytest.mark.slow
+def test_same_recipe_same_dataset_on_two_worker_processes(direct_build, sources, tmp_path):
+    root, _, _ = sources
+    other = build_mix(_recipe(root), tmp_path, "direct_running_mode=multi_processing,direct_num_workers=2")
+    assert _result(other) == _result(direct_build)
+
+
+def test_a_different_seed_selects_differently_but_keeps_proportions(direct_build, sources, tmp_path):
+    root, _, _ = sources
+    other = build_mix(_recipe(root, seed=8), tmp_path)
+    ids, _, _ = _result(other)
+    assert ids != _result(direct_build)[0]
+    assert sum(i.startswith("ep-1-") for i in ids) == sum(i.startswith("ep-1-") for i in _result(direct_build)[0])
+
+
+def test_rldg_mix_and_stats_commands(sources, direct_build, tmp_path, capsys):
+    from rldg_data.cli import main
+
+    root, _, _ = sources
+    recipe = root / "mix.yaml"
+    recipe.write_text("name: mix_test\nseed: 7\nval_fraction: 0.2\n"
+                      "relabels: {sparse_reward: true, language: {'*': 'insert the {variant} peg'}}\n"
+                      "sources:\n  rl: {path: rl_data, weight: 0.6}\n"
+                      "  human: {path: human_data, weight: 0.4, filters: {max_length: 5}}\n")
+    assert main(["mix", str(recipe), "--data-dir", str(tmp_path)]) == 0
+    assert "rl:" in capsys.readouterr().out
+    built = tmp_path / "mix_test" / "1.0.0"
+    assert _result(built) == _result(direct_build)
+    stats_file = built / "dataset_statistics.json"
+    before = stats_file.read_text()
+    stats_file.unlink()
+    assert main(["stats", str(built)]) == 0
+    assert json.loads(stats_file.read_text()) == json.loads(before)
+    assert main(["mix", str(recipe), "--data-dir", str(tmp_path)]) == 2  # exists: refused without --force
+    (root / "bad.yaml").write_text("name: m\nsources: {rl: {path: rl_data, wieght: 1}}\n")
+    assert main(["mix", str(root / "bad.yaml"), "--data-dir", str(tmp_path)]) == 2
+    assert "'wieght'" in capsys.readouterr().err
+
+
+def test_weights_hold_within_two_points_on_more_than_a_thousand_episodes(tmp_path):
+    from tests.factories import make_episode
+
+    def tiny(prefix, n):
+        return (make_episode(f"{prefix}-{i}", length=2, image_size=4, seed=i) for i in range(n))
+
+    write_dataset(tiny("a", 1000), tmp_path, "a_data", max_shard_bytes=64 << 10)
+    write_dataset(tiny("b", 800), tmp_path, "b_data", max_shard_bytes=64 << 10)
+    recipe = recipe_from_dict({"name": "weights", "seed": 1, "val_fraction": 0.0,
+                               "sources": {"a": {"path": "a_data", "weight": 0.45},
+                                           "b": {"path": "b_data", "weight": 0.55}}}, tmp_path)
+    info = json.loads((build_mix(recipe, tmp_path / "out") / "rldg_info.json").read_text())
+    assert info["num_episodes"] >= 1000
+    share = info["sources"]["a"]["selected"] / info["num_episodes"]
+    assert abs(share - 0.45) <= 0.02

@@ -1,0 +1,101 @@
+"""trainers.openvla: the export meets OpenVLA's rules or refuses clearly."""
+
+from __future__ import annotations
+
+import enum
+import json
+import sys
+import types
+
+import numpy as np
+import pytest
+
+from rldg_data.errors import ContractError, UnavailableError
+from rldg_data.reader import read_episodes
+from rldg_data.validate import validate_dataset
+from rldg_data.writer import write_dataset
+from tests.factories import make_episodes
+from trainers.openvla import PROMPT, export_openvla, launch_openvla
+
+STATS = {"mean", "std", "max", "min", "q01", "q99", "mask"}
+CONFIG = {"image_obs_keys", "depth_obs_keys", "state_obs_keys", "state_encoding", "action_encoding"}
+FINETUNE_FLAGS = {"--vla_path", "--data_root_dir", "--dataset_name", "--run_root_dir", "--adapter_tmp_dir",
+                  "--lora_rank", "--batch_size", "--grad_accumulation_steps", "--learning_rate",
+                  "--image_aug", "--wandb_project", "--wandb_entity", "--save_steps"}
+
+
+@pytest.fixture(scope="module")
+def export(tmp_path_factory):
+    root = tmp_path_factory.mktemp("vla")
+    source = write_dataset(make_episodes(4, seed=2, image_size=16, wrist=True), root / "data", "vla_src")
+    return source, export_openvla(source, root / "export")
+
+
+def test_exported_dataset_is_7d_224px_and_still_valid(export):
+    source, out = export
+    name = "vla_src_openvla"
+    path = out / "data" / name / "1.0.0"
+    assert validate_dataset(path).ok
+    original = read_episodes(source)
+    exported = read_episodes(path)
+    ep, src = exported[0], original[0]
+    assert ep.actions.shape[1] == 7 and ep.steps["observation/image"].shape[1:] == (224, 224, 3)
+    np.testing.assert_array_equal(ep.actions[:, 3:6], 0)
+    np.testing.assert_allclose(ep.actions[:, [0, 1, 2, 6]], src.actions, atol=1e-6)
+    assert "zero rotation" in (out / "README.md").read_text()
+
+
+def test_statistics_have_q01_q99_and_mask_and_constant_dims(export):
+    _, out = export
+    stats = json.loads((out / "dataset_statistics.json").read_text())["vla_src_openvla"]
+    assert set(stats["action"]) == STATS and set(stats["proprio"]) == STATS
+    assert stats["action"]["mask"] == [True] * 6 + [False]
+    assert all(len(stats["action"][k]) == 7 for k in STATS)
+    assert stats["action"]["min"][3:6] == stats["action"]["max"][3:6] == [0.0, 0.0, 0.0]
+    assert stats["num_trajectories"] == 4 and stats["num_transitions"] > 0
+
+
+def test_registration_registers_config_transform_and_mixture(export, monkeypatch):
+    """Runs the generated file against stand-ins for OpenVLA's three registries."""
+    _, out = export
+    config = json.loads((out / "openvla_dataset_config.json").read_text())
+    assert set(config["config"]) == CONFIG and config["prompt"] == PROMPT
+    assert config["config"]["image_obs_keys"]["primary"] == "image" and config["normalization_type"] == "BOUNDS_Q99"
+    regs = {"configs": types.ModuleType("c"), "mixtures": types.ModuleType("m"), "transforms": types.ModuleType("t")}
+    regs["configs"].OXE_DATASET_CONFIGS = {}
+    regs["configs"].ActionEncoding = enum.Enum("ActionEncoding", "EEF_POS JOINT_POS JOINT_POS_BIMANUAL EEF_R6")
+    regs["configs"].StateEncoding = enum.Enum("StateEncoding", "NONE POS_EULER POS_QUAT JOINT JOINT_BIMANUAL")
+    regs["mixtures"].OXE_NAMED_MIXTURES = {}
+    regs["transforms"].OXE_STANDARDIZATION_TRANSFORMS = {}
+    for part, module in regs.items():
+        monkeypatch.setitem(sys.modules, f"prismatic.vla.datasets.rlds.oxe.{part}", module)
+    scope: dict = {}
+    exec(compile((out / "openvla_registration.py").read_text(), "openvla_registration.py", "exec"), scope)
+    entry = regs["configs"].OXE_DATASET_CONFIGS["vla_src_openvla"]
+    assert entry["action_encoding"].name == "EEF_POS" and entry["image_obs_keys"]["wrist"] == "wrist_image"
+    assert regs["mixtures"].OXE_NAMED_MIXTURES["vla_src_openvla"] == [("vla_src_openvla", 1.0)]
+    import tensorflow as tf
+    fn = regs["transforms"].OXE_STANDARDIZATION_TRANSFORMS["vla_src_openvla"]
+    act = fn({"action": tf.constant([[0.1, 0, 0, 0, 0, 0, -1.0]])})["action"].numpy()
+    assert act[0, -1] == 0.0
+    args = json.loads((out / "openvla_finetune_args.json").read_text())
+    assert FINETUNE_FLAGS == {a for a in args if a.startswith("--")}
+
+
+def test_wrist_camera_can_be_primary_and_bad_actions_are_refused(export, tmp_path):
+    source, _ = export
+    out = export_openvla(source, tmp_path / "wrist", camera="wrist")
+    config = json.loads((out / "openvla_dataset_config.json").read_text())["config"]
+    assert config["image_obs_keys"] == {"primary": "wrist_image", "secondary": None, "wrist": None}
+    five = write_dataset(make_episodes(2, seed=3, image_size=16, action_dim=5), tmp_path, "five")
+    with pytest.raises(ContractError, match="5-D actions"):
+        export_openvla(five, tmp_path / "five_out")
+    assert not (tmp_path / "five_out").exists()
+
+
+def test_launch_without_an_openvla_environment_says_how(export):
+    _, out = export
+    with pytest.raises(UnavailableError, match="openvla-python"):
+        launch_openvla(out, None)
+    with pytest.raises(UnavailableError, match="cannot import prismatic"):
+        launch_openvla(out, sys.executable)

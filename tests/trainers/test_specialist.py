@@ -1,0 +1,105 @@
+"""RL specialist: the SAC update learns, checkpoints round-trip, collectors can load them."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from rldg_data import spec
+from rldg_data.episode import Episode, EpisodeMetadata, make_steps
+from rldg_data.errors import ContractError, RldgError
+from trainers.specialist.checkpoint import NumpyActor, load_policy, save_checkpoint
+from trainers.specialist.config import ConfigError, SACConfig, TrainConfig, train_from_dict
+from trainers.specialist.demos import load_demos
+from trainers.specialist.replay import ReplayBuffer, episode_transitions, sample_rounds
+
+OBS_DIM, ACTION_DIM = 6, 4
+
+
+def demo_buffer(n=512, seed=0):
+    """Demonstrations of a fixed linear policy, so there is something to imitate."""
+    rng = np.random.default_rng(seed)
+    w = rng.normal(size=(OBS_DIM, ACTION_DIM)) * 0.3
+    buf = ReplayBuffer(OBS_DIM, ACTION_DIM, n)
+    for _ in range(n):
+        obs = rng.normal(size=OBS_DIM)
+        buf.add(obs, np.tanh(obs @ w), float(rng.random() < 0.1), rng.normal(size=OBS_DIM), False)
+    return buf
+
+
+def test_numpy_actor_matches_the_flax_actor():
+    import jax
+
+    from trainers.specialist.networks import Actor
+    from trainers.specialist.sac import flatten_params
+
+    actor = Actor((16, 8), ACTION_DIM)
+    obs = np.random.default_rng(0).normal(size=(5, OBS_DIM)).astype(np.float32)
+    params = jax.jit(actor.init)(jax.random.PRNGKey(3), obs)["params"]
+    mean, log_std = jax.jit(actor.apply)({"params": params}, obs)
+    np_mean, np_log_std = NumpyActor(flatten_params(params)).forward(obs)
+    np.testing.assert_allclose(np_mean, mean, atol=1e-5)
+    np.testing.assert_allclose(np_log_std, log_std, atol=1e-5)
+
+
+def test_demo_fraction_and_reward_relabeling():
+    online, demos = demo_buffer(64, 1), demo_buffer(64, 2)
+    batch = sample_rounds(online, demos, np.random.default_rng(0), rounds=2, utd=3, batch_size=10,
+                          demo_fraction=0.5)
+    assert batch["obs"].shape == (2, 3, 10, OBS_DIM)
+    assert batch["is_demo"].sum(-1).tolist() == [[5, 5, 5]] * 2
+    obs, actions = np.zeros((4, 2)), np.ones((4, 1))
+    rewards = [t[2] for t in episode_transitions(obs, actions, success=True, step_cost=0.01)]
+    dones = [t[4] for t in episode_transitions(obs, actions, success=True)]
+    assert rewards == pytest.approx([-0.01, -0.01, 0.99]) and dones == [False, False, True]
+    assert not any(t[4] for t in episode_transitions(obs, actions, success=False))
+
+
+def test_config_rejects_bad_values_and_unknown_keys():
+    with pytest.raises(ConfigError, match="utd_ratio"):
+        SACConfig(utd_ratio=0)
+    with pytest.raises(ConfigError, match="unknown train config key.*'lr'"):
+        train_from_dict({"task": "insertion", "variant": "vga", "out": "x", "lr": 1})
+    config = TrainConfig("insertion", "vga", "x", sac=SACConfig(hidden=(8,)))
+    assert train_from_dict(json.loads(json.dumps(config.to_dict()))) == config
+
+
+def test_checkpoint_refuses_tampered_weights(tmp_path):
+    params = {"trunk/dense_0/kernel": np.ones((3, 2)), "trunk/dense_0/bias": np.zeros(2),
+              "trunk/norm_0/scale": np.ones(2), "trunk/norm_0/bias": np.zeros(2),
+              "mean/kernel": np.ones((2, 1)), "mean/bias": np.zeros(1),
+              "log_std/kernel": np.ones((2, 1)), "log_std/bias": np.zeros(1)}
+    folder = save_checkpoint(tmp_path / "ckpt", params, {"task": "t", "variant": "v"})
+    assert load_policy(folder).act({"privileged_state": np.ones(3, np.float32)}).shape == (1,)
+    with pytest.raises(RldgError, match="privileged_state"):
+        load_policy(folder).act({"state": np.ones(4, np.float32)})
+    np.savez(folder / "actor.npz", **{**params, "mean/bias": np.ones(1)})
+    with pytest.raises(RldgError, match="do not match the hash"):
+        load_policy(folder)
+    np.savez(folder / "actor.npz", **{**params, "mean/bias": np.array([object()], dtype=object)})
+    with pytest.raises(RldgError, match="cannot read"):  # allow_pickle=False refuses object arrays
+        load_policy(folder)
+
+
+def _privileged_episode(eid, n, success, with_privileged=True):
+    rng = np.random.default_rng(len(eid))
+    steps = make_steps(images=np.zeros((n, 8, 8, 3), np.uint8), states=rng.normal(size=(n, 4)),
+                       actions=np.clip(rng.normal(size=(n, 4)), -1, 1), language_instruction="x", source="human",
+                       privileged_states=rng.normal(size=(n, 5)) if with_privileged else None)
+    return Episode(steps, EpisodeMetadata(eid, task="insertion", variant="vga", success=success, length=n))
+
+
+def test_demos_load_from_a_contract_dataset(tmp_path):
+    from rldg_data.writer import write_dataset
+
+    episodes = [_privileged_episode("a", 6, True), _privileged_episode("b", 4, False),
+                _privileged_episode("c", 5, True)]
+    path = write_dataset(episodes, tmp_path, "demos")
+    demos = load_demos(path, "insertion", "vga")
+    assert [d.episode_id for d in demos] == ["a", "c"]
+    np.testing.assert_allclose(demos[0].obs, episodes[0].steps[spec.PRIVILEGED_STATE])
+    plain = write_dataset([_privileged_episode("d", 4, True, with_privileged=False)], tmp_path, "plain")
+    with pytest.raises(ContractError, match="privileged"):
+        load_demos(plain, "insertion", "vga")

@@ -1,0 +1,56 @@
+"""`rldg finetune octo|openvla DATASET`: export a contract dataset for Octo or OpenVLA fine-tuning,
+and launch it in the user's own environment for that project when one is given."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register_finetune(sub) -> None:
+    p = sub.add_parser(
+        "finetune", help="export a dataset for Octo / OpenVLA fine-tuning (and launch it)",
+        description=(
+            "Write what Octo's or OpenVLA's fine-tuning needs to read a contract dataset: dataset "
+            "kwargs / registration entries, dataset_statistics.json and a fine-tune config. With "
+            "--octo-python / --openvla-python, run that project's fine-tuning script in its own "
+            "Python environment (both pin tensorflow 2.15, so they cannot share rldg's)."),
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    targets = p.add_subparsers(dest="target", metavar="TARGET", required=True)
+    octo = targets.add_parser("octo", help="Octo: dataset kwargs, statistics, finetune config")
+    octo.add_argument("dataset", help="contract dataset folder")
+    octo.add_argument("--out", help="export folder (default: <data_dir>/<name>_octo)")
+    octo.add_argument("--steps", type=int, default=5000, help="fine-tuning steps in the config")
+    octo.add_argument("--batch-size", type=int, default=64)
+    octo.add_argument("--octo-python", help="Python of an Octo install: launch scripts/finetune.py")
+    octo.add_argument("--octo-repo", help="Octo git clone (default: found from the octo package)")
+    octo.set_defaults(func=_run_octo)
+    vla = targets.add_parser("openvla", help="OpenVLA: 7-D/224px dataset copy, registration, statistics")
+    vla.add_argument("dataset", help="contract dataset folder")
+    vla.add_argument("--out", help="export folder (default: <data_dir>/<name>_openvla)")
+    vla.add_argument("--camera", choices=("primary", "wrist"), default="primary",
+                     help="camera OpenVLA loads as its primary (the only one LoRA fine-tuning uses)")
+    vla.add_argument("--openvla-python", help="Python of an OpenVLA install: launch vla-scripts/finetune.py")
+    vla.add_argument("--openvla-repo", help="OpenVLA git clone (default: found from the prismatic package)")
+    vla.set_defaults(func=_run_openvla)
+
+
+def _run_octo(args) -> int:
+    from trainers.octo import export_octo, launch_octo
+
+    out = export_octo(args.dataset, args.out, steps=args.steps, batch_size=args.batch_size)
+    print(f"Octo export written to {out} (see {out / 'README.md'})")
+    if args.octo_python:
+        return launch_octo(out, args.octo_python, args.octo_repo)
+    print("Launch: rldg finetune octo ... --octo-python PATH_TO_OCTO_PYTHON")
+    return 0
+
+
+def _run_openvla(args) -> int:
+    from trainers.openvla import export_openvla, launch_openvla
+
+    out = export_openvla(args.dataset, args.out, camera=args.camera)
+    print(f"OpenVLA export written to {out} (see {out / 'README.md'})")
+    if args.openvla_python:
+        return launch_openvla(out, args.openvla_python, args.openvla_repo)
+    print("Launch: rldg finetune openvla ... --openvla-python PATH_TO_OPENVLA_PYTHON")
+    return 0

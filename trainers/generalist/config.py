@@ -1,0 +1,54 @@
+"""`GeneralistConfig`: the model and training settings of a generalist run (stored in policy.json)."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Mapping
+
+from rldg_data.errors import RldgError
+
+
+@dataclasses.dataclass(frozen=True)
+class GeneralistConfig:
+    """image_size: frames are resized to this; window: observation history; chunk: actions
+    predicted per step; channels: CNN widths (each conv halves the resolution); embed: feature
+    width; lang_buckets: hashed bag-of-words size (no downloaded language model); ensemble: temporal
+    ensembling of overlapping chunks when acting (else the chunk runs open loop)."""
+
+    image_size: int = 64
+    window: int = 2
+    chunk: int = 4
+    wrist: bool = False
+    channels: tuple[int, ...] = (16, 32, 64, 64)
+    embed: int = 128
+    hidden: int = 256
+    lang_buckets: int = 512
+    steps: int = 2000
+    batch_size: int = 64
+    learning_rate: float = 1e-3
+    weight_decay: float = 1e-4
+    normalization: str = "normal"
+    ensemble: bool = True
+    ensemble_decay: float = 0.1
+    seed: int = 0
+    threads: int = 2
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "channels", tuple(int(c) for c in self.channels))
+        for name in ("image_size", "window", "chunk", "embed", "hidden", "lang_buckets", "steps",
+                     "batch_size", "threads"):
+            if int(getattr(self, name)) <= 0:
+                raise RldgError(f"GeneralistConfig.{name} must be positive, got {getattr(self, name)}")
+        if self.image_size % (2 ** len(self.channels)):
+            raise RldgError(f"image_size {self.image_size} must be divisible by 2**{len(self.channels)}")
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any]) -> "GeneralistConfig":
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise RldgError(f"unknown GeneralistConfig key(s) {unknown}")
+        return cls(**values)

@@ -1,0 +1,140 @@
+"""Frozen configs of a specialist run: the SAC agent (`SACConfig`) and the run around it (`TrainConfig`).
+
+Both are plain dataclasses of JSON-able values: a checkpoint's policy.json stores them, so the exact
+settings that made a checkpoint travel with it. Values are checked where the config is built.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Mapping, Optional
+
+from rldg_data.errors import RldgError
+
+
+class ConfigError(RldgError):
+    """A specialist config value out of range, or an unknown key in a stored config."""
+
+
+def _check(ok: Any, message: str, value: Any) -> None:
+    if not ok:
+        raise ConfigError(f"{message}, got {value!r}")
+
+
+@dataclasses.dataclass(frozen=True)
+class SACConfig:
+    """SAC with an ensemble of LayerNorm critics, tanh-Gaussian actor and auto-tuned temperature.
+
+    utd_ratio: critic updates per environment step (RLPD/HIL-SERL use a high ratio); the actor and
+      temperature are updated once per environment step, as in HIL-SERL's launcher.
+    demo_fraction: share of every batch drawn from the demonstration buffer (RLPD's symmetric
+      sampling is 0.5); 0 samples only online data.
+    discount: 0.99, not HIL-SERL's 0.97: simulated episodes take 100-400 steps, and 0.97^150 leaves
+      almost no sparse-reward signal at the start (a 0.97 run on insertion/vga had Q ~0.07 at 30k steps).
+    bc_weight: weight of a behaviour-cloning term (squared error of the deterministic action) on the
+      demonstration half of the batch; 0 turns it off.
+    """
+
+    hidden: tuple[int, ...] = (128, 128)
+    num_critics: int = 2
+    discount: float = 0.99
+    tau: float = 0.005
+    actor_lr: float = 3e-4
+    critic_lr: float = 3e-4
+    temp_lr: float = 3e-4
+    init_temperature: float = 0.1
+    target_entropy: Optional[float] = None  # None: -action_dim / 2 (HIL-SERL's default)
+    batch_size: int = 256
+    utd_ratio: int = 1
+    demo_fraction: float = 0.5
+    bc_weight: float = 1.0
+    log_std_min: float = -5.0
+    log_std_max: float = 2.0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "hidden", tuple(int(h) for h in self.hidden))
+        _check(all(h > 0 for h in self.hidden) and self.hidden, "hidden sizes must be positive", self.hidden)
+        _check(self.num_critics >= 2, "num_critics must be >= 2 (clipped double Q)", self.num_critics)
+        _check(0.0 < self.discount < 1.0, "discount must be in (0, 1)", self.discount)
+        _check(0.0 < self.tau <= 1.0, "tau must be in (0, 1]", self.tau)
+        _check(self.batch_size >= 2, "batch_size must be >= 2", self.batch_size)
+        _check(self.utd_ratio >= 1, "utd_ratio must be >= 1", self.utd_ratio)
+        _check(0.0 <= self.demo_fraction < 1.0, "demo_fraction must be in [0, 1)", self.demo_fraction)
+        _check(self.bc_weight >= 0.0, "bc_weight must be >= 0", self.bc_weight)
+        _check(self.init_temperature > 0.0, "init_temperature must be > 0", self.init_temperature)
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+    """One specialist run: which task variant, how many demos, how long, when to evaluate and stop.
+
+    step_cost: reward per step subtracted from the sparse success reward (0 = pure sparse); a cost
+      pushes the specialist to finish faster (shorter cycle times than the demonstrations).
+    demo_dataset: a contract RLDS dataset to take demonstrations from; None collects `demos`
+      episodes from the task's human-proxy demonstrator (`demonstrator` kind).
+    start_stage: the stage episodes start at; -1 means the task's `bottleneck_stage` (assembly).
+    start_steps: environment steps of uniform random actions before the actor acts (and learns).
+    update_every: environment steps between update calls; each call then runs that many update
+      rounds in one jitted scan (same update-to-data ratio, fewer dispatches).
+    clock: what `minutes` limits: "wall" time, or this process's "cpu" time (the honest measure of
+      "minutes on one core" when other jobs share the machine; XLA runs single-threaded).
+    """
+
+    task: str
+    variant: str
+    out: str
+    demos: int = 20
+    demo_dataset: Optional[str] = None
+    demonstrator: str = "human"
+    minutes: float = 15.0
+    max_env_steps: int = 200_000
+    eval_every: int = 5_000
+    eval_episodes: int = 20
+    success_threshold: float = 0.9
+    patience: int = 2
+    start_steps: int = 1_000
+    update_every: int = 1
+    clock: str = "wall"
+    step_cost: float = 0.0
+    start_stage: int = 0
+    seed: int = 0
+    sac: SACConfig = SACConfig()
+
+    def __post_init__(self) -> None:
+        if isinstance(self.sac, Mapping):
+            object.__setattr__(self, "sac", sac_from_dict(self.sac))
+        _check(self.demos >= 0, "demos must be >= 0", self.demos)
+        _check(self.minutes > 0, "minutes must be > 0", self.minutes)
+        _check(self.eval_every > 0 and self.eval_episodes > 0, "eval_every and eval_episodes must be > 0",
+               (self.eval_every, self.eval_episodes))
+        _check(0.0 < self.success_threshold <= 1.0, "success_threshold must be in (0, 1]", self.success_threshold)
+        _check(self.update_every >= 1, "update_every must be >= 1", self.update_every)
+        _check(self.clock in ("wall", "cpu"), "clock must be 'wall' or 'cpu'", self.clock)
+        _check(self.patience >= 1, "patience must be >= 1", self.patience)
+        _check(self.step_cost >= 0.0, "step_cost must be >= 0", self.step_cost)
+        _check(self.demonstrator in ("human", "expert"), "demonstrator must be 'human' or 'expert'",
+               self.demonstrator)
+
+    def to_dict(self) -> dict[str, Any]:
+        out = dataclasses.asdict(self)
+        out["sac"]["hidden"] = list(self.sac.hidden)
+        return out
+
+
+def sac_from_dict(values: Mapping[str, Any]) -> SACConfig:
+    """SACConfig from a stored mapping; an unknown key is an error naming it."""
+    known = {f.name for f in dataclasses.fields(SACConfig)}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise ConfigError(f"unknown SAC config key(s) {unknown} (known: {sorted(known)})")
+    return SACConfig(**dict(values))
+
+
+def train_from_dict(values: Mapping[str, Any]) -> TrainConfig:
+    """TrainConfig from a stored mapping; an unknown key is an error naming it."""
+    known = {f.name for f in dataclasses.fields(TrainConfig)}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise ConfigError(f"unknown train config key(s) {unknown} (known: {sorted(known)})")
+    return TrainConfig(**dict(values))
+

@@ -1,0 +1,58 @@
+"""Evaluation of a policy on a `SimEnv`: strict success rate and steps to success (cycle time).
+
+One function, used for the specialist during training, for the human proxy it is compared with, and
+for a loaded checkpoint: the same seeds give the same starting states, so numbers are comparable.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Callable, Mapping, Optional
+
+import numpy as np
+
+
+@dataclasses.dataclass(frozen=True)
+class Evaluation:
+    """Outcome of `episodes` evaluation episodes."""
+
+    episodes: int
+    success_rate: float
+    median_steps_to_success: Optional[float]
+    mean_steps: float
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+def run_episode(env: Any, act: Callable[[Mapping[str, np.ndarray]], np.ndarray], seed: int,
+                start_stage: int = 0, reset: Optional[Callable[[int], None]] = None) -> tuple[bool, int]:
+    """Runs one episode to termination or truncation; returns (success, steps taken)."""
+    obs = env.reset(seed=seed, start_stage=start_stage) if start_stage else env.reset(seed=seed)
+    if reset is not None:
+        reset(seed)
+    steps, success = 0, False
+    while True:
+        obs, _, terminated, truncated, info = env.step(act(obs))
+        steps += 1
+        success = bool(info.get("success", False))
+        if terminated or truncated or success:
+            return success, steps
+
+
+def evaluate(env: Any, act: Callable, episodes: int, seed: int = 10_000, start_stage: int = 0,
+             reset: Optional[Callable[[int], None]] = None) -> Evaluation:
+    """Success rate and median steps to success over `episodes` episodes seeded seed, seed+1, ..."""
+    results = [run_episode(env, act, seed + i, start_stage, reset) for i in range(episodes)]
+    wins = [n for ok, n in results if ok]
+    return Evaluation(
+        episodes=episodes,
+        success_rate=len(wins) / episodes,
+        median_steps_to_success=float(np.median(wins)) if wins else None,
+        mean_steps=float(np.mean([n for _, n in results])),
+    )
+
+
+def evaluate_policy(env: Any, policy: Any, episodes: int, seed: int = 10_000, start_stage: int = 0) -> Evaluation:
+    """`evaluate` for an object with the Policy protocol (reset(seed), act(obs))."""
+    return evaluate(env, policy.act, episodes, seed, start_stage, reset=policy.reset)

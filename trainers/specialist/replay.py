@@ -1,0 +1,92 @@
+"""Replay buffers of transitions and RLPD's symmetric sampling (online half, demonstration half).
+
+Pure numpy: a fixed-capacity ring buffer per source, filled one transition (online) or one episode
+(demonstrations) at a time, and `sample_rounds` drawing the [rounds, utd, batch] arrays that
+`sac.SAC.update` consumes in one jitted call.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+import numpy as np
+
+from rldg_data.errors import RldgError
+
+
+class ReplayBuffer:
+    """A ring buffer of (obs, action, reward, next_obs, done) transitions."""
+
+    def __init__(self, obs_dim: int, action_dim: int, capacity: int) -> None:
+        self.capacity = int(capacity)
+        self.obs = np.zeros((capacity, obs_dim), np.float32)
+        self.next_obs = np.zeros((capacity, obs_dim), np.float32)
+        self.action = np.zeros((capacity, action_dim), np.float32)
+        self.reward = np.zeros(capacity, np.float32)
+        self.done = np.zeros(capacity, np.float32)
+        self.size = 0
+        self._next = 0
+
+    def __len__(self) -> int:
+        return self.size
+
+    def add(self, obs, action, reward: float, next_obs, done: bool) -> None:
+        i = self._next
+        self.obs[i], self.action[i], self.reward[i] = obs, action, reward
+        self.next_obs[i], self.done[i] = next_obs, float(done)
+        self._next = (i + 1) % self.capacity
+        self.size = min(self.size + 1, self.capacity)
+
+    def add_many(self, transitions: Iterable[tuple]) -> None:
+        for t in transitions:
+            self.add(*t)
+
+    def sample(self, rng: np.random.Generator, shape: tuple[int, ...]) -> dict[str, np.ndarray]:
+        if self.size == 0:
+            raise RldgError("cannot sample from an empty replay buffer")
+        idx = rng.integers(0, self.size, shape)
+        return {"obs": self.obs[idx], "action": self.action[idx], "reward": self.reward[idx],
+                "next_obs": self.next_obs[idx], "done": self.done[idx]}
+
+
+def sample_rounds(
+    online: ReplayBuffer,
+    demos: ReplayBuffer | None,
+    rng: np.random.Generator,
+    *,
+    rounds: int,
+    utd: int,
+    batch_size: int,
+    demo_fraction: float,
+) -> dict[str, np.ndarray]:
+    """Batches [rounds, utd, batch_size, ...]: `demo_fraction` of each from the demos (RLPD: 0.5).
+
+    With no (or an empty) demonstration buffer every row comes from the online buffer; with an empty
+    online buffer every row comes from the demonstrations (pre-training on demos alone).
+    """
+    n_demo = int(round(batch_size * demo_fraction)) if demos is not None and len(demos) else 0
+    if len(online) == 0:
+        n_demo = batch_size
+    parts, flags = [], []
+    if batch_size - n_demo:
+        parts.append(online.sample(rng, (rounds, utd, batch_size - n_demo)))
+        flags.append(np.zeros((rounds, utd, batch_size - n_demo), np.float32))
+    if n_demo:
+        parts.append(demos.sample(rng, (rounds, utd, n_demo)))
+        flags.append(np.ones((rounds, utd, n_demo), np.float32))
+    batch = {k: np.concatenate([p[k] for p in parts], axis=2) for k in parts[0]}
+    batch["is_demo"] = np.concatenate(flags, axis=2)
+    return batch
+
+
+def episode_transitions(obs: np.ndarray, actions: np.ndarray, success: bool, step_cost: float = 0.0):
+    """Transitions of one recorded episode in RLDS alignment (T observations, last step final).
+
+    Rewards are relabeled from the outcome, as the online environment gives them: 1 on the step
+    that reaches success (which also ends the episode), minus `step_cost` on every step.
+    """
+    n = len(obs) - 1
+    for t in range(n):
+        final = t == n - 1
+        reward = (1.0 if (final and success) else 0.0) - step_cost
+        yield obs[t], actions[t], reward, obs[t + 1], bool(final and success)

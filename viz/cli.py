@@ -1,0 +1,73 @@
+"""`rldg show` and `rldg report`: each parses its arguments and calls one library function.
+
+Registration stays cheap (argparse only); matplotlib, TensorFlow and rich load inside the command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def register_show(sub) -> None:
+    p = sub.add_parser(
+        "show",
+        help="print a dataset's summary tables in the terminal",
+        description=(
+            "Read a TFDS contract dataset once (no image decoding) and print rich tables: episodes, "
+            "steps and success rate; per source (episodes, steps, success, median length, action "
+            "smoothness); per task/variant; and the action/state statistics (from the dataset's "
+            "dataset_statistics.json when present, else computed)."),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("path", help="dataset folder (<data_dir>/<name>/<version>, or <data_dir>/<name>)")
+    p.add_argument("--no-stats", action="store_true", help="leave out the statistics table")
+    p.set_defaults(func=_run_show)
+
+
+def _run_show(args) -> int:
+    from tqdm import tqdm
+
+    from rldg_data.reader import open_dataset
+    from viz.terminal import show_dataset
+
+    total = open_dataset(args.path).num_episodes
+    with tqdm(total=total, unit="ep", desc="read", disable=None, file=sys.stderr, leave=False) as bar:
+        show_dataset(args.path, statistics=not args.no_stats, progress=bar.update)
+    return 0
+
+
+def register_report(sub) -> None:
+    p = sub.add_parser(
+        "report",
+        help="write every figure of a dataset and an HTML page to a folder",
+        description=(
+            "Write a dataset report into --out: composition, success per variant, length and "
+            "cycle-time histograms, action distributions, speed profile and smoothness per source "
+            "(PNG), a filmstrip, MP4 and GIF of sample episodes per source with source and stage "
+            "overlaid, card.md (the figure section of a dataset card), summary.json and index.html "
+            "(static, works offline: open it in a browser). An existing report in --out is "
+            "replaced; any other non-empty folder is refused."),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("path", help="dataset folder (<data_dir>/<name>/<version>, or <data_dir>/<name>)")
+    p.add_argument("--out", required=True, help="report folder to write")
+    p.add_argument("--samples", type=int, default=1, help="sample episodes per source (default 1)")
+    p.add_argument("--video", choices=("mp4", "gif", "none"), default="mp4",
+                   help="episode video format beside the GIF shown in the page (default mp4)")
+    p.add_argument("--fps", type=int, default=10, help="video frame rate (default 10)")
+    p.set_defaults(func=_run_report)
+
+
+def _run_report(args) -> int:
+    from tqdm import tqdm
+
+    from rldg_data.reader import open_dataset
+    from viz.report import ReportConfig, build_report
+
+    config = ReportConfig(samples_per_source=args.samples, video=args.video, fps=args.fps)
+    total = open_dataset(args.path).num_episodes
+    with tqdm(total=total, unit="ep", desc="report", disable=None, file=sys.stderr) as bar:
+        report = build_report(args.path, args.out, config, progress=bar.update)
+    print(f"wrote {report.html} ({len(report.figures)} figures, {len(report.episode_files)} episodes)")
+    return 0
