@@ -84,13 +84,19 @@ def worker_folder(out: str | os.PathLike, worker: int) -> Path:
     return Path(out) / f"worker-{worker:03d}"
 
 
+def committed_episodes(out: str | os.PathLike) -> set[int]:
+    """Indices of the episodes committed under `out` by any worker folder (partial ones excluded)."""
+    return {int(p.name[len("ep-"):]) for p in Path(out).glob("worker-*/ep-*") if p.is_dir()}
+
+
 def run_worker(config: CollectConfig, worker: int, indices: range, report: Callable[[dict], None]) -> None:
     """Records the episodes `indices` of `config` in `out/worker-XXX/`, calling `report` per episode."""
     from collectors.sources import make_actor, open_env
 
     folder = worker_folder(config.out, worker)
     folder.mkdir(parents=True, exist_ok=True)
-    todo = [i for i in indices if not (folder / episode_name(i)).is_dir()]
+    done = committed_episodes(config.out)  # by any worker: a rerun with another --episodes or
+    todo = [i for i in indices if i not in done]  # --workers splits the indices differently
     for i in indices:
         if i not in todo:
             report({"worker": worker, "index": i, "skipped": True})

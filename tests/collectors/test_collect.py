@@ -33,6 +33,19 @@ def test_parallel_workers_record_every_episode_once_with_distinct_seeds(tmp_path
     assert again.recorded == 0 and again.skipped == 5
 
 
+def test_a_bigger_rerun_records_only_the_new_episodes_and_never_an_episode_twice(tmp_path):
+    small = CollectConfig(task="toy", variant="a", policy="human", episodes=2, out=str(tmp_path),
+                          workers=2, seed=7, **TOY)
+    collect(small)
+    bigger = CollectConfig(task="toy", variant="a", policy="human", episodes=6, out=str(tmp_path),
+                           workers=2, seed=7, **TOY)
+    summary = collect(bigger)  # worker ranges differ from the first run's: 0-2 and 3-5
+    assert summary.recorded == 4 and summary.skipped == 2
+    episodes = list(iter_log_episodes([tmp_path]))
+    assert sorted(e.metadata.seed for e in episodes) == [7, 8, 9, 10, 11, 12]
+    assert len({e.episode_id for e in episodes}) == 6
+
+
 def test_sigkill_keeps_exactly_the_finished_episodes(tmp_path):
     out = tmp_path / "logs"
     cmd = [sys.executable, "-m", "rldg_data.cli", "collect", "--task", "toy", "--variant", "a",

@@ -95,9 +95,15 @@ def _by_split(results: dict) -> dict:
 
 def _evaluate_variant(checkpoint: str, task: str, variant: str, episodes: int, seed: int,
                       max_steps: Optional[int]) -> dict:
-    """Worker: one variant of a checkpoint, in its own process (see the module docstring)."""
+    """Worker: one variant of a checkpoint, in its own process (see the module docstring).
+
+    One torch thread: two workers run at once on a 2-core machine, and batch-1 inference gains
+    nothing from more (extra OpenMP threads only spin-wait each other)."""
+    import torch
+
     from trainers.generalist.checkpoint import load_policy
 
+    torch.set_num_threads(1)
     policy = load_policy(checkpoint)
     return evaluate_policy(policy, task, [variant], episodes, seed=seed,
                            image_size=policy.config.image_size, wrist=policy.config.wrist,

@@ -1,0 +1,157 @@
+"""`rldg demo`: recipes, result tables, the stage cache, and (slow) a tiny profile end to end."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from rldg_data.errors import RldgError
+from trainers.demo import recipes
+from trainers.demo.cache import StageCache
+from trainers.demo.profile import PROFILES, SPECIALIST_VARIANTS, DemoProfile, get_profile
+from trainers.demo.results import comparison_table, paper_rows
+
+REPO = Path(__file__).resolve().parents[2]
+TASKS = ("insertion", "pick_place", "assembly")
+RAW = {"rl": "/d/rl", "human": "/d/human", "handoff": "/d/handoff"}
+CKPTS = {tv: f"/ckpt/{tv[0]}-{tv[1]}" for tv in SPECIALIST_VARIANTS}
+
+
+def test_every_training_recipe_asks_the_same_successful_count_per_seen_variant():
+    for kind in recipes.DATASETS:
+        recipe = recipes.training_recipe(kind, {tv: 7 for tv in SPECIALIST_VARIANTS}, RAW, CKPTS, seed=3)
+        assert len(recipe["sources"]) == len(SPECIALIST_VARIANTS)
+        for source in recipe["sources"].values():
+            assert source["count"] == 7 and source["filters"]["success_only"] is True
+            assert len(source["filters"]["variants"]) == 1
+
+
+def test_rldg_recipe_takes_assembly_from_handoffs_and_the_rest_from_specialists():
+    recipe = recipes.training_recipe("rldg", {tv: 5 for tv in SPECIALIST_VARIANTS}, RAW, CKPTS, seed=0)
+    paths = {name: s["path"] for name, s in recipe["sources"].items()}
+    assert paths["assembly_round_nut"] == "/d/handoff"
+    assert paths["insertion_vga"] == paths["pick_place_red_cylinder"] == "/d/rl"
+
+
+def test_relabeled_recipe_puts_each_variants_specialist_on_human_states():
+    recipe = recipes.training_recipe("relabeled", {tv: 5 for tv in SPECIALIST_VARIANTS}, RAW, CKPTS, seed=0)
+    vga = recipe["sources"]["insertion_vga"]
+    assert vga["path"] == "/d/human"
+    assert vga["relabels"]["actions"] == {"policy": "/ckpt/insertion-vga", "sources": ["human"]}
+    assert "relabels" not in recipe["sources"]["assembly_round_nut"]  # the specialist knows one stage only
+
+
+def test_demo_recipes_are_valid_recipes(tmp_path):
+    from rldg_data.recipe import recipe_from_dict
+
+    for kind in recipes.DATASETS:
+        recipe = recipe_from_dict(recipes.training_recipe(kind, {tv: 2 for tv in SPECIALIST_VARIANTS}, RAW, CKPTS, 0),
+                                  tmp_path, check_paths=False)
+        assert recipe.name == f"demo_{kind}"
+    with pytest.raises(ValueError):
+        recipes.training_recipe("bogus", {tv: 2 for tv in SPECIALIST_VARIANTS}, RAW, CKPTS, 0)
+
+
+def _evaluation(success_seen: float, success_unseen: float, time: float) -> dict:
+    return {"splits": {"seen": {"success_rate": success_seen, "median_cycle_time": time, "episodes": 10},
+                       "unseen": {"success_rate": success_unseen, "median_cycle_time": None, "episodes": 10}}}
+
+
+def test_comparison_table_has_a_cell_per_dataset_task_and_split_and_paper_rows_use_them():
+    evaluations = {"rl": {t: _evaluation(0.8, 0.5, 100) for t in TASKS},
+                   "human": {t: _evaluation(0.4, 0.2, 200) for t in TASKS},
+                   "rldg": {t: _evaluation(0.9, 0.6, 110) for t in TASKS},
+                   "relabeled": {t: _evaluation(0.7, 0.4, 150) for t in TASKS}}
+    table = comparison_table(evaluations)
+    assert set(table) == set(evaluations)
+    assert table["rl"]["assembly"]["seen"] == {"success_rate": 0.8, "median_cycle_time": 100, "episodes": 10}
+    efficiency = {"task": "insertion", "variant": "vga",
+                  "sizes": {"rl": {"2": {"success_rate": 0.5}, "4": {"success_rate": 0.9}, "8": {"success_rate": 0.9}},
+                            "human": {"2": {"success_rate": 0.1}, "4": {"success_rate": 0.3}}}}
+    spec = {"pick_place/red_cylinder": {"red_cylinder": {"success_rate": 1.0},
+                                        "yellow_cube_dark_table": {"success_rate": 0.0}}}
+    rows = paper_rows(table, efficiency, spec)
+    text = json.dumps(rows)
+    assert "RLDG mix 90% vs human 40% (+50 points)" in text
+    assert "rl: best 90% first reached with 4 episodes" in text
+    assert "specialist 100% seen, 0% unseen" in text
+    assert "RL data 100.0 steps vs human data 200.0 steps" in text
+    assert len(rows) == 6
+
+
+def test_equal_counts_take_the_fewest_successes_and_leave_out_variants_a_source_never_solved():
+    from trainers.demo.pipeline import equal_counts
+
+    seen = [("insertion", "vga"), ("pick_place", "red_cylinder")]
+    successes = {"rl": {"insertion/vga": 9, "pick_place/red_cylinder": 0},
+                 "human": {"insertion/vga": 6, "pick_place/red_cylinder": 5}}
+    assert equal_counts(seen, successes, wanted=8) == {("insertion", "vga"): 6}
+    assert equal_counts(seen, successes, wanted=4) == {("insertion", "vga"): 4}
+    with pytest.raises(RldgError, match="no seen variant"):
+        equal_counts(seen[1:], successes, wanted=4)
+
+
+def test_profiles_are_valid_and_a_bad_one_is_refused():
+    assert get_profile("small").episodes > get_profile("tiny").episodes
+    assert set(PROFILES) == {"tiny", "small", "full"}
+    with pytest.raises(RldgError, match="unknown demo profile"):
+        get_profile("huge")
+    with pytest.raises(RldgError, match="efficiency_sizes"):
+        DemoProfile(name="x", episodes=1, collect_factor=1, generalist_steps=1, eval_episodes=1,
+                    efficiency_sizes=(4, 2))
+
+
+def test_stage_cache_skips_finished_work_and_an_interrupted_stage_leaves_nothing(tmp_path):
+    cache = StageCache(tmp_path / "cache")
+    calls = []
+
+    def work(folder: Path):
+        calls.append(folder)
+        (folder / "out.txt").write_text("done")
+        return {"n": 1}
+
+    first = cache.run("stage", {"a": 1}, work)
+    again = cache.run("stage", {"a": 1}, work)
+    assert first == again and len(calls) == 1 and (first / "out.txt").read_text() == "done"
+    assert cache.run("stage", {"a": 2}, work) != first and len(calls) == 2
+
+    def interrupted(folder: Path):
+        (folder / "half.txt").write_text("half")
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        cache.run("other", {"a": 1}, interrupted)
+    assert not cache.done("other", {"a": 1})
+    assert [p.name for p in (tmp_path / "cache").iterdir() if p.name.startswith(("other", ".tmp"))] == []
+
+
+@pytest.mark.slow
+def test_tiny_demo_runs_end_to_end_and_results_have_every_cell(tmp_path):
+    out = tmp_path / "demo"
+    env = dict(os.environ, MUJOCO_GL=os.environ.get("MUJOCO_GL", "egl"))
+    cmd = [sys.executable, "-m", "rldg_data.cli", "demo", "--profile", "tiny", "--out", str(out)]
+    res = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=3600)
+    assert res.returncode == 0, res.stderr[-3000:]
+    results = json.loads((out / "results.json").read_text())
+    for dataset in recipes.DATASETS:
+        for task in TASKS:
+            for split in ("seen", "unseen"):
+                cell = results["table"][dataset][task][split]
+                assert 0.0 <= cell["success_rate"] <= 1.0 and cell["episodes"] >= 1
+                assert "median_cycle_time" in cell
+    assert len(results["paper_comparison"]) == 6
+    assert set(results["efficiency"]["sizes"]) == {"rl", "human"}
+    assert all(len(v) >= 1 for v in results["efficiency"]["sizes"].values())
+    assert (out / "report.html").is_file() and list((out / "figures").glob("*.png"))
+    for report in results["reports"].values():
+        assert (Path(report) / "index.html").is_file()
+    # A rerun finds every stage cached: it runs no command.
+    commands = (out / "commands.log").read_text()
+    res = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert (out / "commands.log").read_text() == commands

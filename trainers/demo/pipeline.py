@@ -1,0 +1,348 @@
+"""`run_demo`: the RLDG experiment end to end, as cached stages (see `trainers.demo`).
+
+1. specialists: the committed checkpoints (or `--retrain`: `rldg specialist train`), each also
+   evaluated on its task's unseen variants;
+2. collection: specialist rollouts, human-proxy demonstrations, assembly hand-offs (`rldg collect`),
+   topped up until every seen variant has the wanted number of successes;
+3. datasets: raw logs -> `tfds build builders/rldg_rollouts`; training sets -> `tfds build
+   builders/rldg_mix` with the recipes of `trainers.demo.recipes`;
+4. generalists: `rldg generalist train` + `eval` on seen and unseen variants of every task, plus the
+   data-efficiency sweep on one connector;
+5. report: `rldg report` per dataset, results.json, figures and report.html (`trainers.demo.page`).
+This process imports neither TensorFlow nor MuJoCo's renderer: every stage is a subprocess.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import shutil
+import time
+from pathlib import Path
+from typing import Callable, Optional
+
+import yaml
+
+from rldg_data.errors import RldgError
+from trainers.demo import recipes
+from trainers.demo.cache import StageCache
+from trainers.demo.commands import CommandLog, rldg, tfds_build, tfds_config
+from trainers.demo.profile import HANDOFF_TASKS, SPECIALIST_VARIANTS, DemoProfile
+
+log = logging.getLogger(__name__)
+
+COMMITTED = Path(__file__).with_name("specialists")
+TASKS = ("insertion", "pick_place", "assembly")
+MAX_TOPUPS = 3  # collection rounds per log folder before settling for fewer successes
+
+
+@dataclasses.dataclass
+class DemoRun:
+    """State of one run: where it writes, its cache, the command log, and a stage reporter."""
+
+    profile: DemoProfile
+    out: Path
+    retrain: bool = False
+    on_stage: Callable[[str], None] = lambda name: None
+    specialists: Path = COMMITTED  # folder of <task>-<variant> checkpoints to start from
+
+    def __post_init__(self) -> None:
+        self.out = Path(self.out)
+        self.specialists = Path(self.specialists)
+        self.cache = StageCache(self.out / "cache")
+        self.commands = CommandLog(self.out / "commands.log")
+
+    def stage(self, name: str, inputs: dict, work: Callable[[Path], object]) -> Path:
+        self.on_stage(name)
+        return self.cache.run(name, {"profile": self.profile.to_dict(), **inputs}, work)
+
+    def sh(self, argv, folder: Path, env: Optional[dict] = None) -> None:
+        self.commands.run(argv, folder / "log.txt", env)
+
+
+# ---- 1. specialists -------------------------------------------------------------------------
+
+def specialist(run: DemoRun, task: str, variant: str) -> Path:
+    committed = run.specialists / f"{task}-{variant}"
+    inputs = {"task": task, "variant": variant, "retrain": run.retrain,
+              "committed": _file_digest(committed / "actor.npz") if not run.retrain else None}
+
+    def work(tmp: Path):
+        ckpt = tmp / "checkpoint"
+        if run.retrain:
+            args = ["specialist", "train", "--task", task, "--variant", variant, "--out", str(ckpt),
+                    "--demos", "20", "--minutes", str(run.profile.specialist_minutes), "--clock", "cpu",
+                    "--eval-every", "2500", "--seed", str(run.profile.seed)]
+            if task in HANDOFF_TASKS:
+                args += ["--start-stage", "bottleneck"]
+            run.sh(rldg(*args), tmp)
+        else:
+            if not (committed / "policy.json").is_file():
+                raise RldgError(f"no specialist checkpoint in {committed}: run `rldg demo --retrain` "
+                                f"(or bash {COMMITTED.relative_to(COMMITTED.parents[2])}/train_all.sh)")
+            shutil.copytree(committed, ckpt)
+        return {"checkpoint": "checkpoint"}
+
+    return run.stage(f"specialist-{task}-{variant}", inputs, work) / "checkpoint"
+
+
+def specialist_generalization(run: DemoRun, task: str, variant: str, ckpt: Path) -> dict:
+    """The specialist on its own variant and on each unseen variant of its task (state-based)."""
+    import robot_io
+
+    targets = [variant] + robot_io.variants(task, "unseen")
+
+    def work(tmp: Path):
+        rows = {}
+        for target in targets:
+            out = tmp / f"{target}.json"
+            run.sh(rldg("specialist", "eval", str(ckpt), "--variant", target, "--episodes",
+                        str(run.profile.specialist_eval_episodes), "--out", str(out)), tmp)
+            rows[target] = json.loads(out.read_text())
+        return rows
+
+    folder = run.stage(f"specialist-eval-{task}-{variant}", {"checkpoint": str(ckpt.parent.name)}, work)
+    return json.loads((folder / "stage.json").read_text())["result"]
+
+
+# ---- 2. collection --------------------------------------------------------------------------
+
+def collect(run: DemoRun, kind: str, task: str, variant: str, policy: str, wanted: int,
+            extra: tuple[str, ...] = ()) -> tuple[Path, int]:
+    """Logs of `kind` (rl | human | handoff) on one variant with about `wanted` successes."""
+    from collectors.recorder import read_outcomes
+
+    def work(tmp: Path):
+        logs = tmp / "logs"
+        episodes = run.profile.attempts(wanted)
+        cap = MAX_TOPUPS * episodes
+        for _ in range(MAX_TOPUPS):
+            run.sh(rldg("collect", "--task", task, "--variant", variant, "--policy", policy,
+                        "--episodes", str(episodes), "--out", str(logs), "--workers",
+                        str(run.profile.workers), "--seed", str(_seed_base(kind, run.profile.seed)),
+                        "--image-size", str(run.profile.image_size), *extra), tmp)
+            outcomes = read_outcomes(logs)
+            successes = sum(o["success"] for o in outcomes)
+            if successes >= wanted:
+                break
+            rate = max(successes / len(outcomes), 0.1)
+            episodes = min(cap, len(outcomes) + int((wanted - successes) / rate * 1.3) + 1)
+            if episodes <= len(outcomes):
+                break
+        return {"episodes": len(outcomes), "successes": successes,
+                "median_length": _median([o["length"] for o in outcomes if o["success"]])}
+
+    name = f"collect-{kind}-{task}-{variant}"
+    folder = run.stage(name, {"policy": Path(policy).parent.name if "/" in policy else policy,
+                              "wanted": wanted, "extra": list(extra)}, work)
+    return folder / "logs", json.loads((folder / "stage.json").read_text())["result"]["successes"]
+
+
+def _start_stage(ckpt: Path) -> int:
+    """The stage a specialist was trained from (its policy.json says; the bottleneck for assembly)."""
+    return int(json.loads((Path(ckpt) / "policy.json").read_text()).get("start_stage", 0))
+
+
+def _seed_base(kind: str, seed: int) -> int:
+    """Disjoint seed ranges per source, and never the specialists' evaluation seeds."""
+    return seed + {"rl": 10_000, "human": 20_000, "handoff": 30_000}[kind]
+
+
+# ---- 3. datasets ----------------------------------------------------------------------------
+
+def build_rollouts(run: DemoRun, name: str, log_dirs: list[Path]) -> Path:
+    """`tfds build builders/rldg_rollouts` of the logs; returns the dataset version folder."""
+
+    def work(tmp: Path):
+        run.sh(tfds_build("rldg_rollouts", tmp / "data",
+                          "--config", tfds_config(name, log_dirs=[str(p) for p in log_dirs])), tmp)
+        return {}
+
+    folder = run.stage(f"rollouts-{name}", {"logs": sorted(p.parent.name for p in log_dirs)}, work)
+    return _version_folder(folder / "data")
+
+
+def build_mix(run: DemoRun, recipe: dict) -> Path:
+    """`tfds build builders/rldg_mix --config custom` of a recipe; returns the version folder."""
+
+    def work(tmp: Path):
+        recipe_file = tmp / "recipe.yaml"
+        recipe_file.write_text(yaml.safe_dump(recipe, sort_keys=False))
+        run.sh(tfds_build("rldg_mix", tmp / "data", "--config", "custom"), tmp,
+               env={"RLDG_MIX_RECIPE": str(recipe_file)})
+        return {}
+
+    folder = run.stage(f"mix-{recipe['name']}", {"recipe": recipe}, work)
+    return _version_folder(folder / "data")
+
+
+def _version_folder(data_dir: Path) -> Path:
+    found = sorted(p.parent for p in data_dir.rglob("dataset_info.json"))
+    if len(found) != 1:
+        raise RldgError(f"expected one built dataset under {data_dir}, found {len(found)}")
+    return found[0]
+
+
+# ---- 4. generalists -------------------------------------------------------------------------
+
+def train_generalist(run: DemoRun, name: str, dataset: Path, steps: int) -> Path:
+    def work(tmp: Path):
+        run.sh(rldg("generalist", "train", "--dataset", str(dataset), "--out", str(tmp / "checkpoint"),
+                    "--steps", str(steps), "--batch-size", str(run.profile.batch_size),
+                    "--image-size", str(run.profile.image_size), "--seed", str(run.profile.seed)), tmp)
+        return {}
+
+    folder = run.stage(f"generalist-{name}", {"dataset": _stage_of(dataset), "steps": steps}, work)
+    return folder / "checkpoint"
+
+
+def evaluate_generalist(run: DemoRun, name: str, ckpt: Path, task: str, variants: str,
+                        episodes: int) -> dict:
+    def work(tmp: Path):
+        args = ["generalist", "eval", "--checkpoint", str(ckpt), "--task", task, "--variants", variants,
+                "--episodes", str(episodes), "--seed", str(run.profile.seed + 5_000_000),
+                "--out", str(tmp / "results.json")]
+        if run.profile.eval_max_steps:
+            args += ["--max-steps", str(run.profile.eval_max_steps)]
+        run.sh(rldg(*args), tmp)
+        return {}
+
+    folder = run.stage(f"eval-{name}-{task}", {"checkpoint": _stage_of(ckpt), "variants": variants,
+                                               "episodes": episodes}, work)
+    return json.loads((folder / "results.json").read_text())
+
+
+def _stage_of(path: Path) -> str:
+    """The cache stage folder a path lies in (its name carries the hash of that stage's inputs)."""
+    path = Path(path).resolve()
+    for parent in [path, *path.parents]:
+        if parent.parent.name == "cache":
+            return parent.name
+    return str(path)
+
+
+def _file_digest(path: Path) -> Optional[str]:
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:16] if path.is_file() else None
+
+
+def _median(values) -> Optional[float]:
+    values = sorted(values)
+    if not values:
+        return None
+    mid = len(values) // 2
+    return float(values[mid]) if len(values) % 2 else (values[mid - 1] + values[mid]) / 2
+
+
+def equal_counts(seen, successes: dict, wanted: int) -> dict[tuple[str, str], int]:
+    """Successful episodes per seen variant for every dataset: the fewest any source reached
+    (capped at `wanted`), so that RL and human data are compared on equal numbers. A variant on
+    which some source never succeeded is left out of every dataset (results.json lists it)."""
+    counts = {}
+    for task, variant in seen:
+        have = [s[f"{task}/{variant}"] for s in successes.values() if f"{task}/{variant}" in s]
+        n = min([wanted, *have])
+        if n > 0:
+            counts[(task, variant)] = n
+        else:
+            log.warning("%s/%s: a source has no successful episode (%s); left out of every dataset",
+                        task, variant, {k: s.get(f"{task}/{variant}") for k, s in successes.items()})
+    if not counts:
+        raise RldgError(f"no seen variant has successful episodes from every source: {successes}")
+    return counts
+
+
+def stage_count(profile: DemoProfile) -> int:
+    """How many stages `run_demo` reports (for the progress display's ETA)."""
+    n_variants, n_handoff = len(SPECIALIST_VARIANTS), len([t for t, _ in SPECIALIST_VARIANTS if t in HANDOFF_TASKS])
+    specialists = 2 * n_variants
+    collection = 2 * n_variants + n_handoff
+    datasets = 3 + len(recipes.DATASETS) + 1  # raw rollouts, training mixes, the comparison mix
+    generalists = len(recipes.DATASETS) * (1 + len(TASKS))
+    efficiency = 2 * len(profile.efficiency_sizes) * 3  # mix, train, eval per size and source
+    reports = len(recipes.DATASETS) + 1
+    return specialists + collection + datasets + generalists + efficiency + reports + 1
+
+
+# ---- the whole run --------------------------------------------------------------------------
+
+def run_demo(profile: DemoProfile, out: str | Path, *, retrain: bool = False,
+             specialists: str | Path = COMMITTED,
+             on_stage: Callable[[str], None] = lambda name: None) -> dict:
+    """Runs (or resumes) the demo; returns the results dict also written to OUT/results.json.
+
+    specialists: folder of `<task>-<variant>` checkpoints used unless `retrain` (default: the
+    committed ones in trainers/demo/specialists)."""
+    from trainers.demo import page
+
+    started = time.monotonic()
+    run = DemoRun(profile, Path(out), retrain, on_stage, Path(specialists))
+    seen = list(SPECIALIST_VARIANTS)
+    ckpts = {tv: specialist(run, *tv) for tv in seen}
+    spec_eval = {f"{t}/{v}": specialist_generalization(run, t, v, ckpts[(t, v)]) for t, v in seen}
+
+    eff_task, eff_variant = profile.efficiency_variant
+    logs: dict[str, list[Path]] = {"rl": [], "human": [], "handoff": []}
+    successes: dict[str, dict[str, int]] = {"rl": {}, "human": {}, "handoff": {}}
+    for task, variant in seen:
+        wanted = max(profile.episodes, profile.efficiency_sizes[-1]) if (task, variant) == (eff_task, eff_variant) \
+            else profile.episodes
+        extra = ("--start-stage", str(_start_stage(ckpts[(task, variant)]))) if task in HANDOFF_TASKS else ()
+        for kind, policy, args in (("rl", str(ckpts[(task, variant)]), extra), ("human", "human", ())):
+            folder, n = collect(run, kind, task, variant, policy, wanted, args)
+            logs[kind].append(folder)
+            successes[kind][f"{task}/{variant}"] = n
+        if task in HANDOFF_TASKS:
+            folder, n = collect(run, "handoff", task, variant, str(ckpts[(task, variant)]), profile.episodes,
+                                ("--handoff", "human-first"))
+            logs["handoff"].append(folder)
+            successes["handoff"][f"{task}/{variant}"] = n
+
+    raw = {kind: str(build_rollouts(run, f"demo_{kind}", folders)) for kind, folders in logs.items()}
+    counts = equal_counts(seen, successes, profile.episodes)
+    datasets = {kind: build_mix(run, recipes.training_recipe(
+        kind, counts, raw, {tv: str(p) for tv, p in ckpts.items()}, profile.seed))
+        for kind in recipes.DATASETS}
+
+    evaluations = {}
+    for kind, dataset in datasets.items():
+        ckpt = train_generalist(run, kind, dataset, profile.generalist_steps)
+        evaluations[kind] = {task: evaluate_generalist(run, kind, ckpt, task, "all", profile.eval_episodes)
+                             for task in TASKS}
+
+    efficiency = {"task": eff_task, "variant": eff_variant, "sizes": {}}
+    for source in ("rl", "human"):
+        available = successes[source][f"{eff_task}/{eff_variant}"]
+        for size in profile.efficiency_sizes:
+            if size > available:
+                log.warning("data efficiency: only %d %s successes, skipping size %d", available, source, size)
+                continue
+            dataset = build_mix(run, recipes.efficiency_recipe(source, eff_task, eff_variant, raw[source], size,
+                                                               profile.seed))
+            ckpt = train_generalist(run, f"efficiency-{source}-{size}", dataset, profile.efficiency_steps)
+            result = evaluate_generalist(run, f"efficiency-{source}-{size}", ckpt, eff_task, eff_variant,
+                                         profile.efficiency_eval_episodes)
+            efficiency["sizes"].setdefault(source, {})[str(size)] = result["variants"][eff_variant]
+
+    # Both sources in one dataset: its report draws RL and human actions side by side (the RLDG analysis).
+    compare = build_mix(run, {"name": "demo_rl_vs_human", "seed": profile.seed, "val_fraction": 0.0,
+                              "sources": {"rl": {"path": str(datasets["rl"])},
+                                          "human": {"path": str(datasets["human"])}}})
+    reports = {}
+    for kind, dataset in {**datasets, "rl_vs_human": compare}.items():
+        def work(tmp: Path, dataset=dataset):
+            run.sh(rldg("report", str(dataset), "--out", str(tmp / "report"), "--video", "none"), tmp)
+            return {}
+        reports[kind] = run.stage(f"report-{kind}", {"dataset": _stage_of(dataset)}, work) / "report"
+
+    on_stage("results and report.html")
+    return page.write_results(run.out, profile, {
+        "specialists": {f"{t}/{v}": str(p) for (t, v), p in ckpts.items()},
+        "specialist_generalization": spec_eval, "successes_collected": successes,
+        "episodes_per_variant": {f"{t}/{v}": n for (t, v), n in counts.items()},
+        "dropped_variants": [f"{t}/{v}" for t, v in seen if (t, v) not in counts], "datasets": {k: str(v) for k, v in datasets.items()},
+        "evaluations": evaluations, "efficiency": efficiency,
+        "reports": {k: str(v) for k, v in reports.items()},
+        "seconds": round(time.monotonic() - started, 1)})

@@ -1,0 +1,85 @@
+"""Demo profiles: how much of everything one `rldg demo` run does (`tiny`, `small`, `full`).
+
+A profile is a frozen dataclass of plain values; its dict goes into every stage's cache key, so a
+change to one number reruns exactly the stages that depend on it. `small` is the default (under 30
+minutes on 2 cores, starting from the committed specialist checkpoints); `full` is the paper-scale
+run (hours); `tiny` exists for the end-to-end test (minutes, numbers meaningless).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from rldg_data.errors import RldgError
+
+# The seen variants the specialists are trained on: one specialist per narrow task, as in RLDG.
+SPECIALIST_VARIANTS: tuple[tuple[str, str], ...] = (
+    ("insertion", "vga"), ("insertion", "ethernet"), ("insertion", "barrel"),
+    ("pick_place", "red_cylinder"), ("pick_place", "blue_block"),
+    ("assembly", "round_nut"),
+)
+HANDOFF_TASKS = ("assembly",)  # long tasks: human proxy for the easy stages, specialist at the bottleneck
+
+
+@dataclasses.dataclass(frozen=True)
+class DemoProfile:
+    """episodes: successful episodes per seen variant and source in each training dataset;
+    collect_factor: episodes recorded per wanted success (failures are filtered out by the mix);
+    efficiency_sizes: episodes of one seen connector for the data-efficiency curve (both sources);
+    specialist_minutes: training budget per specialist when one is (re)trained."""
+
+    name: str
+    episodes: int
+    collect_factor: float
+    generalist_steps: int
+    eval_episodes: int
+    efficiency_variant: tuple[str, str] = ("insertion", "vga")
+    efficiency_sizes: tuple[int, ...] = (2, 4, 8, 16)
+    efficiency_steps: int = 800
+    efficiency_eval_episodes: int = 10
+    specialist_eval_episodes: int = 20
+    specialist_minutes: float = 8.0
+    image_size: int = 64
+    eval_max_steps: int = 0  # 0: the task's own limit
+    workers: int = 2
+    batch_size: int = 64
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("episodes", "generalist_steps", "eval_episodes", "efficiency_steps",
+                     "efficiency_eval_episodes", "specialist_eval_episodes", "workers", "batch_size"):
+            if int(getattr(self, name)) <= 0:
+                raise RldgError(f"demo profile {self.name!r}: {name} must be positive")
+        if self.collect_factor < 1:
+            raise RldgError(f"demo profile {self.name!r}: collect_factor must be >= 1")
+        if len(self.efficiency_sizes) < 1 or sorted(self.efficiency_sizes) != list(self.efficiency_sizes):
+            raise RldgError(f"demo profile {self.name!r}: efficiency_sizes must be increasing")
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def attempts(self, wanted: int) -> int:
+        """Episodes to record so that about `wanted` of them succeed."""
+        return max(wanted, int(round(wanted * self.collect_factor)))
+
+
+PROFILES: dict[str, DemoProfile] = {
+    "tiny": DemoProfile(name="tiny", episodes=1, collect_factor=2.0, generalist_steps=20,
+                        eval_episodes=1, efficiency_sizes=(1, 2, 3, 4), efficiency_steps=10,
+                        efficiency_eval_episodes=1, specialist_eval_episodes=2,
+                        specialist_minutes=0.5, eval_max_steps=20, batch_size=8),
+    "small": DemoProfile(name="small", episodes=8, collect_factor=1.6, generalist_steps=1000,
+                         eval_episodes=6, efficiency_sizes=(2, 4, 8, 16), efficiency_steps=400,
+                         efficiency_eval_episodes=10),
+    "full": DemoProfile(name="full", episodes=50, collect_factor=1.5, generalist_steps=20000,
+                        eval_episodes=20, image_size=128, efficiency_sizes=(10, 25, 50, 100, 200),
+                        efficiency_steps=10000, efficiency_eval_episodes=20,
+                        specialist_eval_episodes=50, specialist_minutes=15.0),
+}
+
+
+def get_profile(name: str) -> DemoProfile:
+    if name not in PROFILES:
+        raise RldgError(f"unknown demo profile {name!r}; known: {', '.join(PROFILES)}")
+    return PROFILES[name]

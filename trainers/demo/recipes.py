@@ -1,0 +1,70 @@
+"""The demo's mixing recipes, as plain dicts (written to YAML and built by `tfds build builders/rldg_mix`).
+
+Every training dataset holds the same number of successful episodes per seen variant and source,
+selected deterministically by the recipe seed (one recipe source per variant, with a `count`):
+
+- `human`: human-proxy demonstrations of every seen variant (whole episodes, every stage).
+- `rl`: specialist rollouts. Specialists are narrow: the assembly specialist only learned the
+  bottleneck (insert) stage, so its episodes start at the hand-off state of that stage.
+- `rldg`: the RLDG recipe: specialist rollouts for insertion and pick-and-place, and for assembly
+  hand-off episodes (human proxy for grasp and transport, specialist for the insertion).
+- `relabeled`: the ablation: human-demonstrated states with the specialist's actions on them
+  (insertion and pick-and-place; assembly episodes stay human, as the specialist only knows the
+  last stage).
+- `efficiency_<source>_<n>`: n episodes of one seen connector, for the data-efficiency curve.
+"""
+
+from __future__ import annotations
+
+from typing import Mapping, Sequence
+
+DATASETS = ("rl", "human", "rldg", "relabeled")
+
+
+def _source(path: str, variant: str, count: int, relabel_policy: str = "") -> dict:
+    source = {"path": path, "count": count, "filters": {"success_only": True, "variants": [variant]}}
+    if relabel_policy:
+        source["relabels"] = {"actions": {"policy": relabel_policy, "sources": ["human"]}}
+    return source
+
+
+def _recipe(name: str, sources: Mapping[str, dict], seed: int, description: str) -> dict:
+    return {"name": name, "seed": seed, "val_fraction": 0.0, "description": description,
+            "sources": dict(sources)}
+
+
+def training_recipe(kind: str, counts: Mapping[tuple[str, str], int], raw: Mapping[str, str],
+                    specialists: Mapping[tuple[str, str], str], seed: int) -> dict:
+    """The recipe of training dataset `kind` (one of DATASETS).
+
+    counts: successful episodes to take per seen (task, variant), the same for every dataset;
+    raw: folder of each raw dataset (`rl`, `human`, `handoff`); specialists: checkpoint folder per
+    (task, variant).
+    """
+    sources = {}
+    for (task, variant), episodes in counts.items():
+        key = f"{task}_{variant}"
+        if kind == "rl":
+            sources[key] = _source(raw["rl"], variant, episodes)
+        elif kind == "human":
+            sources[key] = _source(raw["human"], variant, episodes)
+        elif kind == "rldg":
+            sources[key] = _source(raw["handoff" if task == "assembly" else "rl"], variant, episodes)
+        elif kind == "relabeled":
+            policy = "" if task == "assembly" else specialists[(task, variant)]
+            sources[key] = _source(raw["human"], variant, episodes, policy)
+        else:
+            raise ValueError(f"unknown demo dataset {kind!r} (known: {DATASETS})")
+    descriptions = {
+        "rl": "specialist rollouts only",
+        "human": "human-proxy demonstrations only",
+        "rldg": "RLDG: specialist rollouts; assembly hand-offs (human easy stages, RL bottleneck)",
+        "relabeled": "ablation: human states, specialist actions",
+    }
+    return _recipe(f"demo_{kind}", sources, seed, descriptions[kind])
+
+
+def efficiency_recipe(source: str, task: str, variant: str, path: str, size: int, seed: int) -> dict:
+    """`size` successful episodes of one variant from one raw dataset (`rl` or `human`)."""
+    return _recipe(f"efficiency_{source}_{size}", {f"{source}_{variant}": _source(path, variant, size)},
+                   seed, f"data efficiency: {size} {source} episodes of {task}/{variant}")
