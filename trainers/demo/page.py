@@ -34,7 +34,29 @@ def write_results(out: Path, profile: DemoProfile, data: dict) -> dict:
     _atomic_write(out / "results.json", json.dumps(results, indent=2, sort_keys=True, default=str))
     figures = write_figures(out / "figures", results)
     _atomic_write(out / "report.html", render_page(out, results, figures))
+    _atomic_write(out / "results.md", render_markdown(results))
     return results
+
+
+def render_markdown(results: dict) -> str:
+    """The comparison table and the paper rows as Markdown (for RESULTS.md)."""
+    table = results["table"]
+    lines = ["| training data | " + " | ".join(f"{t} {s}" for t in TASK_ORDER for s in SPLITS) + " |",
+             "|---|" + "---|" * (len(TASK_ORDER) * len(SPLITS))]
+    for d in DATASET_LABELS:
+        if d in table:
+            lines.append(f"| {DATASET_LABELS[d]} | " + " | ".join(
+                _cell((table[d].get(t) or {}).get(s)) for t in TASK_ORDER for s in SPLITS) + " |")
+    lines += ["", "(success rate / median cycle time in steps of the successful episodes)", "",
+              "| finding (RLDG paper) | paper | this run |", "|---|---|---|"]
+    lines += [f"| {r['finding']} | {r['paper']} | {r['ours']} |" for r in results["paper_comparison"]]
+    lines += ["", "Specialists (strict success on their own variant, then on the task's unseen variants):", ""]
+    for name, rows in results["specialist_generalization"].items():
+        lines.append(f"- {name}: " + ", ".join(
+            f"{v} {100 * r['success_rate']:.0f}%" + (f" ({r['median_steps_to_success']:.0f} steps)"
+                                                     if r.get("median_steps_to_success") else "")
+            for v, r in rows.items()))
+    return "\n".join(lines) + "\n"
 
 
 def _atomic_write(path: Path, text: str) -> None:
@@ -88,6 +110,18 @@ def write_figures(folder: Path, results: dict) -> dict[str, Path]:
     ax.set_title("specialist learning curves")
     ax.legend(fontsize=7)
     figures["learning_curves"] = _save(fig, folder / "learning_curves.png")
+
+    fig, ax = plt.subplots(figsize=(6, 3.6))
+    for name, ckpt in sorted(results.get("generalists", {}).items()):
+        info_file = Path(ckpt) / "policy.json"
+        curve = json.loads(info_file.read_text()).get("loss_curve") if info_file.is_file() else None
+        if curve:
+            ax.plot([s for s, _ in curve], [v for _, v in curve], label=DATASET_LABELS.get(name, name))
+    ax.set_xlabel("training step")
+    ax.set_ylabel("L1 loss (normalized action chunks)")
+    ax.set_title("generalist training curves")
+    ax.legend(fontsize=7)
+    figures["generalist_curves"] = _save(fig, folder / "generalist_curves.png")
     return figures
 
 

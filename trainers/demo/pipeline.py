@@ -19,6 +19,7 @@ import json
 import logging
 import shutil
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Callable, Optional
 
@@ -306,43 +307,61 @@ def run_demo(profile: DemoProfile, out: str | Path, *, retrain: bool = False,
         kind, counts, raw, {tv: str(p) for tv, p in ckpts.items()}, profile.seed))
         for kind in recipes.DATASETS}
 
-    evaluations = {}
-    for kind, dataset in datasets.items():
-        ckpt = train_generalist(run, kind, dataset, profile.generalist_steps)
-        evaluations[kind] = {task: evaluate_generalist(run, kind, ckpt, task, "all", profile.eval_episodes)
-                             for task in TASKS}
+    # Independent chains (one dataset's train -> eval, one efficiency size's mix -> train -> eval,
+    # one report) run `workers` at a time: each is single-threaded most of its time.
+    def main_chain(kind: str):
+        ckpt = train_generalist(run, kind, datasets[kind], profile.generalist_steps)
+        return ckpt, {task: evaluate_generalist(run, kind, ckpt, task, "all", profile.eval_episodes)
+                      for task in TASKS}
 
-    efficiency = {"task": eff_task, "variant": eff_variant, "sizes": {}}
-    for source in ("rl", "human"):
-        available = successes[source][f"{eff_task}/{eff_variant}"]
-        for size in profile.efficiency_sizes:
-            if size > available:
-                log.warning("data efficiency: only %d %s successes, skipping size %d", available, source, size)
-                continue
-            dataset = build_mix(run, recipes.efficiency_recipe(source, eff_task, eff_variant, raw[source], size,
-                                                               profile.seed))
-            ckpt = train_generalist(run, f"efficiency-{source}-{size}", dataset, profile.efficiency_steps)
-            result = evaluate_generalist(run, f"efficiency-{source}-{size}", ckpt, eff_task, eff_variant,
-                                         profile.efficiency_eval_episodes)
-            efficiency["sizes"].setdefault(source, {})[str(size)] = result["variants"][eff_variant]
+    def efficiency_chain(source: str, size: int):
+        dataset = build_mix(run, recipes.efficiency_recipe(source, eff_task, eff_variant, raw[source], size,
+                                                           profile.seed))
+        name = f"efficiency-{source}-{size}"
+        ckpt = train_generalist(run, name, dataset, profile.efficiency_steps)
+        result = evaluate_generalist(run, name, ckpt, eff_task, eff_variant, profile.efficiency_eval_episodes)
+        return result["variants"][eff_variant]
 
+    def report_chain(kind: str, dataset: Path):
+        def work(tmp: Path):
+            run.sh(rldg("report", str(dataset), "--out", str(tmp / "report"), "--video", "none"), tmp)
+            return {}
+        return run.stage(f"report-{kind}", {"dataset": _stage_of(dataset)}, work) / "report"
+
+    sizes = [(source, size) for source in ("rl", "human") for size in profile.efficiency_sizes
+             if size <= successes[source][f"{eff_task}/{eff_variant}"]]
+    skipped = [(source, size) for source in ("rl", "human") for size in profile.efficiency_sizes
+               if (source, size) not in sizes]
+    if skipped:
+        log.warning("data efficiency: too few successes for %s", skipped)
     # Both sources in one dataset: its report draws RL and human actions side by side (the RLDG analysis).
     compare = build_mix(run, {"name": "demo_rl_vs_human", "seed": profile.seed, "val_fraction": 0.0,
                               "sources": {"rl": {"path": str(datasets["rl"])},
                                           "human": {"path": str(datasets["human"])}}})
-    reports = {}
-    for kind, dataset in {**datasets, "rl_vs_human": compare}.items():
-        def work(tmp: Path, dataset=dataset):
-            run.sh(rldg("report", str(dataset), "--out", str(tmp / "report"), "--video", "none"), tmp)
-            return {}
-        reports[kind] = run.stage(f"report-{kind}", {"dataset": _stage_of(dataset)}, work) / "report"
+    pool = ThreadPoolExecutor(profile.workers)
+    try:
+        mains = {kind: pool.submit(main_chain, kind) for kind in datasets}
+        effs = {key: pool.submit(efficiency_chain, *key) for key in sizes}
+        reps = {kind: pool.submit(report_chain, kind, d) for kind, d in {**datasets, "rl_vs_human": compare}.items()}
+        generalists = {kind: f.result()[0] for kind, f in mains.items()}
+        evaluations = {kind: f.result()[1] for kind, f in mains.items()}
+        efficiency = {"task": eff_task, "variant": eff_variant, "skipped": [list(k) for k in skipped], "sizes": {}}
+        for (source, size), f in effs.items():
+            efficiency["sizes"].setdefault(source, {})[str(size)] = f.result()
+        reports = {kind: f.result() for kind, f in reps.items()}
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)  # a failed chain stops the rest from starting
+        raise
+    pool.shutdown()
 
     on_stage("results and report.html")
     return page.write_results(run.out, profile, {
         "specialists": {f"{t}/{v}": str(p) for (t, v), p in ckpts.items()},
         "specialist_generalization": spec_eval, "successes_collected": successes,
         "episodes_per_variant": {f"{t}/{v}": n for (t, v), n in counts.items()},
-        "dropped_variants": [f"{t}/{v}" for t, v in seen if (t, v) not in counts], "datasets": {k: str(v) for k, v in datasets.items()},
+        "dropped_variants": [f"{t}/{v}" for t, v in seen if (t, v) not in counts],
+        "datasets": {k: str(v) for k, v in datasets.items()},
         "evaluations": evaluations, "efficiency": efficiency,
+        "generalists": {k: str(v) for k, v in generalists.items()},
         "reports": {k: str(v) for k, v in reports.items()},
         "seconds": round(time.monotonic() - started, 1)})

@@ -66,4 +66,13 @@ def train_generalist(datasets: str | os.PathLike | Sequence[str | os.PathLike], 
     return save_checkpoint(out, model, config, loader.statistics, extra={
         "datasets": [str(p) for p in paths], "weights": list(weights) if weights else None,
         "final_loss": float(np.mean(losses[-50:])), "train_seconds": round(elapsed, 1),
+        "loss_curve": loss_curve(losses),
         "policy_id": f"generalist:{Path(out).name}"})
+
+
+def loss_curve(losses: Sequence[float], points: int = 50) -> list[list[float]]:
+    """[step, mean loss] at up to `points` evenly spaced steps (means over each stretch)."""
+    if not losses:
+        return []
+    edges = np.linspace(0, len(losses), min(points, len(losses)) + 1).astype(int)
+    return [[int(hi), float(np.mean(losses[lo:hi]))] for lo, hi in zip(edges[:-1], edges[1:])]
