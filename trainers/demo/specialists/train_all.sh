@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Trains the specialist checkpoints the small demo profile starts from (`rldg demo` uses them
+# unless --retrain). Run from the repository root with the project's venv:
+#   bash trainers/demo/specialists/train_all.sh
+# Each checkpoint folder gets the exact command that made it in COMMAND.txt.
+set -euo pipefail
+here=trainers/demo/specialists
+run() {  # task variant extra-args...
+  local task=$1 variant=$2; shift 2
+  local out=$here/$task-$variant
+  # SAC + 50/50 demo buffer + BC term on raw privileged state; the defaults also skip the human
+  # proxy's pauses in the BC term and lower-bound critic targets by the collected return (see
+  # trainers/specialist/config.py). The best checkpoint usually comes from the first evaluations.
+  local cmd=(.venv/bin/rldg specialist train --task "$task" --variant "$variant" --out "$out"
+             --demos 20 --minutes 3 --clock cpu --eval-every 2500 --eval-episodes 20 --seed 0
+             --utd 1 --bc-weight 1 --discount 0.99 --obs-features raw "$@")
+  echo "${cmd[*]}"
+  "${cmd[@]}"
+  echo "${cmd[*]}" > "$out/COMMAND.txt"
+}
+run insertion vga
+run insertion ethernet
+run insertion barrel
+run pick_place red_cylinder
+run pick_place blue_block
+run assembly round_nut --start-stage bottleneck
