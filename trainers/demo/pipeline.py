@@ -55,8 +55,11 @@ class DemoRun:
         self.commands = CommandLog(self.out / "commands.log")
 
     def stage(self, name: str, inputs: dict, work: Callable[[Path], object]) -> Path:
+        """Runs or reuses one stage; `inputs` must name everything its output depends on (the
+        profile values it uses, upstream stage folders), and nothing else, so that changing, say,
+        the evaluation episodes reruns the evaluations but not the data collection."""
         self.on_stage(name)
-        return self.cache.run(name, {"profile": self.profile.to_dict(), **inputs}, work)
+        return self.cache.run(name, inputs, work)
 
     def sh(self, argv, folder: Path, env: Optional[dict] = None) -> None:
         self.commands.run(argv, folder / "log.txt", env)
@@ -66,8 +69,9 @@ class DemoRun:
 
 def specialist(run: DemoRun, task: str, variant: str) -> Path:
     committed = run.specialists / f"{task}-{variant}"
-    inputs = {"task": task, "variant": variant, "retrain": run.retrain,
-              "committed": _file_digest(committed / "actor.npz") if not run.retrain else None}
+    inputs = {"task": task, "variant": variant, "retrain": run.retrain}
+    inputs.update({"minutes": run.profile.specialist_minutes, "seed": run.profile.seed} if run.retrain
+                  else {"committed": _file_digest(committed / "actor.npz")})
 
     def work(tmp: Path):
         ckpt = tmp / "checkpoint"
@@ -103,7 +107,8 @@ def specialist_generalization(run: DemoRun, task: str, variant: str, ckpt: Path)
             rows[target] = json.loads(out.read_text())
         return rows
 
-    folder = run.stage(f"specialist-eval-{task}-{variant}", {"checkpoint": str(ckpt.parent.name)}, work)
+    folder = run.stage(f"specialist-eval-{task}-{variant}", {
+        "checkpoint": str(ckpt.parent.name), "episodes": run.profile.specialist_eval_episodes}, work)
     return json.loads((folder / "stage.json").read_text())["result"]
 
 
@@ -136,7 +141,9 @@ def collect(run: DemoRun, kind: str, task: str, variant: str, policy: str, wante
 
     name = f"collect-{kind}-{task}-{variant}"
     folder = run.stage(name, {"policy": Path(policy).parent.name if "/" in policy else policy,
-                              "wanted": wanted, "extra": list(extra)}, work)
+                              "wanted": wanted, "extra": list(extra), "seed": run.profile.seed,
+                              "collect_factor": run.profile.collect_factor,
+                              "image_size": run.profile.image_size}, work)
     return folder / "logs", json.loads((folder / "stage.json").read_text())["result"]["successes"]
 
 
@@ -194,7 +201,10 @@ def train_generalist(run: DemoRun, name: str, dataset: Path, steps: int) -> Path
                     "--image-size", str(run.profile.image_size), "--seed", str(run.profile.seed)), tmp)
         return {}
 
-    folder = run.stage(f"generalist-{name}", {"dataset": _stage_of(dataset), "steps": steps}, work)
+    folder = run.stage(f"generalist-{name}", {"dataset": _stage_of(dataset), "steps": steps,
+                                              "batch_size": run.profile.batch_size,
+                                              "image_size": run.profile.image_size,
+                                              "seed": run.profile.seed}, work)
     return folder / "checkpoint"
 
 
@@ -210,7 +220,8 @@ def evaluate_generalist(run: DemoRun, name: str, ckpt: Path, task: str, variants
         return {}
 
     folder = run.stage(f"eval-{name}-{task}", {"checkpoint": _stage_of(ckpt), "variants": variants,
-                                               "episodes": episodes}, work)
+                                               "episodes": episodes, "seed": run.profile.seed,
+                                               "max_steps": run.profile.eval_max_steps}, work)
     return json.loads((folder / "results.json").read_text())
 
 
