@@ -33,20 +33,15 @@ def make_dataset(root: str, episodes: int) -> str:
     return str(write_dataset(eps, root, f"bench{episodes}"))
 
 
-def ours(path: str, batches: int) -> float:
+def ours(path: str, batches: int) -> tuple[float, float]:
     from rldg_data.loaders import LoaderConfig, RLDSLoader
 
     loader = RLDSLoader(path, LoaderConfig(batch_size=BATCH, window=WINDOW, chunk=CHUNK, window_buffer=1024,
                                            num_workers=2))
-    it = iter(loader)
-    next(it)
-    start = time.perf_counter()
-    for _ in range(batches):
-        next(it)
-    return batches * BATCH / (time.perf_counter() - start)
+    return _timed(iter(loader), batches)
 
 
-def octo_style(path: str, batches: int) -> float:
+def octo_style(path: str, batches: int) -> tuple[float, float]:
     import tensorflow as tf
     import tensorflow_datasets as tfds
 
@@ -78,12 +73,20 @@ def octo_style(path: str, batches: int) -> float:
     ds = (ds.repeat().map(traj_map, num_parallel_calls=tf.data.AUTOTUNE)
           .flat_map(tf.data.Dataset.from_tensor_slices).shuffle(10000, seed=0)
           .map(frame_map, num_parallel_calls=tf.data.AUTOTUNE).batch(BATCH).prefetch(2))
-    it = ds.as_numpy_iterator()
+    return _timed(ds.as_numpy_iterator(), batches)
+
+
+def _timed(it, batches: int) -> tuple[float, float]:
+    """(frames/s, CPU microseconds of this process per frame) over `batches` after the first.
+
+    CPU time counts every thread of the process (ours and tf.data's), so it says what a frame
+    costs even when other jobs share the cores and the wall-clock rate swings."""
     next(it)
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     for _ in range(batches):
         next(it)
-    return batches * BATCH / (time.perf_counter() - start)
+    frames = batches * BATCH
+    return frames / (time.perf_counter() - start), (time.process_time() - cpu) / frames * 1e6
 
 
 def peak_rss_child(path: str, batches: int) -> dict:
@@ -106,11 +109,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as root:
         small = make_dataset(root, args.episodes)
         big = make_dataset(root, args.episodes * 10)
-        ref = octo_style(big, args.batches)
-        mine = ours(big, args.batches)
-        print(f"frames/s (batch {BATCH}, window {WINDOW}, chunk {CHUNK}, {SIZE}x{SIZE} JPEG):")
-        print(f"  octo-style tf.data: {ref:8.0f}")
-        print(f"  rldg_data.loaders:  {mine:8.0f}   ratio {mine / ref:.2f}x")
+        (ref, ref_cpu), (mine, mine_cpu) = octo_style(big, args.batches), ours(big, args.batches)
+        print(f"frames/s and CPU us/frame (batch {BATCH}, window {WINDOW}, chunk {CHUNK}, {SIZE}x{SIZE} JPEG):")
+        print(f"  octo-style tf.data: {ref:8.0f} frames/s  {ref_cpu:6.1f} us/frame")
+        print(f"  rldg_data.loaders:  {mine:8.0f} frames/s  {mine_cpu:6.1f} us/frame   "
+              f"ratio {mine / ref:.2f}x (CPU per frame {ref_cpu / mine_cpu:.2f}x less)")
         print(f"  this process peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
         a, b = peak_rss_child(small, args.batches), peak_rss_child(big, args.batches)
         print(f"peak RSS of our loader: {args.episodes} episodes {a['rss_mib']:.0f} MiB, "

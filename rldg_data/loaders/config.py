@@ -32,7 +32,8 @@ class LoaderConfig:
       [-1, 1], clipped, as OpenVLA) or "none".
     action_mask: which action dimensions are normalized; None: all but the last (the gripper).
     shuffle: shuffle episodes (a global permutation per epoch: costs no memory, records are read
-      by offset) and draw windows from a buffer of `window_buffer` windows.
+      by offset) and draw each batch at random from a buffer of at least `window_buffer` windows
+      (its memory: about window_buffer x window frames).
     num_workers: threads that read, parse and decode episodes in parallel.
     prefetch_episodes: episodes decoded ahead of the window buffer (bounds memory).
     repeat: loop over epochs forever (training) or stop after one epoch (evaluation, tests).

@@ -5,29 +5,30 @@ decoded once per epoch, not once per window that uses it:
 1. episode order: a seeded global permutation of record offsets each epoch (no shuffle buffer);
    with `weights`, a seeded weighted draw over datasets instead (a mix, repeated forever);
 2. per episode, in a thread pool (order kept, so results are deterministic): read, parse, decode
-   frames (PIL releases the GIL), normalize states and actions with the dataset statistics;
-3. windows of those episodes go through a small buffer of `window_buffer` windows, drawn at
-   random with the seeded generator; batches gather frames and chunks by index.
-Memory is bounded by `prefetch_episodes` + the episodes the window buffer refers to.
+   frames (a compiled TensorFlow op, no GIL), normalize states and actions with the statistics;
+3. all windows of an episode are gathered at once with index arrays into a `WindowBuffer` of
+   preallocated rows; a batch is a seeded random draw of rows (at least `window_buffer` to draw
+   from), gathered with one fancy index per field.
+Memory is bounded by `prefetch_episodes` decoded episodes + the buffer's rows (`window_buffer` +
+one episode's windows, each holding its `window` frames).
 """
 
 from __future__ import annotations
 
 import collections
-import io
 import os
 from concurrent.futures import ThreadPoolExecutor
 from typing import Iterator, Optional, Sequence
 
 import numpy as np
-from PIL import Image
 
 from rldg_data import spec
 from rldg_data.errors import RldgError
+from rldg_data.loaders.buffer import WindowBuffer
 from rldg_data.loaders.config import LoaderConfig
+from rldg_data.loaders.frames import decode_frames
 from rldg_data.loaders.records import RecordRef, index_datasets, read_record
 from rldg_data.loaders.statistics import Normalizer, dataset_statistics
-from rldg_data.loaders.windows import chunk_indices, history_indices, num_anchors
 from rldg_data.tfexample import decode_episode
 
 DecodedEpisode = collections.namedtuple(
@@ -105,10 +106,10 @@ class RLDSLoader:
     def decode(self, ref: RecordRef) -> DecodedEpisode:
         """One episode ready for windowing (frames decoded once, states/actions normalized)."""
         ep = decode_episode(read_record(ref), file=ref.shard, decode_image_fields=False)
-        wrist = _decode_frames(ep.steps[spec.WRIST_IMAGE], self.config.image_size) if self.config.wrist else None
+        wrist = decode_frames(ep.steps[spec.WRIST_IMAGE], self.config.image_size) if self.config.wrist else None
         instruction = str(ep.steps[spec.LANGUAGE_INSTRUCTION][0]) if len(ep) else ""
         return DecodedEpisode(
-            images=_decode_frames(ep.steps[spec.IMAGE], self.config.image_size),
+            images=decode_frames(ep.steps[spec.IMAGE], self.config.image_size),
             wrist_images=wrist,
             state=self.normalizer.normalize(ep.steps[spec.STATE], "proprio"),
             action=self.normalizer.normalize(ep.steps[spec.ACTION], "action"),
@@ -132,92 +133,17 @@ class RLDSLoader:
         return self.batches()
 
     def batches(self, seed: Optional[int] = None, shard_of: tuple[int, int] = (0, 1)) -> Iterator[dict]:
-        """Batches of windows; with `shuffle`, drawn at random from a buffer of `window_buffer`."""
+        """Batches of windows; with `shuffle`, each drawn at random from at least `window_buffer`."""
         cfg = self.config
         seed = cfg.seed if seed is None else seed
-        rng = np.random.default_rng([seed, 1])
-        buffer: list[tuple[DecodedEpisode, int]] = []
-        pending: list[tuple[DecodedEpisode, int]] = []
+        rng = np.random.default_rng([seed, 1]) if cfg.shuffle else None
+        threshold = max(cfg.window_buffer, cfg.batch_size) if cfg.shuffle else cfg.batch_size
+        buffer = WindowBuffer(cfg.window, cfg.chunk, cfg.wrist, reserve=threshold)
         for ep in self.episodes(seed, shard_of):
-            buffer.extend((ep, t) for t in range(num_anchors(ep.length)))
-            while len(buffer) >= (cfg.window_buffer if cfg.shuffle else 1):
-                pending.append(_draw(buffer, rng, cfg.shuffle))
-                if len(pending) == cfg.batch_size:
-                    yield self.collate(pending)
-                    pending = []
-        while buffer:
-            pending.append(_draw(buffer, rng, cfg.shuffle))
-            if len(pending) == cfg.batch_size:
-                yield self.collate(pending)
-                pending = []
-        if pending and not cfg.drop_last:
-            yield self.collate(pending)
-
-    def collate(self, samples: Sequence[tuple[DecodedEpisode, int]]) -> dict:
-        """Gathers frames, states and action chunks of (episode, anchor) samples into one batch."""
-        cfg = self.config
-        frames, masks, states, actions, action_masks = [], [], [], [], []
-        wrist = [] if cfg.wrist else None
-        for ep, t in samples:
-            hist, hmask = history_indices(np.array([t]), cfg.window)
-            chunk, cmask = chunk_indices(np.array([t]), cfg.chunk, ep.length)
-            frames.append(ep.images[hist[0]])
-            if wrist is not None:
-                wrist.append(ep.wrist_images[hist[0]])
-            states.append(ep.state[hist[0]])
-            actions.append(ep.action[chunk[0]])
-            masks.append(hmask[0])
-            action_masks.append(cmask[0])
-        batch = {
-            "image": np.stack(frames), "state": np.stack(states), "pad_mask": np.stack(masks),
-            "action": np.stack(actions), "action_pad_mask": np.stack(action_masks),
-            "language_instruction": np.asarray([ep.instruction for ep, _ in samples], np.str_),
-            "dataset_index": np.asarray([ep.dataset for ep, _ in samples], np.int32),
-        }
-        if wrist is not None:
-            batch["wrist_image"] = np.stack(wrist)
-        return batch
-
-
-def _draw(buffer: list, rng: np.random.Generator, shuffle: bool):
-    """Removes and returns one entry: a random one (swap with the last, O(1)) or the oldest."""
-    if not shuffle:
-        return buffer.pop(0)
-    i = int(rng.integers(len(buffer)))
-    buffer[i], buffer[-1] = buffer[-1], buffer[i]
-    return buffer.pop()
-
-
-_TF_DECODE = None
-
-
-def _tf_decoder():
-    """A compiled TensorFlow op decoding a whole episode's frames at once (C++ threads, no GIL)."""
-    global _TF_DECODE
-    if _TF_DECODE is None:
-        import tensorflow as tf
-
-        @tf.function(input_signature=[tf.TensorSpec([None], tf.string)])
-        def decode(blobs):
-            return tf.map_fn(lambda b: tf.io.decode_image(b, channels=3, expand_animations=False), blobs,
-                             fn_output_signature=tf.TensorSpec([None, None, 3], tf.uint8),
-                             parallel_iterations=8)
-
-        _TF_DECODE = decode
-    return _TF_DECODE
-
-
-def _decode_frames(blobs: np.ndarray, size: Optional[int]) -> np.ndarray:
-    """Encoded frames -> uint8 [T, H, W, 3], resized (bilinear) to size x size when given."""
-    if len(blobs):
-        frames = _tf_decoder()(np.asarray(list(blobs), dtype=object)).numpy()
-        if size is None or frames.shape[1:3] == (size, size):
-            return frames
-    frames = []
-    for blob in blobs:
-        with Image.open(io.BytesIO(blob)) as img:
-            img = img.convert("RGB")
-            if size is not None and img.size != (size, size):
-                img = img.resize((size, size), Image.BILINEAR)
-            frames.append(np.asarray(img))
-    return np.stack(frames) if frames else np.zeros((0, size or 0, size or 0, 3), np.uint8)
+            buffer.add(ep)
+            while len(buffer) >= threshold:
+                yield buffer.draw(cfg.batch_size, rng)
+        while len(buffer) >= cfg.batch_size:
+            yield buffer.draw(cfg.batch_size, rng)
+        if len(buffer) and not cfg.drop_last:
+            yield buffer.draw(len(buffer), rng)

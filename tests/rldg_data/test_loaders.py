@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+import io
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from rldg_data import spec
 from rldg_data.errors import ContractError, RldgError
@@ -51,6 +53,75 @@ def test_history_repeats_the_first_frame_and_chunks_repeat_the_last_action(datas
     assert mask[0].tolist() == [True] + [False] * 4 and (chunk[0] == n - 1).all()
     hist, hmask = history_indices(np.array([0, 4]), 3)
     assert hist.tolist() == [[0, 0, 0], [2, 3, 4]] and hmask[0].tolist() == [False, False, True]
+
+
+@pytest.fixture(scope="module")
+def wrist_dataset(tmp_path_factory):
+    episodes = make_episodes(7, seed=5, image_size=8, wrist=True)
+    lossless = dataclasses.replace(episodes[0].spec(), image_encoding="png")
+    return write_dataset(episodes, tmp_path_factory.mktemp("w"), "wrist_ds", lossless), episodes
+
+
+def _reference_windows(episodes, normalizer, window, chunk):
+    """Every window of `episodes`, in order, computed the plain way (one window at a time)."""
+    out = []
+    for ep in episodes:
+        state = normalizer.normalize(ep.steps[spec.STATE], "proprio")
+        action = normalizer.normalize(ep.steps[spec.ACTION], "action")
+        last = len(ep) - 2
+        for t in range(len(ep) - 1):
+            hist = [max(i, 0) for i in range(t - window + 1, t + 1)]
+            acts = [min(i, last) for i in range(t, t + chunk)]
+            out.append({
+                "image": ep.steps[spec.IMAGE][hist], "wrist_image": ep.steps[spec.WRIST_IMAGE][hist],
+                "state": state[hist], "pad_mask": np.arange(t - window + 1, t + 1) >= 0,
+                "action": action[acts], "action_pad_mask": np.arange(t, t + chunk) <= last,
+                "language_instruction": str(ep.steps[spec.LANGUAGE_INSTRUCTION][0]), "dataset_index": 0})
+    return out
+
+
+def _unbatch(batches):
+    return [{k: b[k][i] for k in b} for b in batches for i in range(len(b["action"]))]
+
+
+def _window_key(w):
+    return b"".join(np.ascontiguousarray(w[k]).tobytes() for k in sorted(w) if k != "language_instruction")
+
+
+@pytest.mark.parametrize("shuffle", [False, True])
+def test_batches_equal_the_windows_computed_one_by_one(wrist_dataset, shuffle):
+    path, episodes = wrist_dataset
+    config = LoaderConfig(repeat=False, batch_size=5, window_buffer=6, window=3, chunk=5, wrist=True,
+                          shuffle=shuffle, seed=2)
+    loader = RLDSLoader(path, config)
+    batches = _epoch(loader)
+    assert [len(b["action"]) for b in batches[:-1]] == [5] * (len(batches) - 1)
+    assert batches[0]["image"].shape[1:] == (3, 8, 8, 3) and batches[0]["action"].shape[1:] == (5, 4)
+    got = _unbatch(batches)
+    want = _reference_windows(episodes, loader.normalizer, 3, 5)
+    if shuffle:  # the same windows, in another order
+        assert [_window_key(w) for w in got] != [_window_key(w) for w in want]
+        got, want = sorted(got, key=_window_key), sorted(want, key=_window_key)
+    assert len(got) == len(want)
+    for g, w in zip(got, want):
+        for key in w:
+            np.testing.assert_array_equal(g[key], w[key], err_msg=key)
+
+
+def test_frames_decode_once_to_the_written_pixels_and_resize_on_request():
+    from rldg_data.loaders.frames import decode_frames
+
+    rng = np.random.default_rng(0)
+    frames = rng.integers(0, 255, (130, 6, 5, 3), dtype=np.uint8)  # more than one graph call
+    blobs = []
+    for frame in frames:
+        out = io.BytesIO()
+        Image.fromarray(frame).save(out, format="PNG")
+        blobs.append(out.getvalue())
+    np.testing.assert_array_equal(decode_frames(np.asarray(blobs, object)), frames)
+    np.testing.assert_array_equal(decode_frames(blobs[:3], size=None), frames[:3])
+    assert decode_frames(blobs[:2], size=8).shape == (2, 8, 8, 3)
+    assert decode_frames([], size=8).shape == (0, 8, 8, 3)
 
 
 def test_same_seed_same_batches_other_seed_other_order(dataset):
