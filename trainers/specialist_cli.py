@@ -53,6 +53,16 @@ def register_specialist(sub) -> None:
     t.add_argument("--bc-weight", type=float, default=1.0, help="BC term on demo samples (0: off)")
     t.add_argument("--discount", type=float, default=0.99)
     t.add_argument("--demo-fraction", type=float, default=0.5, help="share of each batch from demos")
+    t.add_argument("--q-weight", type=float, default=1.0, help="weight of the -Q term in the actor loss")
+    t.add_argument("--normalize-q", action="store_true",
+                   help="divide the actor's Q term by the batch's mean |Q| (TD3+BC)")
+    t.add_argument("--init-temperature", type=float, default=0.1)
+    t.add_argument("--obs-features", choices=("raw", "normalized"), default="raw",
+                   help="raw privileged state (default), or standardised plus relative offsets")
+    t.add_argument("--no-mc-bound", action="store_true",
+                   help="plain TD targets (default: at least the discounted return collected)")
+    t.add_argument("--bc-on-idle", action="store_true",
+                   help="also imitate demo steps without hand motion (default: skipped)")
     t.add_argument("--threads", type=int, default=1, help="CPU threads for XLA (default 1)")
     t.set_defaults(func=_run_train)
     e = cmds.add_parser("eval", help="evaluate a checkpoint (success rate, steps to success)",
@@ -80,7 +90,10 @@ def _run_train(args) -> int:
 
     sac = SACConfig(hidden=tuple(args.hidden), batch_size=args.batch_size, utd_ratio=args.utd,
                     bc_weight=args.bc_weight, demo_fraction=args.demo_fraction,
-                    discount=args.discount)
+                    discount=args.discount, q_weight=args.q_weight, normalize_q=args.normalize_q,
+                    init_temperature=args.init_temperature,
+                    normalize_obs=args.obs_features == "normalized",
+                    relative_obs=args.obs_features == "normalized", mc_lower_bound=not args.no_mc_bound)
     start_stage = -1 if args.start_stage == "bottleneck" else int(args.start_stage)
     config = TrainConfig(task=args.task, variant=args.variant, out=args.out, demos=args.demos,
                          demo_dataset=args.demo_dataset, demonstrator=args.demonstrator, minutes=args.minutes,
@@ -88,7 +101,7 @@ def _run_train(args) -> int:
                          eval_episodes=args.eval_episodes, success_threshold=args.success_threshold,
                          patience=args.patience, start_steps=args.start_steps, step_cost=args.step_cost,
                          start_stage=start_stage, seed=args.seed, update_every=args.update_every,
-                         clock=args.clock, sac=sac)
+                         clock=args.clock, bc_skip_idle=not args.bc_on_idle, sac=sac)
     with tqdm(total=config.max_env_steps, unit="step", desc="specialist", disable=None, file=sys.stderr) as bar:
         def progress(row: dict) -> None:
             bar.update(row["env_steps"] - bar.n)

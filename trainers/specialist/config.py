@@ -33,6 +33,18 @@ class SACConfig:
       almost no sparse-reward signal at the start (a 0.97 run on insertion/vga had Q ~0.07 at 30k steps).
     bc_weight: weight of a behaviour-cloning term (squared error of the deterministic action) on the
       demonstration half of the batch; 0 turns it off.
+    q_weight, normalize_q: weight of the -Q term in the actor loss; with normalize_q it is divided by
+      the batch's mean |Q| (TD3+BC). Off by default: on insertion/vga it did not help (probes in
+      BENCHMARKS.md, section specialist).
+    normalize_obs, relative_obs: feed the networks standardised observations (demo statistics) plus
+      hand-to-object and task-point-to-goal offsets (`sac.observation_transform`, folded into the
+      exported actor). Off by default: with them the BC term fitted the 20 noisy human demos far
+      closer (BC loss 0.04 vs 0.10) and the policy generalised worse (success 0.1-0.3 vs 0.5-0.85).
+    mc_lower_bound: critic targets are max(TD target, discounted return actually collected from
+      that transition); the return of demos (and of finished online episodes) reaches the start
+      of a 300-step episode at once instead of after ~20k bootstrapping updates.
+    The critic's output layer starts at zero (networks.Critic): a default-initialised head started
+    at Q ~ -0.9 with rewards in [0, 1].
     """
 
     hidden: tuple[int, ...] = (128, 128)
@@ -50,6 +62,11 @@ class SACConfig:
     bc_weight: float = 1.0
     log_std_min: float = -5.0
     log_std_max: float = 2.0
+    q_weight: float = 1.0
+    normalize_q: bool = False
+    normalize_obs: bool = False
+    relative_obs: bool = False
+    mc_lower_bound: bool = True
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "hidden", tuple(int(h) for h in self.hidden))
@@ -76,6 +93,10 @@ class TrainConfig:
     start_steps: environment steps of uniform random actions before the actor acts (and learns).
     update_every: environment steps between update calls; each call then runs that many update
       rounds in one jitted scan (same update-to-data ratio, fewer dispatches).
+    bc_skip_idle: leave demo steps without hand motion (the human proxy pauses ~28% of its steps)
+      out of the BC term (they stay in the replay buffer). A deterministic policy cannot model a
+      pause: it learnt near-zero actions, stalled at fixed points and failed; pure BC on raw
+      observations went from 0.1-0.25 to 0.8-0.85 success on insertion/vga with the filter.
     clock: what `minutes` limits: "wall" time, or this process's "cpu" time (the honest measure of
       "minutes on one core" when other jobs share the machine; XLA runs single-threaded).
     """
@@ -96,6 +117,7 @@ class TrainConfig:
     update_every: int = 1
     clock: str = "wall"
     step_cost: float = 0.0
+    bc_skip_idle: bool = True
     start_stage: int = 0
     seed: int = 0
     sac: SACConfig = SACConfig()

@@ -10,6 +10,7 @@ from typing import Sequence
 
 import flax.linen as nn
 import jax.numpy as jnp
+from flax.linen import initializers
 
 LAYER_NORM_EPS = 1e-6  # flax's default; NumpyActor uses the same
 
@@ -29,14 +30,19 @@ class Trunk(nn.Module):
 
 
 class Critic(nn.Module):
-    """Q(s, a) -> [B]."""
+    """Q(s, a) -> [B].
+
+    The output layer starts at zero, so every critic starts at Q = 0: with a sparse reward in [0, 1]
+    a randomly initialised head started near -0.9 and the min over two critics kept the bootstrap
+    targets biased for ~20k steps, while the actor followed the gradient of that noise.
+    """
 
     hidden: Sequence[int]
 
     @nn.compact
     def __call__(self, obs, action):
         x = Trunk(self.hidden, name="trunk")(jnp.concatenate([obs, action], -1))
-        return nn.Dense(1, name="q")(x)[..., 0]
+        return nn.Dense(1, kernel_init=initializers.zeros, name="q")(x)[..., 0]
 
 
 class CriticEnsemble(nn.Module):

@@ -24,16 +24,23 @@ class ReplayBuffer:
         self.action = np.zeros((capacity, action_dim), np.float32)
         self.reward = np.zeros(capacity, np.float32)
         self.done = np.zeros(capacity, np.float32)
+        # Discounted return actually collected from each transition to the end of its episode
+        # (`finish_episode`); -inf until the episode is over (no bound).
+        self.mc_return = np.full(capacity, -np.inf, np.float32)
+        # 1 where the BC term may use the action (demonstrations whose hand moves), else 0.
+        self.bc = np.ones(capacity, np.float32)
         self.size = 0
         self._next = 0
+        self._episode_start = 0
 
     def __len__(self) -> int:
         return self.size
 
-    def add(self, obs, action, reward: float, next_obs, done: bool) -> None:
+    def add(self, obs, action, reward: float, next_obs, done: bool, bc: bool = True) -> None:
         i = self._next
         self.obs[i], self.action[i], self.reward[i] = obs, action, reward
         self.next_obs[i], self.done[i] = next_obs, float(done)
+        self.mc_return[i], self.bc[i] = -np.inf, float(bc)
         self._next = (i + 1) % self.capacity
         self.size = min(self.size + 1, self.capacity)
 
@@ -41,12 +48,29 @@ class ReplayBuffer:
         for t in transitions:
             self.add(*t)
 
+    def finish_episode(self, discount: float) -> None:
+        """Fills `mc_return` of the transitions added since the last call (one whole episode).
+
+        A truncated episode gets the return it collected up to truncation: still a lower bound of
+        the optimal Q, which is how the critic uses it (`SACConfig.mc_lower_bound`).
+        """
+        n = (self._next - self._episode_start) % self.capacity
+        if n == 0 and self.size == self.capacity:
+            n = self.capacity
+        g = 0.0
+        for k in range(n - 1, -1, -1):
+            i = (self._episode_start + k) % self.capacity
+            g = self.reward[i] + discount * (1.0 - self.done[i]) * g
+            self.mc_return[i] = g
+        self._episode_start = self._next
+
     def sample(self, rng: np.random.Generator, shape: tuple[int, ...]) -> dict[str, np.ndarray]:
         if self.size == 0:
             raise RldgError("cannot sample from an empty replay buffer")
         idx = rng.integers(0, self.size, shape)
         return {"obs": self.obs[idx], "action": self.action[idx], "reward": self.reward[idx],
-                "next_obs": self.next_obs[idx], "done": self.done[idx]}
+                "next_obs": self.next_obs[idx], "done": self.done[idx],
+                "mc_return": self.mc_return[idx], "bc": self.bc[idx]}
 
 
 def sample_rounds(
@@ -76,6 +100,7 @@ def sample_rounds(
         flags.append(np.ones((rounds, utd, n_demo), np.float32))
     batch = {k: np.concatenate([p[k] for p in parts], axis=2) for k in parts[0]}
     batch["is_demo"] = np.concatenate(flags, axis=2)
+    batch["bc_mask"] = batch.pop("bc") * batch["is_demo"]
     return batch
 
 

@@ -8,7 +8,7 @@ HIL-SERL's launcher does. Batches come from `replay.sample_rounds` as numpy arra
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Optional
 
 import jax
 import jax.numpy as jnp
@@ -18,7 +18,7 @@ import optax
 from trainers.specialist.config import SACConfig
 from trainers.specialist.networks import Actor, CriticEnsemble
 
-BATCH_KEYS = ("obs", "action", "reward", "next_obs", "done", "is_demo")
+BATCH_KEYS = ("obs", "action", "reward", "next_obs", "done", "mc_return", "is_demo", "bc_mask")
 
 
 class SACState(NamedTuple):
@@ -34,11 +34,23 @@ class SACState(NamedTuple):
 
 
 class SAC:
-    """Networks, optimizers and the jitted update of one SAC agent with fixed sizes."""
+    """Networks, optimizers and the jitted update of one SAC agent with fixed sizes.
 
-    def __init__(self, config: SACConfig, obs_dim: int, action_dim: int) -> None:
+    `obs_transform` (matrix [obs_dim, F], shift [F]), from `observation_transform`, maps raw
+    observations to the features both networks see (normalised, plus relative positions); it is
+    affine, so `export_actor` folds it into the actor's first layer and a checkpoint still acts on
+    the raw privileged state.
+    """
+
+    def __init__(self, config: SACConfig, obs_dim: int, action_dim: int,
+                 obs_transform: Optional[tuple[np.ndarray, np.ndarray]] = None) -> None:
         self.config = config
         self.obs_dim, self.action_dim = obs_dim, action_dim
+        if obs_transform is None:
+            obs_transform = (np.eye(obs_dim, dtype=np.float32), np.zeros(obs_dim, np.float32))
+        self.obs_matrix = np.asarray(obs_transform[0], np.float32)
+        self.obs_shift = np.asarray(obs_transform[1], np.float32)
+        self.feature_dim = int(self.obs_matrix.shape[1])
         self.actor = Actor(config.hidden, action_dim, config.log_std_min, config.log_std_max)
         self.critic = CriticEnsemble(config.hidden, config.num_critics)
         self.actor_tx = optax.adam(config.actor_lr)
@@ -54,7 +66,7 @@ class SAC:
 
     def _init(self, key) -> SACState:
         rng, actor_key, critic_key = jax.random.split(key, 3)
-        obs = jnp.zeros((1, self.obs_dim), jnp.float32)
+        obs = jnp.zeros((1, self.feature_dim), jnp.float32)
         act = jnp.zeros((1, self.action_dim), jnp.float32)
         actor_params = self.actor.init(actor_key, obs)["params"]
         critic_params = self.critic.init(critic_key, obs, act)["params"]
@@ -78,6 +90,8 @@ class SAC:
         next_action, _, _ = self._sample(state.actor_params, batch["next_obs"], key)
         target_q = self.critic.apply({"params": state.target_critic_params}, batch["next_obs"], next_action)
         target = batch["reward"] + self.config.discount * (1.0 - batch["done"]) * target_q.min(0)
+        if self.config.mc_lower_bound:  # Q* is at least the return that was actually collected
+            target = jnp.maximum(target, batch["mc_return"])
         q = self.critic.apply({"params": critic_params}, batch["obs"], batch["action"])
         loss = ((q - jax.lax.stop_gradient(target)[None]) ** 2).mean()
         return loss, q.mean()
@@ -86,8 +100,10 @@ class SAC:
         action, log_prob, mean = self._sample(actor_params, batch["obs"], key)
         q = self.critic.apply({"params": state.critic_params}, batch["obs"], action).mean(0)
         alpha = jnp.exp(state.log_alpha)
-        sac_loss = (alpha * log_prob - q).mean()
-        demo = batch["is_demo"]
+        if self.config.normalize_q:  # TD3+BC: the Q term's scale no longer depends on |Q|
+            q = q / jax.lax.stop_gradient(jnp.maximum(jnp.abs(q).mean(), 1e-3))
+        sac_loss = (alpha * log_prob - self.config.q_weight * q).mean()
+        demo = batch["bc_mask"]
         bc_per_row = ((jnp.tanh(mean) - batch["action"]) ** 2).sum(-1)
         bc_loss = (bc_per_row * demo).sum() / jnp.maximum(demo.sum(), 1.0)
         return sac_loss + self.config.bc_weight * bc_loss, (log_prob.mean(), bc_loss, sac_loss)
@@ -129,10 +145,54 @@ class SAC:
                        "actor_loss": actor_loss, "bc_loss": bc_loss, "sac_actor_loss": sac_loss,
                        "alpha": jnp.exp(state.log_alpha)}
 
+    def _features(self, obs):
+        return obs @ self.obs_matrix + self.obs_shift
+
     def _update(self, state: SACState, batches):
         """batches: dict of arrays [rounds, utd_ratio, batch, ...] -> (state, mean metrics)."""
+        batches = dict(batches, obs=self._features(batches["obs"]),
+                       next_obs=self._features(batches["next_obs"]))
         state, metrics = jax.lax.scan(self._round, state, batches)
         return state, jax.tree_util.tree_map(jnp.mean, metrics)
+
+
+    def export_actor(self, actor_params) -> dict[str, np.ndarray]:
+        """Flat actor parameters that act on raw observations (the feature map folded in)."""
+        flat = flatten_params(actor_params)
+        kernel, bias = flat["trunk/dense_0/kernel"], flat["trunk/dense_0/bias"]
+        flat["trunk/dense_0/kernel"] = (self.obs_matrix.astype(np.float64) @ kernel).astype(np.float32)
+        flat["trunk/dense_0/bias"] = (self.obs_shift.astype(np.float64) @ kernel + bias).astype(np.float32)
+        return flat
+
+
+def observation_transform(obs: np.ndarray, relative: bool = True, normalize: bool = True,
+                          min_std: float = 0.01) -> tuple[np.ndarray, np.ndarray]:
+    """An affine feature map (matrix [obs_dim, F], shift [F]) fitted on observations `obs` [N, obs_dim].
+
+    relative: with the 17-d privileged layout (robot_io.tasks.base), append the object grasp point
+      relative to the hand and the goal point relative to the task point (peg tip to hole entrance):
+      the quantities the policy must drive to zero, which a raw-coordinate input only gives as a
+      small difference of large numbers.
+    normalize: standardise every feature with the mean and std of `obs` (std floored at `min_std`,
+      1 cm for positions; constant features such as the level peg's quaternion stay ~0 instead of
+      blowing up). Raw positions span only a few cm, so without it the first layer must grow large
+      weights before it can tell millimetres apart.
+    """
+    obs = np.asarray(obs, np.float64)
+    dim = obs.shape[1]
+    columns = [np.eye(dim)]
+    if relative and dim == 17:
+        rel = np.zeros((dim, 6))
+        for j, (a, b) in enumerate([(4, 0), (5, 1), (6, 2), (11, 14), (12, 15), (13, 16)]):
+            rel[a, j], rel[b, j] = 1.0, -1.0
+        columns.append(rel)
+    matrix = np.concatenate(columns, 1)
+    shift = np.zeros(matrix.shape[1])
+    if normalize and len(obs):
+        feats = obs @ matrix
+        mean, std = feats.mean(0), np.maximum(feats.std(0), min_std)
+        matrix, shift = matrix / std, -mean / std
+    return matrix.astype(np.float32), shift.astype(np.float32)
 
 
 def flatten_params(params, prefix: str = "") -> dict[str, np.ndarray]:

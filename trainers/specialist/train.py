@@ -24,7 +24,8 @@ from trainers.specialist.replay import ReplayBuffer, episode_transitions, sample
 
 log = logging.getLogger(__name__)
 
-EVAL_SEED = 1_000_000  # evaluation starts never overlap the demo or training seeds
+EVAL_SEED = 1_000_000
+IDLE_ACTION = 1e-3  # a demo step whose hand command is below this on every axis is a pause  # evaluation starts never overlap the demo or training seeds
 
 
 @dataclasses.dataclass
@@ -47,7 +48,7 @@ def train_specialist(
     progress: Optional[Callable[[dict], None]] = None,
 ) -> TrainResult:
     """Trains one specialist as `config` says; writes its best checkpoint to `config.out`."""
-    from trainers.specialist.sac import SAC, flatten_params
+    from trainers.specialist.sac import SAC, observation_transform
 
     started, cpu_started = time.monotonic(), time.process_time()
     make_env = make_env or envs.robot_io_env_factory(config.task, config.variant)
@@ -61,9 +62,13 @@ def train_specialist(
 
     demo_buffer = _demo_buffer(config, env, make_demonstrator, obs_dim, action_dim)
     online = ReplayBuffer(obs_dim, action_dim, config.max_env_steps)
-    sac = SAC(config.sac, obs_dim, action_dim)
+    fit_obs = (demo_buffer.obs[:len(demo_buffer)] if demo_buffer is not None
+               else np.asarray([obs["privileged_state"]], np.float32))
+    transform = observation_transform(fit_obs, relative=config.sac.relative_obs,
+                                      normalize=config.sac.normalize_obs and demo_buffer is not None)
+    sac = SAC(config.sac, obs_dim, action_dim, transform)
     state = sac.init(config.seed)
-    actor = checkpoint.NumpyActor(flatten_params(state.actor_params), config.sac.log_std_min,
+    actor = checkpoint.NumpyActor(sac.export_actor(state.actor_params), config.sac.log_std_min,
                                   config.sac.log_std_max)
     rng = np.random.default_rng(config.seed)
     curve: list[dict] = []
@@ -84,6 +89,7 @@ def train_specialist(
         online.add(obs["privileged_state"], action, reward, next_obs["privileged_state"], terminated or success)
         obs = next_obs
         if terminated or truncated or success:
+            online.finish_episode(config.sac.discount)
             episode_seed += 1
             obs = _reset(env, episode_seed, config.start_stage)
 
@@ -92,7 +98,7 @@ def train_specialist(
                                     utd=config.sac.utd_ratio, batch_size=config.sac.batch_size,
                                     demo_fraction=config.sac.demo_fraction)
             state, metrics = sac.update(state, batches)
-            actor = checkpoint.NumpyActor(flatten_params(state.actor_params), config.sac.log_std_min,
+            actor = checkpoint.NumpyActor(sac.export_actor(state.actor_params), config.sac.log_std_min,
                                           config.sac.log_std_max)
 
         elapsed = (time.process_time() - cpu_started if config.clock == "cpu"
@@ -167,9 +173,16 @@ def _demo_buffer(config: TrainConfig, env, make_demonstrator, obs_dim: int, acti
                             f"{obs_dim}/{action_dim}")
     buffer = _DemoBuffer(obs_dim, action_dim, sum(e.steps for e in episodes))
     for e in episodes:
-        buffer.add_many(episode_transitions(e.obs, e.actions, e.success, config.step_cost))
+        for t in episode_transitions(e.obs, e.actions, e.success, config.step_cost):
+            buffer.add(*t, bc=not (config.bc_skip_idle and _idle(t[1])))
+        buffer.finish_episode(config.sac.discount)
     buffer.episodes = len(episodes)
     return buffer
+
+
+def _idle(action: np.ndarray) -> bool:
+    """A demonstrator's pause: no hand motion (the gripper command alone does not count)."""
+    return bool(np.abs(action[:3]).max() <= IDLE_ACTION)
 
 
 def _save(config: TrainConfig, params, best: dict, curve: list[dict], demo_meta: dict) -> None:
