@@ -49,7 +49,7 @@ class DemoRun:
     specialists: Path = COMMITTED  # folder of <task>-<variant> checkpoints to start from
 
     def __post_init__(self) -> None:
-        self.out = Path(self.out)
+        self.out = Path(self.out).resolve()  # recipes and logs name absolute paths
         self.specialists = Path(self.specialists)
         self.cache = StageCache(self.out / "cache")
         self.commands = CommandLog(self.out / "commands.log")
