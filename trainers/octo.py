@@ -215,14 +215,19 @@ def check_external_python(python: Optional[str], module: str, setup_help: str) -
     return path
 
 
+def external_repo(python: str, module: str) -> str:
+    """The folder above `module`'s package in the user's environment (a source checkout's root)."""
+    probe = subprocess.run([python, "-c", f"import {module}, os; print(os.path.dirname(os.path.dirname({module}.__file__)))"],
+                           capture_output=True, text=True, timeout=300)
+    return probe.stdout.strip()
+
+
 def octo_command(export: str | os.PathLike, octo_python: str, octo_repo: Optional[str] = None,
                  extra: Sequence[str] = ()) -> list[str]:
     """The command that runs Octo's scripts/finetune.py on an export (the environment is checked)."""
     python = check_external_python(octo_python, "octo", SETUP_HELP)
     if octo_repo is None:
-        probe = subprocess.run([python, "-c", "import octo, os; print(os.path.dirname(os.path.dirname(octo.__file__)))"],
-                               capture_output=True, text=True, timeout=300)
-        octo_repo = probe.stdout.strip()
+        octo_repo = external_repo(python, "octo")
     script = Path(octo_repo) / "scripts" / "finetune.py"
     if not script.is_file():
         raise UnavailableError(f"Octo's fine-tuning script is not at {script}: pass --octo-repo with "

@@ -28,7 +28,7 @@ from rldg_data.episode import Episode
 from rldg_data.errors import ContractError, UnavailableError
 from rldg_data.reader import iter_episodes, open_dataset
 from rldg_data.writer import write_dataset
-from trainers.octo import check_external_python, replace_dir
+from trainers.octo import check_external_python, external_repo, replace_dir
 
 IMAGE_SIZE = 224
 PROMPT = "What action should the robot take to {instruction}?"
@@ -230,9 +230,7 @@ def openvla_command(export: str | os.PathLike, openvla_python: str, openvla_repo
     """The command that runs OpenVLA's vla-scripts/finetune.py on an export (environment checked)."""
     python = check_external_python(openvla_python, "prismatic", SETUP_HELP)
     if openvla_repo is None:
-        probe = subprocess.run([python, "-c", "import prismatic, os; print(os.path.dirname(os.path.dirname(prismatic.__file__)))"],
-                               capture_output=True, text=True, timeout=300)
-        openvla_repo = probe.stdout.strip()
+        openvla_repo = external_repo(python, "prismatic")
     script = Path(openvla_repo) / "vla-scripts" / "finetune.py"
     if not script.is_file():
         raise UnavailableError(f"OpenVLA's fine-tuning script is not at {script}: pass --openvla-repo "
