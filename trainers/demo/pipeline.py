@@ -292,8 +292,10 @@ def run_demo(profile: DemoProfile, out: str | Path, *, retrain: bool = False,
     started = time.monotonic()
     run = DemoRun(profile, Path(out), retrain, on_stage, Path(specialists))
     seen = list(SPECIALIST_VARIANTS)
-    ckpts = {tv: specialist(run, *tv) for tv in seen}
-    spec_eval = {f"{t}/{v}": specialist_generalization(run, t, v, ckpts[(t, v)]) for t, v in seen}
+    with ThreadPoolExecutor(profile.workers) as pool:  # single-threaded jobs: two at a time
+        ckpts = dict(zip(seen, pool.map(lambda tv: specialist(run, *tv), seen)))
+        spec_eval = dict(zip([f"{t}/{v}" for t, v in seen], pool.map(
+            lambda tv: specialist_generalization(run, *tv, ckpts[tv]), seen)))
 
     eff_task, eff_variant = profile.efficiency_variant
     logs: dict[str, list[Path]] = {"rl": [], "human": [], "handoff": []}
