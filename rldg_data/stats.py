@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import uuid
 from pathlib import Path
 from typing import Mapping, Optional
 
@@ -184,11 +183,9 @@ class StatsAccumulator:
 
 def write_json_atomic(path: str | os.PathLike, data) -> Path:
     """Writes JSON to a temporary file beside `path`, then renames it into place."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=True))
-    os.replace(tmp, path)
-    return path
+    from rldg_data.atomic import write_text_atomic
+
+    return write_text_atomic(path, json.dumps(data, indent=2, sort_keys=True))
 
 
 def compute_dataset_statistics(path: str | os.PathLike, split: Optional[str] = None,

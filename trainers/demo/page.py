@@ -10,9 +10,9 @@ import html
 import json
 import os
 import platform
-import uuid
 from pathlib import Path
 
+from rldg_data.atomic import write_text_atomic
 from trainers.demo.profile import DemoProfile
 from trainers.demo.results import DATASET_LABELS, SPLITS, comparison_table, efficiency_summary, paper_rows
 
@@ -31,10 +31,10 @@ def write_results(out: Path, profile: DemoProfile, data: dict) -> dict:
         "efficiency_summary": efficiency_summary(data["efficiency"]),
         **data,
     }
-    _atomic_write(out / "results.json", json.dumps(results, indent=2, sort_keys=True, default=str))
+    write_text_atomic(out / "results.json", json.dumps(results, indent=2, sort_keys=True, default=str))
     figures = write_figures(out / "figures", results)
-    _atomic_write(out / "report.html", render_page(out, results, figures))
-    _atomic_write(out / "results.md", render_markdown(results))
+    write_text_atomic(out / "report.html", render_page(out, results, figures))
+    write_text_atomic(out / "results.md", render_markdown(results))
     return results
 
 
@@ -57,13 +57,6 @@ def render_markdown(results: dict) -> str:
                                                      if r.get("median_steps_to_success") else "")
             for v, r in rows.items()))
     return "\n".join(lines) + "\n"
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
 
 
 def write_figures(folder: Path, results: dict) -> dict[str, Path]:

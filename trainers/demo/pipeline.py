@@ -30,6 +30,7 @@ from trainers.demo import recipes
 from trainers.demo.cache import StageCache
 from trainers.demo.commands import CommandLog, rldg, tfds_build, tfds_config
 from trainers.demo.profile import HANDOFF_TASKS, SPECIALIST_VARIANTS, DemoProfile
+from trainers.demo.results import median_or_none as _median_or_none
 
 log = logging.getLogger(__name__)
 
@@ -137,7 +138,7 @@ def collect(run: DemoRun, kind: str, task: str, variant: str, policy: str, wante
             if episodes <= len(outcomes):
                 break
         return {"episodes": len(outcomes), "successes": successes,
-                "median_length": _median([o["length"] for o in outcomes if o["success"]])}
+                "median_length": _median_or_none([o["length"] for o in outcomes if o["success"]])}
 
     name = f"collect-{kind}-{task}-{variant}"
     folder = run.stage(name, {"policy": Path(policy).parent.name if "/" in policy else policy,
@@ -238,14 +239,6 @@ def _file_digest(path: Path) -> Optional[str]:
     import hashlib
 
     return hashlib.sha256(path.read_bytes()).hexdigest()[:16] if path.is_file() else None
-
-
-def _median(values) -> Optional[float]:
-    values = sorted(values)
-    if not values:
-        return None
-    mid = len(values) // 2
-    return float(values[mid]) if len(values) % 2 else (values[mid - 1] + values[mid]) / 2
 
 
 def equal_counts(seen, successes: dict, wanted: int) -> dict[tuple[str, str], int]:

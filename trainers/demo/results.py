@@ -7,6 +7,7 @@ this run measured for it. Nothing here reads files or draws.
 
 from __future__ import annotations
 
+import statistics
 from typing import Any, Optional
 
 SPLITS = ("seen", "unseen")
@@ -38,13 +39,14 @@ def _mean_success(table: dict, dataset: str, split: str, tasks=None) -> Optional
     return sum(c["success_rate"] for c in cells) / len(cells) if cells else None
 
 
+def median_or_none(values) -> Optional[float]:
+    values = list(values)
+    return float(statistics.median(values)) if values else None
+
+
 def _median_time(table: dict, dataset: str, split: str) -> Optional[float]:
-    times = sorted(t[split]["median_cycle_time"] for t in table.get(dataset, {}).values()
-                   if t.get(split) and t[split]["median_cycle_time"] is not None)
-    if not times:
-        return None
-    mid = len(times) // 2
-    return float(times[mid]) if len(times) % 2 else (times[mid - 1] + times[mid]) / 2
+    return median_or_none(t[split]["median_cycle_time"] for t in table.get(dataset, {}).values()
+                          if t.get(split) and t[split]["median_cycle_time"] is not None)
 
 
 def _pct(value: Optional[float]) -> str:

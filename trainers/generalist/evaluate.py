@@ -12,12 +12,12 @@ from __future__ import annotations
 import json
 import logging
 import os
-import uuid
 from pathlib import Path
 from typing import Callable, Optional, Sequence
 
 import numpy as np
 
+from rldg_data.atomic import write_text_atomic
 from rldg_data.errors import RldgError
 
 log = logging.getLogger(__name__)
@@ -130,8 +130,8 @@ def evaluate_generalist(checkpoint: str | os.PathLike, task: str, variants: str 
                "checkpoint": str(checkpoint)}
     if out is not None:
         out = Path(out)
-        _write_atomic(out, json.dumps(results, indent=2, sort_keys=True))
-        _write_atomic(out.with_suffix(".md"), results_table(results))
+        write_text_atomic(out, json.dumps(results, indent=2, sort_keys=True))
+        write_text_atomic(out.with_suffix(".md"), results_table(results))
     return results
 
 
@@ -148,9 +148,3 @@ def results_table(results: dict) -> str:
                      f"{r['median_cycle_time'] if r['median_cycle_time'] is not None else '-'} |")
     return "\n".join(lines) + "\n"
 
-
-def _write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}")
-    tmp.write_text(text)
-    os.replace(tmp, path)

@@ -19,6 +19,7 @@ from typing import Any, Mapping, Optional
 
 import numpy as np
 
+from rldg_data.atomic import write_text_atomic
 from rldg_data.errors import RldgError
 
 FORMAT = "specialist"
@@ -129,14 +130,8 @@ def write_curve(folder: Path, curve: list[Mapping[str, Any]]) -> None:
     columns = sorted({k for row in curve for k in row})
     lines = [",".join(columns)] + [",".join("" if row.get(c) is None else str(row.get(c)) for c in columns)
                                    for row in curve]
-    _write_atomic(folder / "curve.json", json.dumps(list(curve), indent=1))
-    _write_atomic(folder / "curve.csv", "\n".join(lines) + "\n")
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    write_text_atomic(folder / "curve.json", json.dumps(list(curve), indent=1))
+    write_text_atomic(folder / "curve.csv", "\n".join(lines) + "\n")
 
 
 def read_meta(path: str | os.PathLike) -> dict[str, Any]:
