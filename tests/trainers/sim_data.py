@@ -5,7 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from rldg_data.episode import Episode, EpisodeMetadata, make_steps
-from rldg_data.writer import write_dataset
+
+# No TensorFlow at import: spawned rollout workers import this module, and MuJoCo's EGL renderer
+# segfaults in a process that has loaded TensorFlow. `write_dataset` is imported where it is used.
 
 
 def demo_episode(task: str, variant: str, kind: str, seed: int, image_size: int = 64) -> Episode:
@@ -52,6 +54,8 @@ def demo_dataset(root, name: str, task: str, variants, kind: str, per_variant: i
     """Rolls out in spawned processes (MuJoCo EGL crashes a process that imported TensorFlow)."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
+
+    from rldg_data.writer import write_dataset
 
     with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
         parts = [pool.submit(_variant_episodes, task, v, kind,
