@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Iterable, Mapping, Optional
 
 from rldg_data import spec
+from rldg_data.atomic import replace_dir
 from rldg_data.episode import Episode
 from rldg_data.errors import ContractError, DatasetError
 from rldg_data.tfexample import encode_episode
@@ -182,17 +183,10 @@ def dataset_digest(pairs: Iterable[tuple[str, str]]) -> str:
 def publish(tmp_dir: Path, final_dir: Path, overwrite: bool) -> Path:
     """Renames a finished folder into place; an existing one is replaced only with `overwrite`."""
     final_dir = Path(final_dir)
-    old = None
-    if final_dir.exists():
-        if not overwrite:
-            shutil.rmtree(tmp_dir, ignore_errors=True)
-            raise DatasetError(f"{final_dir} already exists (pass overwrite=True / --force to replace it)")
-        old = final_dir.with_name(f".old-{final_dir.name}-{uuid.uuid4().hex[:8]}")
-        os.replace(final_dir, old)
-    final_dir.parent.mkdir(parents=True, exist_ok=True)
-    os.replace(tmp_dir, final_dir)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+    if final_dir.exists() and not overwrite:
+        shutil.rmtree(tmp_dir, ignore_errors=True)
+        raise DatasetError(f"{final_dir} already exists (pass overwrite=True / --force to replace it)")
+    replace_dir(tmp_dir, final_dir)
     log.info("wrote %s", final_dir)
     return final_dir
 

@@ -19,6 +19,7 @@ import uuid
 from pathlib import Path
 from typing import Optional, Sequence
 
+from rldg_data.atomic import replace_dir
 from rldg_data.errors import UnavailableError
 from rldg_data.reader import open_dataset
 
@@ -189,15 +190,6 @@ def _report(files, kwargs) -> str:
 
 def _write_json(path: Path, values) -> None:
     path.write_text(json.dumps(values, indent=2, sort_keys=True))
-
-
-def replace_dir(tmp: Path, out: Path) -> None:
-    """Moves a finished folder into place, replacing an old export."""
-    if out.exists():
-        old = out.with_name(f".old-{out.name}-{uuid.uuid4().hex[:8]}")
-        os.replace(out, old)
-        shutil.rmtree(old, ignore_errors=True)
-    os.replace(tmp, out)
 
 
 def check_external_python(python: Optional[str], module: str, setup_help: str) -> str:

@@ -28,7 +28,8 @@ from rldg_data.episode import Episode
 from rldg_data.errors import ContractError, UnavailableError
 from rldg_data.reader import iter_episodes, open_dataset
 from rldg_data.writer import write_dataset
-from trainers.octo import check_external_python, external_repo, replace_dir
+from rldg_data.atomic import replace_dir
+from trainers.octo import check_external_python, external_repo
 
 IMAGE_SIZE = 224
 PROMPT = "What action should the robot take to {instruction}?"

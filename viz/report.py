@@ -22,6 +22,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Callable, Optional
 
+from rldg_data.atomic import replace_dir
 from rldg_data.errors import UnsafeInputError
 from viz import style
 from viz.collect import DatasetView, collect_dataset_view
@@ -182,11 +183,5 @@ def _check_target(out_dir: Path) -> None:
 
 
 def _publish(tmp: Path, out_dir: Path) -> None:
-    old = None
-    if out_dir.exists():
-        old = out_dir.with_name(f".old-report-{uuid.uuid4().hex[:8]}-{out_dir.name}")
-        os.replace(out_dir, old)
-    os.replace(tmp, out_dir)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+    replace_dir(tmp, out_dir)
     log.info("wrote report %s", out_dir)

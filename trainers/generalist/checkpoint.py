@@ -7,13 +7,13 @@ from __future__ import annotations
 import collections
 import json
 import os
-import shutil
 import uuid
 from pathlib import Path
 from typing import Mapping, Optional
 
 import numpy as np
 
+from rldg_data.atomic import replace_dir
 from rldg_data.errors import RldgError
 from rldg_data.loaders.normalize import Normalizer
 from rldg_data.policy import POLICY_FILE
@@ -35,12 +35,7 @@ def save_checkpoint(folder: str | os.PathLike, model, config: GeneralistConfig, 
             "state_dim": model.state_dim, "action_dim": model.action_dim, **dict(extra or {})}
     (tmp / POLICY_FILE).write_text(json.dumps(info, indent=2, sort_keys=True))
     torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, tmp / WEIGHTS_FILE)
-    if folder.exists():
-        old = folder.with_name(f".old-{folder.name}-{uuid.uuid4().hex[:8]}")
-        os.replace(folder, old)
-        shutil.rmtree(old, ignore_errors=True)
-    os.replace(tmp, folder)
-    return folder
+    return replace_dir(tmp, folder)
 
 
 def load_model(path: str | os.PathLike):

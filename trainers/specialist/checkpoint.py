@@ -19,7 +19,7 @@ from typing import Any, Mapping, Optional
 
 import numpy as np
 
-from rldg_data.atomic import write_text_atomic
+from rldg_data.atomic import replace_dir, write_text_atomic
 from rldg_data.errors import RldgError
 
 FORMAT = "specialist"
@@ -112,13 +112,7 @@ def save_checkpoint(folder: str | os.PathLike, params: Mapping[str, np.ndarray],
         (tmp / POLICY_FILE).write_text(json.dumps(info, indent=2, sort_keys=True))
         if curve is not None:
             write_curve(tmp, curve)
-        old = None
-        if folder.exists():
-            old = folder.with_name(f".old-{folder.name}-{uuid.uuid4().hex[:8]}")
-            os.replace(folder, old)
-        os.replace(tmp, folder)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+        replace_dir(tmp, folder)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
