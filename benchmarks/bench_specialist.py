@@ -165,7 +165,8 @@ def torch_updates_per_s(config, seconds: float) -> float:
 def bench_updates(args) -> dict:
     from trainers.specialist.config import SACConfig
 
-    config = SACConfig(hidden=tuple(args.hidden), batch_size=args.batch)
+    # normalize_q off: the torch reference's actor loss has the plain Q term.
+    config = SACConfig(hidden=tuple(args.hidden), batch_size=args.batch, normalize_q=False)
     torch_rate = torch_updates_per_s(config, args.seconds)
     results = {"torch_updates_per_s": round(torch_rate, 1)}
     for rounds in args.rounds:
@@ -191,11 +192,13 @@ def bench_acceptance(args) -> dict:
     variants = args.variants or robot_io.variants("insertion", "seen")
     for variant in variants:
         out = Path(args.out) / f"insertion-{variant}"
+        sac = {k: v for k, v in {"bc_weight": args.bc_weight, "discount": args.discount,
+                                 "utd_ratio": args.utd}.items() if v is not None}
+        extra = {k: v for k, v in {"step_cost": args.step_cost, "action_repeat": args.action_repeat,
+                                   "update_every": args.update_every}.items() if v is not None}
         config = TrainConfig(task="insertion", variant=variant, out=str(out), demos=args.demos,
                              minutes=args.minutes, eval_every=args.eval_every, seed=args.seed,
-                             step_cost=args.step_cost, update_every=args.update_every,
-                             clock=args.clock, sac=SACConfig(bc_weight=args.bc_weight, discount=args.discount,
-                                                             utd_ratio=args.utd))
+                             clock=args.clock, sac=SACConfig(**sac), **extra)
         run = train_specialist(config, progress=lambda row: print(json.dumps(row), flush=True))
         make_env = robot_io_env_factory("insertion", variant)
         env = make_env(args.seed + 7)
@@ -205,13 +208,15 @@ def bench_acceptance(args) -> dict:
         env.close()
         s, h = specialist.median_steps_to_success, human.median_steps_to_success
         results[variant] = {
-            "train_seconds": round(run.seconds, 1), "env_steps": run.env_steps, "stopped": run.stopped,
+            "train_seconds": round(run.seconds, 1), "train_cpu_seconds": run.curve[-1]["cpu_seconds"] if run.curve else None,
+            "env_steps": run.env_steps, "stopped": run.stopped,
             "best_during_training": run.best.get("success_rate"),
             "specialist": specialist.to_dict(), "human_proxy": human.to_dict(),
             "cycle_time_ratio_specialist_vs_human": round(s / h, 2) if s and h else None,
         }
         print(json.dumps({variant: results[variant]}), flush=True)
     results["peak_rss_mib"] = round(peak_rss_mib(), 1)
+    (Path(args.out) / "acceptance.json").write_text(json.dumps(results, indent=2))
     return results
 
 
@@ -229,12 +234,13 @@ def main() -> None:
     acc.add_argument("--demos", type=int, default=20)
     acc.add_argument("--eval-every", type=int, default=5000)
     acc.add_argument("--eval-episodes", type=int, default=50)
-    acc.add_argument("--update-every", type=int, default=10)
-    acc.add_argument("--step-cost", type=float, default=0.0)
-    acc.add_argument("--bc-weight", type=float, default=1.0)
+    acc.add_argument("--update-every", type=int, help="default: TrainConfig's")
+    acc.add_argument("--step-cost", type=float, help="default: TrainConfig's")
+    acc.add_argument("--action-repeat", type=int, help="default: TrainConfig's")
+    acc.add_argument("--bc-weight", type=float, help="default: SACConfig's")
     acc.add_argument("--seed", type=int, default=0)
-    acc.add_argument("--discount", type=float, default=0.99)
-    acc.add_argument("--utd", type=int, default=1)
+    acc.add_argument("--discount", type=float, help="default: SACConfig's")
+    acc.add_argument("--utd", type=int, help="default: SACConfig's")
     acc.add_argument("--clock", choices=("wall", "cpu"), default="wall")
     acc.add_argument("--out", default="runs/bench_specialist")
     args = parser.parse_args()

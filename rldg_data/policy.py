@@ -46,7 +46,12 @@ def policy_format(path: str | os.PathLike) -> str:
 
 
 def load_policy(path: str | os.PathLike, **kwargs) -> Policy:
-    """Loads the checkpoint at `path` with the loader registered for its format."""
+    """Loads the checkpoint at `path` with the loader registered for its format.
+
+    Every loader accepts `hold=False`: a policy that decides at a lower rate than it is called
+    (a specialist trained with action repeat) then decides on every call, which is what labelling
+    single states needs; loaders of policies that always decide ignore it.
+    """
     fmt = policy_format(path)
     loaders = {ep.name: ep for ep in metadata.entry_points(group=ENTRY_POINT_GROUP)}
     if fmt not in loaders:

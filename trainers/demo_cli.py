@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import time
 
@@ -35,22 +36,46 @@ def register_demo(sub) -> None:
 
 
 def _run_demo(args) -> int:
-    from tqdm import tqdm
-
-    from trainers.demo.pipeline import run_demo, stage_count
+    from trainers.demo.commands import CHILDREN
     from trainers.demo.profile import get_profile
 
     profile = get_profile(args.profile)
     start = time.monotonic()
+    CHILDREN.reset()
+
+    # The commands run in their own process groups (their workers with them): a signal to this
+    # process is passed on to all of them before it stops, instead of leaving them running.
+    def terminate(signum, frame):
+        CHILDREN.stop(signal.SIGTERM)
+        raise SystemExit(128 + signum)
+
+    def interrupt(signum, frame):
+        CHILDREN.stop(signal.SIGINT)
+        raise KeyboardInterrupt
+
+    previous = {signal.SIGTERM: signal.signal(signal.SIGTERM, terminate),
+                signal.SIGINT: signal.signal(signal.SIGINT, interrupt)}
+    try:
+        results = _run_with_progress(profile, args)
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    print(f"\nwrote {args.out}/report.html and {args.out}/results.json "
+          f"({(time.monotonic() - start) / 60:.1f} min)\n")
+    for row in results["paper_comparison"]:
+        print(f"- {row['finding']}\n    paper: {row['paper']}\n    ours:  {row['ours']}")
+    return 0
+
+
+def _run_with_progress(profile, args) -> dict:
+    from tqdm import tqdm
+
+    from trainers.demo.pipeline import run_demo, stage_count
+
     with tqdm(total=stage_count(profile), unit="stage", desc="demo", file=sys.stderr, dynamic_ncols=True,
               bar_format="{desc} {n_fmt}/{total_fmt} stages | {elapsed} elapsed, ETA {remaining}{postfix}") as bar:
         def on_stage(name: str) -> None:
             bar.update(1)
             bar.set_postfix_str(f"now: {name}")
         kwargs = {"specialists": args.specialists} if args.specialists else {}
-        results = run_demo(profile, args.out, retrain=args.retrain, on_stage=on_stage, **kwargs)
-    print(f"\nwrote {args.out}/report.html and {args.out}/results.json "
-          f"({(time.monotonic() - start) / 60:.1f} min)\n")
-    for row in results["paper_comparison"]:
-        print(f"- {row['finding']}\n    paper: {row['paper']}\n    ours:  {row['ours']}")
-    return 0
+        return run_demo(profile, args.out, retrain=args.retrain, on_stage=on_stage, **kwargs)

@@ -39,30 +39,41 @@ def register_specialist(sub) -> None:
     t.add_argument("--max-env-steps", type=int, default=200_000)
     t.add_argument("--eval-every", type=int, default=5_000, help="env steps between evaluations")
     t.add_argument("--eval-episodes", type=int, default=20)
-    t.add_argument("--success-threshold", type=float, default=0.9)
+    t.add_argument("--success-threshold", type=float, default=0.95,
+                   help="stop once evaluations reach this success rate --patience times in a row")
+    t.add_argument("--confirm-episodes", type=int, default=30,
+                   help="episodes added to an evaluation that reaches the threshold before it counts")
     t.add_argument("--patience", type=int, default=2, help="evaluations at the threshold before stopping")
     t.add_argument("--start-steps", type=int, default=1_000, help="random-action steps first")
-    t.add_argument("--step-cost", type=float, default=0.0, help="reward cost per step (shorter cycles)")
+    t.add_argument("--step-cost", type=float, default=0.01,
+                   help="reward cost per decision: shorter cycles, no standing still (default 0.01; 0: sparse)")
     t.add_argument("--start-stage", default="0", help="stage to start episodes at, or 'bottleneck'")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--hidden", type=int, nargs="+", default=[128, 128])
     t.add_argument("--batch-size", type=int, default=256)
-    t.add_argument("--utd", type=int, default=1, help="critic updates per env step")
+    t.add_argument("--utd", type=int, default=1, help="critic updates per decision")
     t.add_argument("--update-every", type=int, default=10,
-                   help="env steps between jitted update calls (same UTD, fewer dispatches)")
+                   help="decisions between jitted update calls (same UTD, fewer dispatches)")
     t.add_argument("--bc-weight", type=float, default=1.0, help="BC term on demo samples (0: off)")
-    t.add_argument("--discount", type=float, default=0.99)
+    t.add_argument("--discount", type=float, default=0.97,
+                   help="per decision (default 0.97, as HIL-SERL at 10 Hz; use 0.99 with --action-repeat 1)")
     t.add_argument("--demo-fraction", type=float, default=0.5, help="share of each batch from demos")
-    t.add_argument("--q-weight", type=float, default=1.0, help="weight of the -Q term in the actor loss")
-    t.add_argument("--normalize-q", action="store_true",
-                   help="divide the actor's Q term by the batch's mean |Q| (TD3+BC)")
+    t.add_argument("--q-weight", type=float, default=2.5, help="weight of the -Q term in the actor loss")
+    t.add_argument("--normalize-q", action=argparse.BooleanOptionalAction, default=True,
+                   help="divide the actor's Q term by the batch's mean |Q|, as TD3+BC (default on)")
     t.add_argument("--init-temperature", type=float, default=0.1)
-    t.add_argument("--obs-features", choices=("raw", "normalized"), default="raw",
-                   help="raw privileged state (default), or standardised plus relative offsets")
+    t.add_argument("--obs-features", choices=("offsets", "raw", "normalized"), default="offsets",
+                   help="offsets: hand-to-object and task-point-to-goal offsets, heights, gripper "
+                        "(default; robot_io's 17-d privileged state); raw: the privileged state as "
+                        "it is; normalized: standardised raw state plus the offsets")
     t.add_argument("--no-mc-bound", action="store_true",
                    help="plain TD targets (default: at least the discounted return collected)")
     t.add_argument("--bc-on-idle", action="store_true",
                    help="also imitate demo steps without hand motion (default: skipped)")
+    t.add_argument("--action-repeat", type=int, default=4,
+                   help="control steps each action is held (default 4: decide at 20 Hz, not 80 Hz)")
+    t.add_argument("--imitate-successes", action=argparse.BooleanOptionalAction, default=False,
+                   help="the BC term also imitates the agent's own successful episodes (default off)")
     t.add_argument("--threads", type=int, default=1, help="CPU threads for XLA (default 1)")
     t.set_defaults(func=_run_train)
     e = cmds.add_parser("eval", help="evaluate a checkpoint (success rate, steps to success)",
@@ -93,15 +104,18 @@ def _run_train(args) -> int:
                     discount=args.discount, q_weight=args.q_weight, normalize_q=args.normalize_q,
                     init_temperature=args.init_temperature,
                     normalize_obs=args.obs_features == "normalized",
-                    relative_obs=args.obs_features == "normalized", mc_lower_bound=not args.no_mc_bound)
+                    relative_obs=args.obs_features == "normalized", offset_obs=args.obs_features == "offsets",
+                    mc_lower_bound=not args.no_mc_bound)
     start_stage = -1 if args.start_stage == "bottleneck" else int(args.start_stage)
     config = TrainConfig(task=args.task, variant=args.variant, out=args.out, demos=args.demos,
                          demo_dataset=args.demo_dataset, demonstrator=args.demonstrator, minutes=args.minutes,
                          max_env_steps=args.max_env_steps, eval_every=args.eval_every,
                          eval_episodes=args.eval_episodes, success_threshold=args.success_threshold,
-                         patience=args.patience, start_steps=args.start_steps, step_cost=args.step_cost,
+                         patience=args.patience, confirm_episodes=args.confirm_episodes,
+                         start_steps=args.start_steps, step_cost=args.step_cost,
                          start_stage=start_stage, seed=args.seed, update_every=args.update_every,
-                         clock=args.clock, bc_skip_idle=not args.bc_on_idle, sac=sac)
+                         clock=args.clock, bc_skip_idle=not args.bc_on_idle,
+                         action_repeat=args.action_repeat, imitate_successes=args.imitate_successes, sac=sac)
     with tqdm(total=config.max_env_steps, unit="step", desc="specialist", disable=None, file=sys.stderr) as bar:
         def progress(row: dict) -> None:
             bar.update(row["env_steps"] - bar.n)

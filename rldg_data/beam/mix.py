@@ -126,7 +126,7 @@ class _ReadSelected(beam.DoFn):
         if index not in self._policies:
             from rldg_data.policy import load_policy
 
-            self._policies[index] = load_policy(cfg.policy)
+            self._policies[index] = load_policy(cfg.policy, hold=False)  # a label per state
         return self._policies[index]
 
     def process(self, task):

@@ -22,11 +22,11 @@ def test_short_training_run_learns_and_its_checkpoint_acts_identically_after_rel
     status = rldg(["specialist", "train", "--task", "insertion", "--variant", "vga", "--out", str(out),
                    "--demos", "2", "--demonstrator", "expert", "--max-env-steps", "400",
                    "--start-steps", "100", "--eval-every", "100", "--eval-episodes", "1",
-                   "--hidden", "32", "32", "--batch-size", "64", "--utd", "2", "--update-every", "20",
+                   "--hidden", "32", "32", "--batch-size", "64", "--utd", "2", "--update-every", "5",
                    "--seed", "3"])
     assert status == 0
     curve = json.loads((out / "curve.json").read_text())
-    assert [row["env_steps"] for row in curve] == [100, 200, 300, 400]
+    assert [row["env_steps"] // 100 for row in curve] == [1, 2, 3, 4]  # 4-step decisions may overshoot
     assert curve[-1]["bc_loss"] < 0.7 * curve[0]["bc_loss"]  # it imitates the demos more and more
     meta = json.loads((out / "policy.json").read_text())
     assert meta["format"] == "specialist" and meta["obs_dim"] == 17 and meta["config"]["sac"]["utd_ratio"] == 2

@@ -11,8 +11,10 @@ from __future__ import annotations
 import json
 import os
 import shlex
+import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Mapping, Optional, Sequence
@@ -43,6 +45,45 @@ def tfds_config(name: str, **values) -> str:
     return json.dumps({"name": name, **values})
 
 
+class _Children:
+    """The commands running now, each in its own process group (its workers included), so that
+    stopping the demo stops all of them: a SIGTERM to `rldg demo` alone would leave them running."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._live: set[subprocess.Popen] = set()
+        self.stopping = threading.Event()
+
+    def start(self, argv: Sequence[str], **kwargs) -> subprocess.Popen:
+        with self._lock:
+            if self.stopping.is_set():
+                raise DemoError(f"the demo is stopping; not starting {argv[2:4]}")
+            proc = subprocess.Popen(list(argv), start_new_session=True, **kwargs)
+            self._live.add(proc)
+        return proc
+
+    def done(self, proc: subprocess.Popen) -> None:
+        with self._lock:
+            self._live.discard(proc)
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        """Sends `sig` to every running command's process group; no command starts afterwards."""
+        with self._lock:
+            self.stopping.set()
+            live = [p for p in self._live if p.poll() is None]
+        for proc in live:
+            try:
+                os.killpg(proc.pid, sig)
+            except ProcessLookupError:
+                pass
+
+    def reset(self) -> None:
+        self.stopping.clear()
+
+
+CHILDREN = _Children()
+
+
 class CommandLog:
     """Runs commands, appending each (with its duration and exit status) to `commands.log`."""
 
@@ -59,7 +100,11 @@ class CommandLog:
         with open(log_file, "ab") as out:
             out.write(f"$ {shown}\n".encode())
             out.flush()
-            code = subprocess.call(list(argv), stdout=out, stderr=subprocess.STDOUT, env=full_env, cwd=REPO)
+            proc = CHILDREN.start(argv, stdout=out, stderr=subprocess.STDOUT, env=full_env, cwd=REPO)
+            try:
+                code = proc.wait()
+            finally:
+                CHILDREN.done(proc)
         with open(self.path, "a", encoding="utf-8") as f:
             f.write(f"{shown}  # exit {code}, {time.monotonic() - start:.0f} s\n")
         if code != 0:

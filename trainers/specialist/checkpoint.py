@@ -15,7 +15,7 @@ import os
 import shutil
 import uuid
 from pathlib import Path
-from typing import Any, Mapping, Optional
+from typing import Any, Callable, Mapping, Optional
 
 import numpy as np
 
@@ -68,6 +68,24 @@ class NumpyActor:
         return np.tanh(mean + np.exp(log_std) * rng.standard_normal(mean.shape)).astype(np.float32)
 
 
+class ActionHold:
+    """Holds each action of `act` for `repeat` calls: a policy trained at a lower control rate
+    (`TrainConfig.action_repeat`) acting in the simulator's control loop. `reset` at episode start."""
+
+    def __init__(self, act: Callable[[Any], np.ndarray], repeat: int = 1) -> None:
+        self.act, self.repeat = act, max(1, int(repeat))
+        self._left, self._action = 0, None
+
+    def reset(self, seed: int | None = None) -> None:
+        self._left, self._action = 0, None
+
+    def __call__(self, observation: Any) -> np.ndarray:
+        if self._left == 0:
+            self._action, self._left = self.act(observation), self.repeat
+        self._left -= 1
+        return self._action
+
+
 def weights_hash(params: Mapping[str, np.ndarray]) -> str:
     """SHA-256 over sorted names and bytes of the parameters (first 12 hex digits)."""
     h = hashlib.sha256()
@@ -77,19 +95,33 @@ def weights_hash(params: Mapping[str, np.ndarray]) -> str:
 
 
 class SpecialistPolicy:
-    """A specialist as an `rldg_data.policy.Policy`: acts on `observation["privileged_state"]`."""
+    """A specialist as an `rldg_data.policy.Policy`: acts on `observation["privileged_state"]`.
+
+    A specialist trained with `action_repeat` k decides every k-th call and repeats its action in
+    between, as in training (`hold=False` decides on every call, e.g. to label single states).
+    """
 
     def __init__(self, actor: NumpyActor, task: str, variant: str, info: Optional[Mapping] = None,
-                 obs_key: str = "privileged_state") -> None:
+                 obs_key: str = "privileged_state", hold: bool = True) -> None:
         self.actor, self.task, self.variant = actor, task, variant
         self.info = dict(info or {})
         self.obs_key = obs_key
         self.policy_id = f"{FORMAT}/{task}/{variant}/{weights_hash(actor.params)}"
+        repeat = int(self.info.get("config", {}).get("action_repeat", 1)) if hold else 1
+        self._hold = ActionHold(self._decide, repeat)
+
+    @property
+    def action_repeat(self) -> int:
+        return self._hold.repeat
 
     def reset(self, seed: int | None = None) -> None:
-        """The policy is deterministic and stateless: nothing to reset."""
+        """Forgets the held action (the policy is otherwise deterministic and stateless)."""
+        self._hold.reset(seed)
 
     def act(self, observation: Mapping[str, np.ndarray]) -> np.ndarray:
+        return self._hold(observation)
+
+    def _decide(self, observation: Mapping[str, np.ndarray]) -> np.ndarray:
         if self.obs_key not in observation:
             raise RldgError(f"{self.policy_id} acts on observation[{self.obs_key!r}], which is missing "
                             f"(keys: {sorted(observation)}); make the env with privileged state")

@@ -27,7 +27,8 @@ class ReplayBuffer:
         # Discounted return actually collected from each transition to the end of its episode
         # (`finish_episode`); -inf until the episode is over (no bound).
         self.mc_return = np.full(capacity, -np.inf, np.float32)
-        # 1 where the BC term may use the action (demonstrations whose hand moves), else 0.
+        # 1 where the BC term may use the action (demonstration steps whose hand moves; online
+        # steps of successful episodes with TrainConfig.imitate_successes), else 0.
         self.bc = np.ones(capacity, np.float32)
         self.size = 0
         self._next = 0
@@ -48,11 +49,24 @@ class ReplayBuffer:
         for t in transitions:
             self.add(*t)
 
-    def finish_episode(self, discount: float) -> None:
+    def add_arrays(self, arrays: dict[str, np.ndarray]) -> None:
+        """Appends whole transitions at once (`episode_transitions`' output, `mc_return` included)."""
+        n = len(arrays["obs"])
+        if n > self.capacity:
+            raise RldgError(f"{n} transitions do not fit a buffer of capacity {self.capacity}")
+        idx = (self._next + np.arange(n)) % self.capacity
+        for key in ("obs", "action", "reward", "next_obs", "done", "mc_return", "bc"):
+            getattr(self, key)[idx] = arrays[key]
+        self._next = int((self._next + n) % self.capacity)
+        self._episode_start = self._next
+        self.size = min(self.size + n, self.capacity)
+
+    def finish_episode(self, discount: float, imitate: bool = False) -> None:
         """Fills `mc_return` of the transitions added since the last call (one whole episode).
 
         A truncated episode gets the return it collected up to truncation: still a lower bound of
-        the optimal Q, which is how the critic uses it (`SACConfig.mc_lower_bound`).
+        the optimal Q, which is how the critic uses it (`SACConfig.mc_lower_bound`). `imitate`
+        marks the whole episode for the BC term (a successful online episode).
         """
         n = (self._next - self._episode_start) % self.capacity
         if n == 0 and self.size == self.capacity:
@@ -62,6 +76,8 @@ class ReplayBuffer:
             i = (self._episode_start + k) % self.capacity
             g = self.reward[i] + discount * (1.0 - self.done[i]) * g
             self.mc_return[i] = g
+            if imitate:
+                self.bc[i] = 1.0
         self._episode_start = self._next
 
     def sample(self, rng: np.random.Generator, shape: tuple[int, ...]) -> dict[str, np.ndarray]:
@@ -100,18 +116,42 @@ def sample_rounds(
         flags.append(np.ones((rounds, utd, n_demo), np.float32))
     batch = {k: np.concatenate([p[k] for p in parts], axis=2) for k in parts[0]}
     batch["is_demo"] = np.concatenate(flags, axis=2)
-    batch["bc_mask"] = batch.pop("bc") * batch["is_demo"]
+    batch["bc_mask"] = batch.pop("bc")
     return batch
 
 
-def episode_transitions(obs: np.ndarray, actions: np.ndarray, success: bool, step_cost: float = 0.0):
-    """Transitions of one recorded episode in RLDS alignment (T observations, last step final).
+def episode_transitions(obs: np.ndarray, actions: np.ndarray, success: bool, step_cost: float = 0.0,
+                        repeat: int = 1, discount: float = 0.99,
+                        bc_steps: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """Transitions of one recorded episode (RLDS alignment: T observations, the last one final), as
+    arrays for `ReplayBuffer.add_arrays`, at a `repeat`-times lower control rate.
 
-    Rewards are relabeled from the outcome, as the online environment gives them: 1 on the step
-    that reaches success (which also ends the episode), minus `step_cost` on every step.
+    One transition per start step t (a sliding window, so no demonstration step is dropped):
+    obs[t], the mean of actions[t:t+repeat] (the hand moves the same distance when that mean is held
+    `repeat` steps), obs[t+repeat] (clipped to the end). Rewards are relabeled from the outcome as
+    the online environment gives them per decision: 1 on the window that reaches success (which also
+    ends the episode), minus `step_cost` on every one. `mc_return` is the discounted return that
+    follows each transition (t -> t+repeat -> ...). `bc_steps` [T-1] marks the steps a BC term may
+    imitate; a window may be imitated only if all its steps may (default: all).
     """
     n = len(obs) - 1
-    for t in range(n):
-        final = t == n - 1
-        reward = (1.0 if (final and success) else 0.0) - step_cost
-        yield obs[t], actions[t], reward, obs[t + 1], bool(final and success)
+    if n < 1:
+        raise RldgError("an episode needs at least one step to give transitions")
+    repeat = max(1, int(repeat))
+    ends = np.minimum(np.arange(n) + repeat, n)
+    acts = np.asarray(actions[:n], np.float32)
+    csum = np.concatenate([np.zeros((1, acts.shape[1])), np.cumsum(acts, 0, dtype=np.float64)])
+    starts = np.arange(n)
+    action = ((csum[ends] - csum[starts]) / (ends - starts)[:, None]).astype(np.float32)
+    final = ends == n
+    done = (final & bool(success)).astype(np.float32)
+    reward = (done - step_cost).astype(np.float32)
+    mc = np.zeros(n, np.float64)
+    for t in range(n - 1, -1, -1):
+        mc[t] = reward[t] + (0.0 if final[t] else discount * mc[ends[t]])
+    ok = np.ones(n, bool) if bc_steps is None else np.asarray(bc_steps, bool)[:n]
+    bad = np.concatenate([[0], np.cumsum(~ok)])
+    bc = (bad[ends] - bad[starts]) == 0
+    return {"obs": np.asarray(obs[:n], np.float32), "action": action, "reward": reward,
+            "next_obs": np.asarray(obs[ends], np.float32), "done": done,
+            "mc_return": mc.astype(np.float32), "bc": bc.astype(np.float32)}

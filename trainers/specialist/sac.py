@@ -3,7 +3,7 @@
 One call of `update` runs `rounds` rounds under `lax.scan`; each round makes `utd_ratio` critic
 updates (each followed by a Polyak target update) and then one actor and one temperature update, as
 HIL-SERL's launcher does. Batches come from `replay.sample_rounds` as numpy arrays shaped
-[rounds, utd_ratio, batch, ...]; the `is_demo` column selects the rows the BC term applies to.
+[rounds, utd_ratio, batch, ...]; the `bc_mask` column selects the rows the BC term applies to.
 """
 
 from __future__ import annotations
@@ -193,6 +193,33 @@ def observation_transform(obs: np.ndarray, relative: bool = True, normalize: boo
         mean, std = feats.mean(0), np.maximum(feats.std(0), min_std)
         matrix, shift = matrix / std, -mean / std
     return matrix.astype(np.float32), shift.astype(np.float32)
+
+
+OFFSET_SCALE = 20.0  # 1 / metres: a 5 cm offset becomes a feature of 1
+
+
+def offset_transform(obs_dim: int) -> tuple[np.ndarray, np.ndarray]:
+    """Features of the 17-d privileged layout (robot_io.tasks.base) that say what to do next,
+    without where on the table it happens: hand minus object grasp point, task point minus goal
+    point (peg tip to hole entrance), hand height, grasp-point height (lifted or not), all scaled by
+    OFFSET_SCALE, and the gripper opening. With 20 demonstrations a policy on raw coordinates
+    learns each demo's absolute positions (it closed the gripper 5 cm beside the peg); the
+    offsets are what the demonstrations have in common.
+    """
+    if obs_dim != 17:
+        from trainers.specialist.config import ConfigError
+
+        raise ConfigError(f"offset features (SACConfig.offset_obs, --obs-features offsets) need robot_io's "
+                          f"17-d privileged state, got {obs_dim}-d observations; use raw features")
+    columns = []
+    for plus, minus in [(0, 4), (1, 5), (2, 6), (14, 11), (15, 12), (16, 13), (2, None), (6, None), (3, None)]:
+        column = np.zeros(obs_dim)
+        column[plus] = 1.0 if plus == 3 else OFFSET_SCALE
+        if minus is not None:
+            column[minus] = -OFFSET_SCALE
+        columns.append(column)
+    matrix = np.stack(columns, 1)
+    return matrix.astype(np.float32), np.zeros(matrix.shape[1], np.float32)
 
 
 def flatten_params(params, prefix: str = "") -> dict[str, np.ndarray]:

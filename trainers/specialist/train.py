@@ -24,8 +24,8 @@ from trainers.specialist.replay import ReplayBuffer, episode_transitions, sample
 
 log = logging.getLogger(__name__)
 
-EVAL_SEED = 1_000_000
-IDLE_ACTION = 1e-3  # a demo step whose hand command is below this on every axis is a pause  # evaluation starts never overlap the demo or training seeds
+EVAL_SEED = 1_000_000  # evaluation starts never overlap the demo or training seeds
+IDLE_ACTION = 1e-3  # a demo step whose hand command is below this on every axis is a pause
 
 
 @dataclasses.dataclass
@@ -48,7 +48,7 @@ def train_specialist(
     progress: Optional[Callable[[dict], None]] = None,
 ) -> TrainResult:
     """Trains one specialist as `config` says; writes its best checkpoint to `config.out`."""
-    from trainers.specialist.sac import SAC, observation_transform
+    from trainers.specialist.sac import SAC, observation_transform, offset_transform
 
     started, cpu_started = time.monotonic(), time.process_time()
     make_env = make_env or envs.robot_io_env_factory(config.task, config.variant)
@@ -61,11 +61,15 @@ def train_specialist(
     action_dim = int(getattr(env, "action_dim", 4))
 
     demo_buffer = _demo_buffer(config, env, make_demonstrator, obs_dim, action_dim)
+    obs = _reset(env, config.seed, config.start_stage)  # live demos ran on `env`: start afresh
     online = ReplayBuffer(obs_dim, action_dim, config.max_env_steps)
     fit_obs = (demo_buffer.obs[:len(demo_buffer)] if demo_buffer is not None
                else np.asarray([obs["privileged_state"]], np.float32))
-    transform = observation_transform(fit_obs, relative=config.sac.relative_obs,
-                                      normalize=config.sac.normalize_obs and demo_buffer is not None)
+    if config.sac.offset_obs:
+        transform = offset_transform(obs_dim)
+    else:
+        transform = observation_transform(fit_obs, relative=config.sac.relative_obs,
+                                          normalize=config.sac.normalize_obs and demo_buffer is not None)
     sac = SAC(config.sac, obs_dim, action_dim, transform)
     state = sac.init(config.seed)
     actor = checkpoint.NumpyActor(sac.export_actor(state.actor_params), config.sac.log_std_min,
@@ -77,23 +81,25 @@ def train_specialist(
     demo_meta = {"demo_episodes": 0 if demo_buffer is None else demo_buffer.episodes,
                  "demo_transitions": 0 if demo_buffer is None else len(demo_buffer)}
 
-    episode_seed = config.seed
-    for step in range(1, config.max_env_steps + 1):
-        if step <= config.start_steps:
+    episode_seed, step, decisions, repeat = config.seed, 0, 0, config.action_repeat
+    next_eval = config.eval_every
+    while step < config.max_env_steps:
+        if step < config.start_steps:
             action = rng.uniform(-1, 1, action_dim).astype(np.float32)
         else:
             action = actor.explore(obs["privileged_state"], rng)
-        next_obs, _, terminated, truncated, info = env.step(action)
-        success = bool(info.get("success", False))
+        next_obs, success, taken, ended = _hold(env, action, repeat)
+        step += taken
+        decisions += 1
         reward = float(success) - config.step_cost
-        online.add(obs["privileged_state"], action, reward, next_obs["privileged_state"], terminated or success)
+        online.add(obs["privileged_state"], action, reward, next_obs["privileged_state"], success, bc=False)
         obs = next_obs
-        if terminated or truncated or success:
-            online.finish_episode(config.sac.discount)
+        if ended:
+            online.finish_episode(config.sac.discount, imitate=success and config.imitate_successes)
             episode_seed += 1
             obs = _reset(env, episode_seed, config.start_stage)
 
-        if step >= config.start_steps and step % config.update_every == 0:
+        if step >= config.start_steps and decisions % config.update_every == 0:
             batches = sample_rounds(online, demo_buffer, rng, rounds=config.update_every,
                                     utd=config.sac.utd_ratio, batch_size=config.sac.batch_size,
                                     demo_fraction=config.sac.demo_fraction)
@@ -104,10 +110,16 @@ def train_specialist(
         elapsed = (time.process_time() - cpu_started if config.clock == "cpu"
                    else time.monotonic() - started)
         out_of_time = elapsed >= config.minutes * 60
-        if step % config.eval_every == 0 or out_of_time or step == config.max_env_steps:
-            result = evaluate(eval_env, _deterministic(actor), config.eval_episodes,
-                              EVAL_SEED + config.seed, config.start_stage)
-            row = {"env_steps": step, "seconds": round(time.monotonic() - started, 1),
+        if step >= next_eval or out_of_time or step >= config.max_env_steps:
+            next_eval = (step // config.eval_every + 1) * config.eval_every
+            policy = checkpoint.ActionHold(_deterministic(actor), repeat)
+            result = evaluate(eval_env, policy, config.eval_episodes, EVAL_SEED + config.seed,
+                              config.start_stage, reset=policy.reset)
+            if result.success_rate >= config.success_threshold and config.confirm_episodes:
+                # Same seeds first (the same episodes again), then confirm_episodes new ones.
+                result = evaluate(eval_env, policy, config.eval_episodes + config.confirm_episodes,
+                                  EVAL_SEED + config.seed, config.start_stage, reset=policy.reset)
+            row = {"env_steps": step, "decisions": decisions, "seconds": round(time.monotonic() - started, 1),
                    "cpu_seconds": round(time.process_time() - cpu_started, 1),
                    **result.to_dict(), **{k: float(v) for k, v in metrics.items()}}
             curve.append(row)
@@ -132,6 +144,20 @@ def train_specialist(
     out = Path(config.out)
     checkpoint.write_curve(out, curve)  # the whole curve, also past the best checkpoint
     return TrainResult(out, best or {}, curve, env_steps, time.monotonic() - started, stopped)
+
+
+def _hold(env: Any, action: np.ndarray, repeat: int) -> tuple[dict, bool, int, bool]:
+    """Applies `action` for up to `repeat` control steps, stopping when the episode ends.
+
+    Returns (last observation, success, control steps taken, episode ended). Success terminates
+    a `SimEnv` episode, so the stored `done` is the success flag.
+    """
+    for k in range(1, repeat + 1):
+        obs, _, terminated, truncated, info = env.step(action)
+        success = bool(info.get("success", False))
+        if terminated or truncated or success:
+            return obs, success, k, True
+    return obs, False, repeat, False
 
 
 def _reset(env: Any, seed: int, start_stage: int):
@@ -171,18 +197,22 @@ def _demo_buffer(config: TrainConfig, env, make_demonstrator, obs_dim: int, acti
             raise RldgError(f"demonstration {e.episode_id!r}: privileged_state/action sizes "
                             f"{e.obs.shape[1]}/{e.actions.shape[1]} differ from the environment's "
                             f"{obs_dim}/{action_dim}")
-    buffer = _DemoBuffer(obs_dim, action_dim, sum(e.steps for e in episodes))
-    for e in episodes:
-        for t in episode_transitions(e.obs, e.actions, e.success, config.step_cost):
-            buffer.add(*t, bc=not (config.bc_skip_idle and _idle(t[1])))
-        buffer.finish_episode(config.sac.discount)
+    windows = [episode_transitions(e.obs, e.actions, e.success, config.step_cost, config.action_repeat,
+                                   config.sac.discount, _moving(e.actions[:-1], config.bc_skip_idle))
+               for e in episodes]
+    buffer = _DemoBuffer(obs_dim, action_dim, sum(len(w["obs"]) for w in windows))
+    for w in windows:
+        buffer.add_arrays(w)
     buffer.episodes = len(episodes)
     return buffer
 
 
-def _idle(action: np.ndarray) -> bool:
-    """A demonstrator's pause: no hand motion (the gripper command alone does not count)."""
-    return bool(np.abs(action[:3]).max() <= IDLE_ACTION)
+def _moving(actions: np.ndarray, skip_idle: bool) -> np.ndarray:
+    """Per step: may the BC term imitate it? Not a demonstrator's pause (no hand motion; the
+    gripper command alone does not count) when `skip_idle`."""
+    if not skip_idle:
+        return np.ones(len(actions), bool)
+    return np.abs(np.asarray(actions)[:, :3]).max(-1) > IDLE_ACTION
 
 
 def _save(config: TrainConfig, params, best: dict, curve: list[dict], demo_meta: dict) -> None:
