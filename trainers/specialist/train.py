@@ -197,9 +197,12 @@ def _demo_buffer(config: TrainConfig, env, make_demonstrator, obs_dim: int, acti
             raise RldgError(f"demonstration {e.episode_id!r}: privileged_state/action sizes "
                             f"{e.obs.shape[1]}/{e.actions.shape[1]} differ from the environment's "
                             f"{obs_dim}/{action_dim}")
-    windows = [episode_transitions(e.obs, e.actions, e.success, config.step_cost, config.action_repeat,
-                                   config.sac.discount, _moving(e.actions[:-1], config.bc_skip_idle))
-               for e in episodes]
+    windows = []
+    for e in episodes:
+        if e.steps < 1:
+            raise RldgError(f"demonstration {e.episode_id!r} has no steps (one observation only)")
+        windows.append(episode_transitions(e.obs, e.actions, e.success, config.step_cost, config.action_repeat,
+                                           config.sac.discount, _moving(e.actions[:-1], config.bc_skip_idle)))
     buffer = _DemoBuffer(obs_dim, action_dim, sum(len(w["obs"]) for w in windows))
     for w in windows:
         buffer.add_arrays(w)
