@@ -40,10 +40,15 @@ def run_episode(env: Any, act: Callable[[Mapping[str, np.ndarray]], np.ndarray],
             return success, steps
 
 
-def evaluate(env: Any, act: Callable, episodes: int, seed: int = 10_000, start_stage: int = 0,
-             reset: Optional[Callable[[int], None]] = None) -> Evaluation:
-    """Success rate and median steps to success over `episodes` episodes seeded seed, seed+1, ..."""
-    results = [run_episode(env, act, seed + i, start_stage, reset) for i in range(episodes)]
+def run_episodes(env: Any, act: Callable, episodes: int, seed: int = 10_000, start_stage: int = 0,
+                 reset: Optional[Callable[[int], None]] = None) -> list[tuple[bool, int]]:
+    """(success, steps) of `episodes` episodes seeded seed, seed+1, ..."""
+    return [run_episode(env, act, seed + i, start_stage, reset) for i in range(episodes)]
+
+
+def summarize(results: list[tuple[bool, int]]) -> Evaluation:
+    """The `Evaluation` of (success, steps) pairs from `run_episodes` (possibly several calls')."""
+    episodes = len(results)
     wins = [n for ok, n in results if ok]
     return Evaluation(
         episodes=episodes,
@@ -51,6 +56,12 @@ def evaluate(env: Any, act: Callable, episodes: int, seed: int = 10_000, start_s
         median_steps_to_success=float(np.median(wins)) if wins else None,
         mean_steps=float(np.mean([n for _, n in results])),
     )
+
+
+def evaluate(env: Any, act: Callable, episodes: int, seed: int = 10_000, start_stage: int = 0,
+             reset: Optional[Callable[[int], None]] = None) -> Evaluation:
+    """Success rate and median steps to success over `episodes` episodes seeded seed, seed+1, ..."""
+    return summarize(run_episodes(env, act, episodes, seed, start_stage, reset))
 
 
 def evaluate_policy(env: Any, policy: Any, episodes: int, seed: int = 10_000, start_stage: int = 0) -> Evaluation:

@@ -135,8 +135,6 @@ def episode_transitions(obs: np.ndarray, actions: np.ndarray, success: bool, ste
     imitate; a window may be imitated only if all its steps may (default: all).
     """
     n = len(obs) - 1
-    if n < 1:
-        raise RldgError("an episode needs at least one step to give transitions")
     repeat = max(1, int(repeat))
     ends = np.minimum(np.arange(n) + repeat, n)
     acts = np.asarray(actions[:n], np.float32)

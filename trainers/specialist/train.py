@@ -19,7 +19,7 @@ import numpy as np
 from rldg_data.errors import RldgError
 from trainers.specialist import checkpoint, demos as demo_io, envs
 from trainers.specialist.config import TrainConfig
-from trainers.specialist.evaluate import Evaluation, evaluate
+from trainers.specialist.evaluate import Evaluation, run_episodes, summarize
 from trainers.specialist.replay import ReplayBuffer, episode_transitions, sample_rounds
 
 log = logging.getLogger(__name__)
@@ -63,11 +63,11 @@ def train_specialist(
     demo_buffer = _demo_buffer(config, env, make_demonstrator, obs_dim, action_dim)
     obs = _reset(env, config.seed, config.start_stage)  # live demos ran on `env`: start afresh
     online = ReplayBuffer(obs_dim, action_dim, config.max_env_steps)
-    fit_obs = (demo_buffer.obs[:len(demo_buffer)] if demo_buffer is not None
-               else np.asarray([obs["privileged_state"]], np.float32))
     if config.sac.offset_obs:
         transform = offset_transform(obs_dim)
     else:
+        fit_obs = (demo_buffer.obs[:len(demo_buffer)] if demo_buffer is not None
+                   else np.asarray([obs["privileged_state"]], np.float32))
         transform = observation_transform(fit_obs, relative=config.sac.relative_obs,
                                           normalize=config.sac.normalize_obs and demo_buffer is not None)
     sac = SAC(config.sac, obs_dim, action_dim, transform)
@@ -113,12 +113,12 @@ def train_specialist(
         if step >= next_eval or out_of_time or step >= config.max_env_steps:
             next_eval = (step // config.eval_every + 1) * config.eval_every
             policy = checkpoint.ActionHold(_deterministic(actor), repeat)
-            result = evaluate(eval_env, policy, config.eval_episodes, EVAL_SEED + config.seed,
-                              config.start_stage, reset=policy.reset)
-            if result.success_rate >= config.success_threshold and config.confirm_episodes:
-                # Same seeds first (the same episodes again), then confirm_episodes new ones.
-                result = evaluate(eval_env, policy, config.eval_episodes + config.confirm_episodes,
-                                  EVAL_SEED + config.seed, config.start_stage, reset=policy.reset)
+            seed = EVAL_SEED + config.seed
+            episodes = run_episodes(eval_env, policy, config.eval_episodes, seed, config.start_stage, policy.reset)
+            if summarize(episodes).success_rate >= config.success_threshold and config.confirm_episodes:
+                episodes += run_episodes(eval_env, policy, config.confirm_episodes, seed + config.eval_episodes,
+                                         config.start_stage, policy.reset)
+            result = summarize(episodes)
             row = {"env_steps": step, "decisions": decisions, "seconds": round(time.monotonic() - started, 1),
                    "cpu_seconds": round(time.process_time() - cpu_started, 1),
                    **result.to_dict(), **{k: float(v) for k, v in metrics.items()}}
