@@ -48,6 +48,9 @@ setup(
         "tqdm",
         "rich",
         "psutil",
+        "pyarrow",
+        "av",
+        "datasets",
     ],
     extras_require={
         "dev": ["pytest", "pytest-timeout", "hypothesis", "nbclient", "nbformat", "ipykernel"],
@@ -60,6 +63,7 @@ setup(
             "validate=rldg_data.commands:register_validate",
             "mix=rldg_data.mix_cli:register_mix",
             "stats=rldg_data.mix_cli:register_stats",
+            "export=rldg_data.lerobot.cli:register_export",
             "pack=rldg_data.sharing_cli:register_pack",
             "unpack=rldg_data.sharing_cli:register_unpack",
             "verify=rldg_data.sharing_cli:register_verify",
