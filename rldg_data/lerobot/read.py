@@ -78,12 +78,15 @@ class LeRobotFolder:
             video_key=key, chunk_index=int(row[f"videos/{key}/chunk_index"]),
             file_index=int(row[f"videos/{key}/file_index"]))
 
-    def iter_frames(self, cameras: Optional[list[str]] = None) -> Iterator[EpisodeFrames]:
-        """Every episode in order, with the frames of `cameras` (default: all video features)."""
+    def iter_frames(self, cameras: Optional[list[str]] = None,
+                    episodes: Optional[range] = None) -> Iterator[EpisodeFrames]:
+        """Episodes in order (all, or those in `episodes`), with the frames of `cameras` (default:
+        every video feature)."""
         cameras = self.video_keys if cameras is None else cameras
         readers: dict[str, tuple[Path, SequentialFrameReader]] = {}
+        rows = self.episodes if episodes is None else [self.episodes[i] for i in episodes]
         try:
-            for row in self.episodes:
+            for row in rows:
                 columns = self._read_rows(row)
                 n = int(row["length"])
                 frames = {}

@@ -109,9 +109,25 @@ def dataset_spec(folder: LeRobotFolder, mapping: LeRobotMapping) -> spec.Dataset
                             privileged_dim=int(privileged["shape"][0]) if privileged else 0)
 
 
+def split_ranges(folder: LeRobotFolder) -> dict[str, range]:
+    """Episode ranges of info.json's `splits` ("train": "0:40"), or everything as train when they
+    do not cover every episode exactly once."""
+    total = len(folder.episodes)
+    ranges = {}
+    try:
+        for name, text in (folder.info.get("splits") or {}).items():
+            start, end = (int(x) for x in str(text).split(":"))
+            ranges[name] = range(start, end)
+    except ValueError:
+        return {"train": range(total)}
+    covered = sorted(i for r in ranges.values() for i in r)
+    return ranges if covered == list(range(total)) and total else {"train": range(total)}
+
+
 def iter_lerobot_episodes(root: str | Path, mapping: LeRobotMapping = LeRobotMapping(),
-                          folder: Optional[LeRobotFolder] = None) -> Iterator[Episode]:
-    """Contract episodes of the LeRobot folder `root`, validated, in episode order."""
+                          folder: Optional[LeRobotFolder] = None,
+                          episodes: Optional[range] = None) -> Iterator[Episode]:
+    """Contract episodes of the LeRobot folder `root` (or of `episodes` only), validated, in order."""
     folder = folder or open_lerobot(root)
     data_spec = dataset_spec(folder, mapping)
     cams = cameras(folder, mapping)
@@ -122,7 +138,7 @@ def iter_lerobot_episodes(root: str | Path, mapping: LeRobotMapping = LeRobotMap
             raise ContractError(f"no statistics for {mapping.action.key!r}", file=str(folder.root / "meta/stats.json"),
                                 field=mapping.action.key)
         low, high = action_stats["min"], action_stats["max"]
-    for frames in folder.iter_frames(list(cams.values())):
+    for frames in folder.iter_frames(list(cams.values()), episodes):
         episode = _to_episode(folder, mapping, frames, cams, data_spec, low, high)
         found = episode.violations(data_spec)
         if found:
