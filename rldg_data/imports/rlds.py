@@ -154,8 +154,8 @@ class RldsSource:
         for split in self.splits:
             ds = self.builder.as_dataset(split=split, shuffle_files=False)
             for index, episode in enumerate(ds):
-                steps = next(iter(episode["steps"].batch(1 << 30)))
-                numpy_steps = tf.nest.map_structure(lambda t: t.numpy(), steps)
+                chunks = [tf.nest.map_structure(lambda t: t.numpy(), c) for c in episode["steps"].batch(1024)]
+                numpy_steps = tf.nest.map_structure(lambda *parts: np.concatenate(parts), *chunks)
                 meta = tf.nest.map_structure(lambda t: t.numpy(), episode.get("episode_metadata", {}))
                 record = {"steps": numpy_steps, "episode_metadata": meta}
                 out = self._to_episode(record, split, index, data_spec)
