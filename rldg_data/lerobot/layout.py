@@ -9,6 +9,7 @@ and reads back with `datasets.Dataset.from_parquet(features=...)`).
 
 from __future__ import annotations
 
+import json
 from typing import Mapping
 
 CODEBASE_VERSION = "v3.0"
@@ -73,9 +74,33 @@ def hf_features(features: Mapping[str, dict]):
     return datasets.Features(out)
 
 
+_ARROW_TYPES = {"float32": "float32", "float64": "float64", "int32": "int32", "int64": "int64",
+                "int16": "int16", "int8": "int8", "uint8": "uint8", "bool": "bool_", "string": "string"}
+
+
 def arrow_schema(features: Mapping[str, dict]):
-    """The parquet (arrow) schema of the data files for these info.json features."""
-    return hf_features(features).arrow_schema
+    """The parquet (arrow) schema of the data files for these info.json features, with the
+    `huggingface` metadata `datasets` writes: exactly `hf_features(features).arrow_schema` (a test
+    checks it), built with pyarrow alone so that exporting does not import `datasets` (3 s).
+    Features other than scalars and vectors of plain dtypes go through `datasets`."""
+    import pyarrow as pa
+
+    fields, described = [], {}
+    for key, ft in features.items():
+        dtype, shape = ft.get("dtype"), tuple(ft.get("shape") or ())
+        if dtype == "video":
+            continue
+        if dtype not in _ARROW_TYPES or len(shape) != 1:
+            return hf_features(features).arrow_schema
+        value = getattr(pa, _ARROW_TYPES[dtype])()
+        scalar = {"dtype": dtype, "_type": "Value"}
+        if shape == (1,):
+            fields.append(pa.field(key, value))
+            described[key] = scalar
+        else:
+            fields.append(pa.field(key, pa.list_(value, shape[0])))
+            described[key] = {"feature": scalar, "length": shape[0], "_type": "List"}
+    return pa.schema(fields, metadata={"huggingface": json.dumps({"info": {"features": described}})})
 
 
 def video_keys(features: Mapping[str, dict]) -> list[str]:

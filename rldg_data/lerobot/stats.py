@@ -46,7 +46,7 @@ def _histogram_quantile(hist: np.ndarray, edges: np.ndarray, target: float) -> f
     return float(edges[idx] + (target - before) / inside * (edges[idx + 1] - edges[idx]))
 
 
-def _vector_stats(values: np.ndarray, count: int, integer_values: bool = False) -> dict[str, np.ndarray]:
+def _vector_stats(values: np.ndarray, count: int) -> dict[str, np.ndarray]:
     """Stats of `values` [N, D] per column D (the LeRobot per-episode rule)."""
     values = values.astype(np.float64, copy=False)
     n = values.shape[0]
@@ -62,15 +62,7 @@ def _vector_stats(values: np.ndarray, count: int, integer_values: bool = False) 
     quantiles = {key: np.empty(values.shape[1]) for key in QUANTILE_KEYS}
     for d in range(values.shape[1]):
         edges = np.linspace(out["min"][d] - 1e-10, out["max"][d] + 1e-10, NUM_BINS + 1)
-        column = values[:, d]
-        if integer_values:  # uint8 pixels: count each value once, then bin the 256 values
-            counts = np.bincount(column.astype(np.int64), minlength=256)
-            present = np.flatnonzero(counts)
-            hist = np.zeros(NUM_BINS)
-            where = np.clip(np.searchsorted(edges, present, side="right") - 1, 0, NUM_BINS - 1)
-            np.add.at(hist, where, counts[present])
-        else:
-            hist, _ = np.histogram(column, bins=edges)
+        hist, _ = np.histogram(values[:, d], bins=edges)
         for q, key in zip(QUANTILES, QUANTILE_KEYS):
             quantiles[key][d] = _histogram_quantile(hist, edges, q * n)
     out.update(quantiles)
@@ -88,15 +80,50 @@ def feature_stats(values: np.ndarray) -> dict[str, np.ndarray]:
 
 def image_stats(frames: np.ndarray) -> dict[str, np.ndarray]:
     """Per-channel stats of an episode's uint8 frames [N, H, W, 3], sampled and scaled to [0, 1],
-    each of shape (3, 1, 1); `count` is the number of sampled frames."""
+    each of shape (3, 1, 1); `count` is the number of sampled frames.
+
+    Computed from the 256-value histogram of each channel (one `bincount`), which gives LeRobot's
+    min, max, mean, std and histogram quantiles of the same pixels without a float copy of them."""
     sampled = frames[sample_indices(len(frames))]
     h, w = sampled.shape[1:3]
     if max(h, w) >= 300:  # LeRobot's auto_downsample_height_width: to about 150 px
         step = int((w if w > h else h) / 150)
         sampled = sampled[:, ::step, ::step]
-    pixels = sampled.reshape(-1, sampled.shape[-1])
-    raw = _vector_stats(pixels, len(sampled), integer_values=True)
+    channels = sampled.shape[-1]
+    counts = _channel_histograms(sampled)
+    values = np.arange(256, dtype=np.float64)
+    n = counts.sum(axis=1)
+    mean = counts @ values / n
+    raw = {"min": np.array([np.flatnonzero(c)[0] for c in counts], np.float64),
+           "max": np.array([np.flatnonzero(c)[-1] for c in counts], np.float64),
+           "mean": mean, "std": np.sqrt(np.maximum(0.0, counts @ values ** 2 / n - mean ** 2)),
+           "count": np.array([len(sampled)], np.int64)}
+    for key in QUANTILE_KEYS:
+        raw[key] = np.empty(channels)
+    for c in range(channels):
+        edges = np.linspace(raw["min"][c] - 1e-10, raw["max"][c] + 1e-10, NUM_BINS + 1)
+        present = np.flatnonzero(counts[c])
+        hist = np.zeros(NUM_BINS)
+        where = np.clip(np.searchsorted(edges, present.astype(np.float64), side="right") - 1, 0, NUM_BINS - 1)
+        np.add.at(hist, where, counts[c, present])
+        for q, key in zip(QUANTILES, QUANTILE_KEYS):
+            raw[key][c] = _histogram_quantile(hist, edges, q * n[c])
+    if n.min() < 2:  # LeRobot's rule for fewer than two values: quantiles are the mean
+        for key in QUANTILE_KEYS:
+            raw[key] = mean.copy()
     return {k: (v if k == "count" else (v / 255.0).reshape(-1, 1, 1)) for k, v in raw.items()}
+
+
+def _channel_histograms(frames: np.ndarray) -> np.ndarray:
+    """[C, 256] counts of each uint8 value per channel (PIL's C histogram of the stacked frames)."""
+    from PIL import Image
+
+    n, h, w, c = frames.shape
+    if c != 3:
+        flat = frames.reshape(-1, c).astype(np.int64) + 256 * np.arange(c)
+        return np.bincount(flat.ravel(), minlength=256 * c).reshape(c, 256).astype(np.float64)
+    tall = np.ascontiguousarray(frames).reshape(n * h, w, 3)
+    return np.asarray(Image.fromarray(tall, mode="RGB").histogram(), np.float64).reshape(3, 256)
 
 
 def merge(a: Optional[Mapping[str, np.ndarray]], b: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:

@@ -334,3 +334,36 @@ def test_action_mapping_to_unit_range(exported, tmp_path):
         _consume_with(exported[0], mapping)
     mapping.write_text("action: {key: action, low: 0, high: 0.5, clip: true, dims: [0, 3]}\n")
     assert _consume_with(exported[0], mapping)[0].steps[spec.ACTION].shape[1] == 2
+
+
+def test_image_stats_from_channel_histograms_equal_the_per_pixel_computation():
+    from rldg_data.lerobot import stats
+
+    rng = np.random.default_rng(0)
+    frames = rng.integers(0, 256, (130, 20, 22, 3)).astype(np.uint8)
+    frames[..., 1] //= 3
+    got = stats.image_stats(frames)
+    sampled = frames[stats.sample_indices(len(frames))]
+    assert len(sampled) == 100  # LeRobot samples about 100 frames of a 130-frame episode
+    ref = stats._vector_stats(sampled.reshape(-1, 3).astype(np.float64), len(sampled))
+    for key, value in ref.items():
+        scale = 1 if key == "count" else 255
+        np.testing.assert_allclose(np.ravel(got[key]), np.ravel(value) / scale, rtol=1e-9, atol=1e-12, err_msg=key)
+    assert got["mean"].shape == (3, 1, 1)
+
+
+def test_data_schema_is_the_one_datasets_writes(exported):
+    from rldg_data.lerobot import layout
+
+    info = json.loads((exported[0] / "meta/info.json").read_text())
+    ours = layout.arrow_schema(info["features"])
+    theirs = lerobot_hf_features(info["features"]).arrow_schema
+    assert ours.equals(theirs, check_metadata=True)
+    # a file LeRobot's writer would write (datasets table -> ParquetWriter) reads back as ours does
+    columns = {f.name: [[0.0] * f.type.list_size] if pa.types.is_fixed_size_list(f.type) else [None]
+               for f in theirs}
+    table = datasets.Dataset.from_dict(columns, features=lerobot_hf_features(info["features"])).with_format("arrow")[:]
+    reference = exported[0].parent / "reference.parquet"
+    pq.write_table(table, reference)
+    assert pq.read_schema(exported[0] / "data/chunk-000/file-000.parquet").equals(pq.read_schema(reference),
+                                                                                  check_metadata=True)
