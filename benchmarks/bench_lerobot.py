@@ -37,7 +37,7 @@ FPS = 80
 
 def synthetic_episodes(n: int, length: int, seed: int = 0):
     """Smooth frames with a moving block, like rendered sim frames; 4-d state and action."""
-    from rldg_data.episode import Episode, EpisodeMetadata, make_steps
+    from rldg_data.contract.episode import Episode, EpisodeMetadata, make_steps
 
     rng = np.random.default_rng(seed)
     base = np.add.outer(np.arange(SIZE), np.arange(SIZE)).astype(np.float32)
@@ -56,7 +56,7 @@ def synthetic_episodes(n: int, length: int, seed: int = 0):
 
 
 def write_source(folder: Path, n: int, length: int) -> Path:
-    from rldg_data.writer import write_dataset
+    from rldg_data.io.writer import write_dataset
 
     return write_dataset(synthetic_episodes(n, length), folder, "source", max_shard_bytes=8 << 20)
 
@@ -154,7 +154,7 @@ def rss_child(source: str, out: str) -> None:
             peak[0] = max(peak[0], proc.memory_info().rss)
             done.wait(0.02)
 
-    import rldg_data.reader  # noqa: F401  (imports before the baseline)
+    import rldg_data.io.reader  # noqa: F401  (imports before the baseline)
     import tensorflow  # noqa: F401
 
     before = proc.memory_info().rss
@@ -180,7 +180,7 @@ def main() -> None:
         rss_child(*args.rss_child)
         return
     from rldg_data.lerobot import ExportConfig, export_lerobot
-    from rldg_data.reader import open_dataset
+    from rldg_data.io.reader import open_dataset
 
     config = ExportConfig(fps=FPS, vcodec="h264")
     print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at start (shared machine)")

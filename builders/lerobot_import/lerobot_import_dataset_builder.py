@@ -17,7 +17,7 @@ from typing import Optional
 
 import tensorflow_datasets as tfds
 
-from rldg_data import spec as contract
+from rldg_data.contract import spec as contract
 from rldg_data.imports.tfds_example import episode_to_example
 from rldg_data.lerobot.read import open_lerobot
 from rldg_data.lerobot.to_contract import LeRobotMapping, dataset_spec, iter_lerobot_episodes, split_ranges

@@ -16,7 +16,7 @@ from typing import Optional
 
 import tensorflow_datasets as tfds
 
-from rldg_data import spec as contract
+from rldg_data.contract import spec as contract
 from rldg_data.imports.rlds import RldsMapping, RldsSource
 from rldg_data.imports.tfds_example import episode_to_example
 

@@ -13,7 +13,7 @@ from typing import Any, Mapping, Optional, Sequence
 
 import numpy as np
 
-from rldg_data import spec
+from rldg_data.contract import spec
 from rldg_data.errors import ContractError
 
 

@@ -27,8 +27,8 @@ from typing import Iterator, Optional
 
 import numpy as np
 
-from rldg_data import spec
-from rldg_data.episode import Episode, EpisodeMetadata, make_steps, text_array
+from rldg_data.contract import spec
+from rldg_data.contract.episode import Episode, EpisodeMetadata, make_steps, text_array
 from rldg_data.errors import ContractError
 from rldg_data.imports.mapping import (DEFAULT_KEYS, ActionMap, EpisodeDefaults, check_keys, load_yaml,
                                        parse_action, parse_defaults, resize_frames)

@@ -7,9 +7,9 @@ import collectors, so the import builders use this one.)
 
 from __future__ import annotations
 
-from rldg_data import spec
-from rldg_data.episode import Episode
-from rldg_data.images import encode_images
+from rldg_data.contract import spec
+from rldg_data.contract.episode import Episode
+from rldg_data.io.images import encode_images
 
 
 def episode_to_example(episode: Episode, image_encoding: str = "jpeg") -> dict:

@@ -39,7 +39,7 @@ def _run_export_lerobot(args) -> int:
     from tqdm import tqdm
 
     from rldg_data.lerobot.export import ExportConfig, export_lerobot
-    from rldg_data.reader import open_dataset
+    from rldg_data.io.reader import open_dataset
 
     config = ExportConfig(fps=args.fps, vcodec=args.vcodec, crf=args.crf, robot_type=args.robot_type,
                           overwrite=args.force)

@@ -22,9 +22,9 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from rldg_data import spec
-from rldg_data.atomic import replace_dir
-from rldg_data.episode import Episode
+from rldg_data.contract import spec
+from rldg_data.io.atomic import replace_dir
+from rldg_data.contract.episode import Episode
 from rldg_data.errors import DatasetError
 from rldg_data.lerobot import layout, stats
 from rldg_data.lerobot.features import (CAMERAS, EPISODE_METADATA_PREFIX, SCALAR_COLUMNS,
@@ -87,7 +87,7 @@ def dataset_fps(dataset_dir: Path) -> Optional[int]:
 def export_lerobot(dataset: str | os.PathLike, out: str | os.PathLike, config: ExportConfig = ExportConfig(),
                    progress: Optional[Callable[[int], None]] = None) -> ExportSummary:
     """Writes the contract dataset at `dataset` as a LeRobot v3.0 dataset folder `out`."""
-    from rldg_data.reader import iter_episodes, open_dataset
+    from rldg_data.io.reader import iter_episodes, open_dataset
 
     files = open_dataset(dataset)
     if files.spec is None:

@@ -10,7 +10,7 @@ LeRobot's task (`task_index` into meta/tasks.parquet); `is_first`/`is_last` foll
 
 from __future__ import annotations
 
-from rldg_data import spec
+from rldg_data.contract import spec
 
 # contract step field -> LeRobot frame feature (vectors and scalars)
 VECTOR_COLUMNS = {

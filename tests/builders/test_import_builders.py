@@ -24,12 +24,12 @@ from builders.lerobot_import.lerobot_import_dataset_builder import Builder as Le
 from builders.lerobot_import.lerobot_import_dataset_builder import LeRobotImportConfig
 from builders.rlds_import.rlds_import_dataset_builder import Builder as RldsImport
 from builders.rlds_import.rlds_import_dataset_builder import RldsImportConfig
-from rldg_data import spec
+from rldg_data.contract import spec
 from rldg_data.errors import ContractError
 from rldg_data.lerobot import ExportConfig, export_lerobot
-from rldg_data.reader import read_episodes
-from rldg_data.validate import validate_dataset
-from rldg_data.writer import write_dataset
+from rldg_data.io.reader import read_episodes
+from rldg_data.contract.validate import validate_dataset
+from rldg_data.io.writer import write_dataset
 from tests.builders import oxe_toy
 from tests.factories import make_episode
 

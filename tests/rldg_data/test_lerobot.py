@@ -20,13 +20,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from rldg_data import spec
+from rldg_data.contract import spec
 from rldg_data.errors import ContractError, DatasetError
 from rldg_data.lerobot import ExportConfig, export_lerobot
 from rldg_data.lerobot.read import open_lerobot
 from rldg_data.lerobot.to_contract import LeRobotMapping, iter_lerobot_episodes
-from rldg_data.reader import read_episodes
-from rldg_data.writer import write_dataset
+from rldg_data.io.reader import read_episodes
+from rldg_data.io.writer import write_dataset
 from tests.factories import make_episode
 
 FPS = 10
