@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -130,6 +131,12 @@ def png_then_encode_export(source: Path, out: Path, config) -> None:
         ex._LeRobotWriter = original
 
 
+def cpu_seconds() -> float:
+    """CPU time of this process so far (user + system, every thread)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def interval(rates: list[float]) -> str:
     """mean and 95% t-interval of the per-run rates."""
     n = len(rates)
@@ -173,7 +180,8 @@ def main() -> None:
     ap.add_argument("--length", type=int, default=100)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--dataset", help="export this contract dataset instead of a synthetic one")
-    ap.add_argument("--rss-scale", type=int, default=10, help="the larger RSS run has this many times the frames")
+    ap.add_argument("--rss-scale", type=int, default=10,
+                    help="the larger RSS run has this many times the frames (0: skip the RSS runs)")
     ap.add_argument("--rss-child", nargs=2, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.rss_child:
@@ -188,14 +196,18 @@ def main() -> None:
         tmp = Path(tmp)
         source = Path(args.dataset) if args.dataset else write_source(tmp / "src", args.episodes, args.length)
         files = open_dataset(source)
-        ours, theirs = [], []
+        import datasets  # noqa: F401  (LeRobot's path imports it; keep the import out of the timing)
+
+        ours, theirs, ours_cpu, theirs_cpu = [], [], [], []
         for r in range(args.repeats):
-            t = time.perf_counter()
+            t, c = time.perf_counter(), cpu_seconds()
             summary = export_lerobot(source, tmp / f"ours{r}", config)
             ours.append(summary.frames / (time.perf_counter() - t))
-            t = time.perf_counter()
+            ours_cpu.append(summary.frames / (cpu_seconds() - c))
+            t, c = time.perf_counter(), cpu_seconds()
             png_then_encode_export(source, tmp / f"png{r}", config)
             theirs.append(summary.frames / (time.perf_counter() - t))
+            theirs_cpu.append(summary.frames / (cpu_seconds() - c))
             shutil.rmtree(tmp / f"ours{r}")
             shutil.rmtree(tmp / f"png{r}")
         frames = summary.frames
@@ -206,7 +218,10 @@ def main() -> None:
         ratios = [a / b for a, b in zip(ours, theirs)]
         print(f"  ratio ours / LeRobot's path:           {statistics.fmean(ratios):.2f}x "
               f"(per run: {', '.join(f'{x:.2f}' for x in ratios)})")
-        if args.dataset:
+        print("frames per CPU-second (user + system, all threads; what one idle core would do):")
+        print(f"  rldg export lerobot:                   {interval(ours_cpu)}")
+        print(f"  LeRobot's path:                        {interval(theirs_cpu)}")
+        if args.dataset or not args.rss_scale:
             return
         results = []
         for scale in (1, args.rss_scale):
