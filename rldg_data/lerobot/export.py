@@ -17,6 +17,7 @@ import os
 import shutil
 import time
 import uuid
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Callable, Optional
 
@@ -99,6 +100,7 @@ def export_lerobot(dataset: str | os.PathLike, out: str | os.PathLike, config: E
     tmp = out.parent / f".tmp-{out.name}-{uuid.uuid4().hex[:8]}"
     tmp.mkdir(parents=True)
     start = time.perf_counter()
+    writer = None
     try:
         writer = _LeRobotWriter(tmp, files.spec, fps, config)
         splits: dict[str, str] = {}
@@ -115,6 +117,8 @@ def export_lerobot(dataset: str | os.PathLike, out: str | os.PathLike, config: E
         summary = writer.finish(splits)
         replace_dir(tmp, out)
     except BaseException:
+        if writer is not None:
+            writer.abort()
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return dataclasses.replace(summary, path=out, seconds=time.perf_counter() - start)
@@ -150,6 +154,9 @@ class _LeRobotWriter:
         self._data_frames_in_file = 0
         self._videos = {key: _RollingFile(config.chunks_size) for key in self.cameras.values()}
         self._video_writers: dict[str, Optional[VideoFileWriter]] = {k: None for k in self.cameras.values()}
+        self._encoders = {k: ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"encode-{k}")
+                          for k in self.cameras.values()}
+        self._pending: dict[str, Future] = {}
         self._episode_rows: list[dict] = []
         self._episodes_writer = None
 
@@ -231,6 +238,10 @@ class _LeRobotWriter:
         return self.root / layout.DATA_PATH.format(chunk_index=self._data.chunk, file_index=self._data.file)
 
     def _write_video(self, key: str, frames: np.ndarray) -> dict:
+        """Queues the episode's frames on the camera's encoder thread (PyAV encodes without the
+        GIL, so encoding episode k overlaps reading and decoding episode k+1). The previous
+        episode's encode finishes first, so file boundaries do not depend on timing."""
+        self._wait(key)
         files, writer = self._videos[key], self._video_writers[key]
         if writer is not None and writer.frames:
             per_frame = writer.bytes / writer.frames
@@ -245,9 +256,32 @@ class _LeRobotWriter:
                                      self.config.crf, self.config.gop, self.config.encoder_threads)
             files.count += 1
             self._video_writers[key] = writer
-        first, end = writer.write(frames)
+        first, end = writer.frames, writer.frames + len(frames)
+        self._pending[key] = self._encoders[key].submit(writer.write, frames)
         return {f"videos/{key}/chunk_index": files.chunk, f"videos/{key}/file_index": files.file,
                 f"videos/{key}/from_timestamp": first / self.fps, f"videos/{key}/to_timestamp": end / self.fps}
+
+    def _wait(self, key: str) -> None:
+        pending = self._pending.pop(key, None)
+        if pending is not None:
+            pending.result()  # an encoder error surfaces here
+
+    def abort(self) -> None:
+        """Stops the encoder threads and closes every file (the caller deletes the folder)."""
+        for key, pending in list(self._pending.items()):
+            try:
+                pending.result()
+            except Exception:  # already failing: the first error is the one raised
+                pass
+        self._pending.clear()
+        for executor in self._encoders.values():
+            executor.shutdown(wait=True)
+        for writer in [self._data_writer, self._episodes_writer, *self._video_writers.values()]:
+            try:
+                if writer is not None:
+                    writer.close()
+            except Exception:
+                pass
 
     def _episode_stats(self, episode: Episode, cols: dict[str, np.ndarray]) -> dict:
         out = {key: stats.feature_stats(values) for key, values in cols.items()
@@ -279,6 +313,10 @@ class _LeRobotWriter:
         self._flush_episode_rows()
         self._episodes_writer.close()
         self._data_writer.close()
+        for key in list(self._pending):
+            self._wait(key)
+        for executor in self._encoders.values():
+            executor.shutdown(wait=True)
         for writer in self._video_writers.values():
             writer.close()
         for key in self.cameras.values():
