@@ -23,7 +23,7 @@ import numpy as np
 
 from rldg_data.contract import spec
 from rldg_data.contract.episode import Episode, EpisodeMetadata, make_steps
-from rldg_data.errors import ContractError, UnsafeInputError
+from rldg_data.errors import ConfigError, ContractError, UnsafeInputError
 
 log = logging.getLogger(__name__)
 
@@ -56,9 +56,9 @@ class ImportOptions:
 
     def __post_init__(self) -> None:
         if self.source not in (spec.SOURCE_RL, spec.SOURCE_HUMAN):
-            raise ValueError(f"source must be 'rl' or 'human', got {self.source!r}")
+            raise ConfigError(f"ImportOptions.source must be 'rl' or 'human', got {self.source!r}")
         if self.split not in spec.SPLITS:
-            raise ValueError(f"split must be one of {spec.SPLITS}, got {self.split!r}")
+            raise ConfigError(f"ImportOptions.split must be one of {spec.SPLITS}, got {self.split!r}")
 
 
 def load_transitions(path: str | os.PathLike, trust_pickle: bool = False) -> list[dict]:

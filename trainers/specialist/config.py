@@ -9,11 +9,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Mapping, Optional
 
-from rldg_data.errors import RldgError
-
-
-class ConfigError(RldgError):
-    """A specialist config value out of range, or an unknown key in a stored config."""
+from rldg_data.errors import ConfigError
 
 
 def _check(ok: Any, message: str, value: Any) -> None:
