@@ -92,14 +92,11 @@ def register_import(sub) -> None:
     h.add_argument("--name", default="hil_serl", help="dataset name (default hil_serl)")
     h.add_argument("--trust-pickle", action="store_true",
                    help="I made or trust these files (unpickling can run arbitrary code)")
-    h.add_argument("--source", choices=("rl", "human"), default="rl",
-                   help="who acted where there was no intervention: rl (buffers, rollouts) or human (demos)")
-    h.add_argument("--instruction", default="", help="language_instruction of every step")
-    h.add_argument("--task", default="hil_serl", help="episode_metadata/task (default hil_serl)")
-    h.add_argument("--variant", default="", help="episode_metadata/variant")
-    h.add_argument("--split", choices=("seen", "unseen"), default="seen")
-    h.add_argument("--wrist", action="store_true", help="write the second camera as observation/wrist_image")
-    h.add_argument("--cameras", nargs="+", help="camera keys in order (main [wrist]); default: as stored")
+    from collectors.hil_serl import ImportOptions  # light: numpy and the core's contract
+    from rldg_data.cli_options import add_dataclass_options
+
+    add_dataclass_options(h, ImportOptions, ["source", "instruction", "task", "variant", "split", "wrist", "cameras"],
+                          choices={"source": ("rl", "human"), "split": ("seen", "unseen")})
     h.add_argument("--absolute-gripper", action="store_true",
                    help="the gripper command is already absolute: do not convert it")
     h.add_argument("--force", action="store_true", help="replace an existing dataset")
@@ -108,11 +105,9 @@ def register_import(sub) -> None:
 
 def _run_hil_serl(args) -> int:
     from collectors.hil_serl import ImportOptions, import_hil_serl
+    from rldg_data.cli_options import from_args
 
-    options = ImportOptions(instruction=args.instruction, source=args.source, task=args.task,
-                            variant=args.variant, split=args.split, wrist=args.wrist,
-                            cameras=tuple(args.cameras) if args.cameras else None,
-                            relative_gripper=not args.absolute_gripper)
+    options = from_args(ImportOptions, args, relative_gripper=not args.absolute_gripper)
     path = import_hil_serl(args.pickles, args.out, options, name=args.name, trust_pickle=args.trust_pickle,
                            overwrite=args.force)
     print(f"wrote {path}")

@@ -44,10 +44,14 @@ class ImportOptions:
 
     source: who acted where there was no intervention: "rl" (policy rollouts, buffers) or "human"
       (demonstration files); intervention steps are always `intervention`.
+    instruction: the language_instruction of every step.
+    task: episode_metadata/task (the contract wants one in every episode).
+    variant: episode_metadata/variant.
+    split: episode_metadata/split: seen or unseen.
+    policy_id: episode_metadata/policy_id of every episode.
     wrist: also write the second camera as `observation/wrist_image`.
     cameras: camera keys in the order (main, wrist); None takes the observation's image keys in order.
     relative_gripper: convert the last action dimension from relative to absolute.
-    task: the contract wants a task name in every episode; "hil_serl" unless the user names one.
     """
 
     instruction: str = ""
