@@ -23,12 +23,12 @@ def register_export(subparsers) -> None:
                             formatter_class=argparse.RawDescriptionHelpFormatter)
     lr.add_argument("dataset", help="contract dataset folder (<data_dir>/<name>/<version> or its parent)")
     lr.add_argument("--out", required=True, help="LeRobot dataset folder to write")
-    lr.add_argument("--fps", type=int, default=None,
-                    help="frames per second (default: the dataset's metadata.json fps, else 80, the simulator's)")
-    lr.add_argument("--vcodec", choices=["h264", "libsvtav1"], default="h264",
-                    help="video codec (default h264; libsvtav1 is LeRobot's default)")
-    lr.add_argument("--crf", type=int, default=30, help="encoder quality, lower is better (default 30, LeRobot's)")
-    lr.add_argument("--robot-type", default=None, help="robot_type recorded in info.json")
+    from rldg_data.cli_options import add_dataclass_options
+    from rldg_data.lerobot.export import ExportConfig
+    from rldg_data.lerobot.video import CODECS
+
+    add_dataclass_options(lr, ExportConfig, ["fps", "vcodec", "crf", "gop", "encoder_threads", "robot_type"],
+                          choices={"vcodec": CODECS})
     lr.add_argument("--force", action="store_true", help="replace an existing --out")
     lr.set_defaults(func=_run_export_lerobot)
 
@@ -38,11 +38,11 @@ def _run_export_lerobot(args) -> int:
 
     from tqdm import tqdm
 
-    from rldg_data.lerobot.export import ExportConfig, export_lerobot
+    from rldg_data.cli_options import from_args
     from rldg_data.io.reader import open_dataset
+    from rldg_data.lerobot.export import ExportConfig, export_lerobot
 
-    config = ExportConfig(fps=args.fps, vcodec=args.vcodec, crf=args.crf, robot_type=args.robot_type,
-                          overwrite=args.force)
+    config = from_args(ExportConfig, args, overwrite=args.force)
     total = open_dataset(args.dataset).num_episodes
     with tqdm(total=total, unit="ep", desc="export", disable=None, file=sys.stderr) as bar:
         summary = export_lerobot(args.dataset, args.out, config, progress=bar.update)

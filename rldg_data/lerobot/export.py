@@ -40,10 +40,19 @@ EPISODES_BUFFER = 10  # episode rows per write of meta/episodes (as LeRobot buff
 
 @dataclasses.dataclass(frozen=True)
 class ExportConfig:
-    """fps: frames per second (None: the dataset's metadata.json `fps`, else 80, the simulator's);
-    vcodec: h264 or libsvtav1 (LeRobot's default); crf, gop: encoder quality and keyframe interval
-    (LeRobot's defaults 30 and 2); encoder_threads: None lets the codec decide; file size limits and
-    chunk size as LeRobot's; overwrite: replace an existing --out."""
+    """How `export_lerobot` writes a LeRobot v3.0 dataset (LeRobot's defaults where it has them).
+
+    fps: frames per second (none: the dataset's metadata.json fps, else 80, the simulator's control rate)
+    vcodec: video codec: h264 (plays everywhere) or libsvtav1 (LeRobot's default)
+    crf: encoder quality, lower is better and bigger (LeRobot's 30)
+    gop: keyframe interval in frames (LeRobot's 2: fast random access)
+    encoder_threads: threads per video encoder (none: the codec decides)
+    robot_type: robot_type recorded in info.json
+    chunks_size: files per chunk-XXX folder (LeRobot's 1000)
+    data_files_size_in_mb, video_files_size_in_mb: size past which a new data / video file starts
+      (LeRobot's 100 and 200)
+    overwrite: replace an existing output folder
+    """
 
     fps: Optional[int] = None
     vcodec: str = "h264"
