@@ -15,18 +15,23 @@ from rldg_data import spec
 from rldg_data.episode import Episode
 from rldg_data.errors import ContractError, DatasetError
 from rldg_data.reader import iter_records, open_dataset
+from rldg_data.stats import statistics_arrays
 from rldg_data.tfexample import decode_episode
 
 
 @dataclasses.dataclass
 class DatasetSummary:
-    """Counts of a dataset: episodes, steps, and episodes per source, variant, split and task."""
+    """Counts of a dataset: episodes, steps, transitions, and episodes per source, variant, split
+    and task. `steps` counts every step (T per episode, the final observation included);
+    `transitions` the steps with an action (is_last False: T - 1), what statistics count;
+    `steps_by_source` counts steps by each step's own source label."""
 
     path: str = ""
     name: str = ""
     version: str = ""
     episodes: int = 0
     steps: int = 0
+    transitions: int = 0
     successes: int = 0
     steps_by_source: collections.Counter = dataclasses.field(default_factory=collections.Counter)
     episodes_by_variant: collections.Counter = dataclasses.field(default_factory=collections.Counter)
@@ -42,6 +47,7 @@ class DatasetSummary:
         meta = episode.metadata
         self.episodes += 1
         self.steps += len(episode)
+        self.transitions += len(statistics_arrays(episode.steps)["action"])
         self.successes += int(bool(meta.success))
         if spec.SOURCE in episode.steps:
             self.steps_by_source.update(str(s) for s in episode.steps[spec.SOURCE])

@@ -2,21 +2,21 @@
 
 Accumulators are `rldg_data.stats.StatsAccumulator`s: integer sums, min/max and a fixed-layout
 histogram sketch, so partial results merge exactly in any order (identical statistics on any
-runner and worker count). Elements are small: {"action": [T, A], "proprio": [T, S]} per episode.
+runner and worker count). Elements are small: `stats.statistics_arrays` of each episode ({"action":
+[T-1, A] without the last step's placeholder, "proprio": [T, S]}).
 """
 
 from __future__ import annotations
 
 import apache_beam as beam
 
-from rldg_data import spec
 from rldg_data.episode import Episode
-from rldg_data.stats import StatsAccumulator
+from rldg_data.stats import StatsAccumulator, statistics_arrays
 
 
 def stats_arrays(episode: Episode) -> dict:
-    """The part of an episode statistics need (action and proprio arrays)."""
-    return {"action": episode.steps[spec.ACTION], "proprio": episode.steps[spec.STATE]}
+    """The part of an episode statistics count (`stats.statistics_arrays`)."""
+    return statistics_arrays(episode.steps)
 
 
 class StatsCombineFn(beam.CombineFn):

@@ -28,7 +28,8 @@ from rldg_data.loaders.buffer import WindowBuffer
 from rldg_data.loaders.config import LoaderConfig
 from rldg_data.loaders.frames import decode_frames
 from rldg_data.loaders.records import RecordRef, index_datasets, read_record
-from rldg_data.loaders.statistics import Normalizer, dataset_statistics
+from rldg_data.loaders.normalize import Normalizer
+from rldg_data.stats import dataset_statistics
 from rldg_data.tfexample import decode_episode
 
 DecodedEpisode = collections.namedtuple(

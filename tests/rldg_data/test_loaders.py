@@ -154,8 +154,9 @@ def test_normalizer_round_trip_and_openvla_rules():
     rng = np.random.default_rng(0)
     x = rng.uniform(-1, 1, (50, 4)).astype(np.float32)
     x[:, 1] = 0.25  # constant dimension
-    from rldg_data.loaders.statistics import summarize
-    stats = {"action": summarize(x), "proprio": summarize(x)}
+    from rldg_data.stats import StatsAccumulator
+    acc = StatsAccumulator().add_arrays({"action": x, "proprio": x})
+    stats = acc.to_dict()
     normal = Normalizer(stats, "normal")
     np.testing.assert_allclose(normal.denormalize(normal.normalize(x, "action"), "action"), x, atol=1e-5)
     q99 = Normalizer(stats, "bounds_q99").normalize(x, "action")
