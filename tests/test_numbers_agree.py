@@ -81,7 +81,7 @@ def test_collect_validate_show_stats_report_and_loader_agree(collected):
     assert loader.statistics == stats
 
     # median length: `rldg show`'s per-source table and the report's Sources table show numpy's median
-    from rldg_data.reader import read_episodes
+    from rldg_data.io.reader import read_episodes
 
     lengths = {}
     for ep in read_episodes(path, decode_images=False):
@@ -100,7 +100,7 @@ def test_collect_validate_show_stats_report_and_loader_agree(collected):
 
 def test_statistics_of_a_pair_agree_between_loader_stats_and_reports(collected, tmp_path):
     from rldg_data.loaders import LoaderConfig, RLDSLoader
-    from rldg_data.stats import StatsAccumulator
+    from rldg_data.stats.accumulators import StatsAccumulator
     from viz.collect import collect_dataset_view
 
     _, out = collected

@@ -18,11 +18,12 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from rldg_data import spec
-from rldg_data.episode import Episode
-from rldg_data.reader import iter_episodes, open_dataset
-from rldg_data.stats import StatsAccumulator, default_split
-from rldg_data.validate import DatasetSummary
+from rldg_data.contract import spec
+from rldg_data.contract.episode import Episode
+from rldg_data.io.reader import iter_episodes, open_dataset
+from rldg_data.stats.accumulators import StatsAccumulator
+from rldg_data.stats.dataset import default_split
+from rldg_data.contract.validate import DatasetSummary
 
 PROFILE_BINS = 50
 

@@ -18,7 +18,7 @@ from typing import Optional
 
 import numpy as np
 
-from rldg_data.stats import STATS_FILE
+from rldg_data.stats.accumulators import STATS_FILE
 from viz.collect import DatasetView
 
 log = logging.getLogger(__name__)

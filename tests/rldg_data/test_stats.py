@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from rldg_data.stats import STATS_FILE, StatsAccumulator, compute_dataset_statistics, dataset_statistics
+from rldg_data.stats.accumulators import STATS_FILE, StatsAccumulator
+from rldg_data.stats.dataset import compute_dataset_statistics, dataset_statistics
 
 
 def _episodes(rng, n, dist):
@@ -74,7 +75,7 @@ def test_compute_dataset_statistics_writes_the_file(tiny_dataset):
 
 
 def test_reading_statistics_never_writes_and_follows_the_split(tmp_path):
-    from rldg_data.writer import write_dataset
+    from rldg_data.io.writer import write_dataset
     from tests.factories import make_episodes
 
     eps = make_episodes(6, seed=3, image_size=16)

@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 
-from rldg_data.stats import dataset_statistics
+from rldg_data.stats.dataset import dataset_statistics
 from viz.statistics import statistics_table
 
 

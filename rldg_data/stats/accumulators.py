@@ -1,9 +1,9 @@
 """Dataset statistics (action and proprio): the toolkit's one statistics implementation.
 
-Every tool that reports or uses statistics goes through here: the mix pipeline (a Beam CombineFn
-over `StatsAccumulator`s), `rldg stats`, the training loaders (`dataset_statistics(paths, split)`:
-several datasets are merged accumulators) and the report's table. Reading never writes into a
-dataset; only `rldg stats` (`compute_dataset_statistics(write=True)`) and the mix write the file.
+Every tool that reports or uses statistics goes through these accumulators: the mix pipeline (a
+Beam CombineFn, `stats.beam`), `rldg stats` and the training loaders (`stats.dataset`: several
+datasets are merged accumulators) and the report's table (viz). Reading never writes into a
+dataset; only `rldg stats` and the mix write `dataset_statistics.json`.
 
 What is counted follows RLDS (`rlds.transformations.sar_fields_mask`): in SAR alignment the action
 (and reward) of a step with `is_last` set is not data (the last step holds the final observation
@@ -30,13 +30,12 @@ import json
 import math
 import os
 from pathlib import Path
-from typing import Mapping, Optional, Sequence
+from typing import Mapping, Optional
 
 import numpy as np
 
-from rldg_data import spec
-from rldg_data.episode import Episode
-from rldg_data.errors import DatasetError
+from rldg_data.contract import spec
+from rldg_data.contract.episode import Episode
 
 STATS_FILE = "dataset_statistics.json"
 RELATIVE_ACCURACY = 0.002
@@ -208,57 +207,6 @@ class StatsAccumulator:
 
 def write_json_atomic(path: str | os.PathLike, data) -> Path:
     """Writes JSON to a temporary file beside `path`, then renames it into place."""
-    from rldg_data.atomic import write_text_atomic
+    from rldg_data.io.atomic import write_text_atomic
 
     return write_text_atomic(path, json.dumps(data, indent=2, sort_keys=True))
-
-
-def default_split(splits: Sequence[str]) -> Optional[str]:
-    """The split statistics describe when none is asked for: `train` if the dataset has one (what
-    a trainer normalizes with), else None (every split)."""
-    return "train" if "train" in splits else None
-
-
-def accumulate(paths: str | os.PathLike | Sequence[str | os.PathLike],
-               split: Optional[str] = None) -> StatsAccumulator:
-    """One accumulator over `split` of every dataset in `paths` (None: each dataset's
-    `default_split`), merged. Streams records without decoding images; reads only."""
-    from rldg_data.reader import iter_episodes, open_dataset
-
-    paths = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
-    total = StatsAccumulator()
-    for path in paths:
-        files = open_dataset(path)
-        chosen = split if split is not None else default_split(list(files.shards))
-        acc = StatsAccumulator()
-        for episode in iter_episodes(files.path, chosen, decode_images=False):
-            acc.add_episode(episode)
-        total.merge(acc)
-    return total
-
-
-def dataset_statistics(paths: str | os.PathLike | Sequence[str | os.PathLike],
-                       split: Optional[str] = None) -> dict:
-    """Statistics of one dataset or several (merged), as the `dataset_statistics.json` dict.
-
-    What training loaders normalize with; never writes anything. DatasetError when the datasets
-    hold no episode in `split`.
-    """
-    acc = accumulate(paths, split)
-    if not acc.num_trajectories:
-        names = ", ".join(map(str, [paths] if isinstance(paths, (str, os.PathLike)) else paths))
-        raise DatasetError(f"no episodes in split {split or 'train/all'!r} of {names}: "
-                           "cannot compute statistics")
-    return acc.to_dict()
-
-
-def compute_dataset_statistics(path: str | os.PathLike, split: Optional[str] = None,
-                               write: bool = True) -> dict:
-    """Statistics of a contract dataset (`split`, else `default_split`), as `rldg stats` gives
-    them; with `write`, saved as `dataset_statistics.json` beside the data (atomically)."""
-    from rldg_data.reader import open_dataset
-
-    stats = dataset_statistics(path, split)
-    if write:
-        write_json_atomic(open_dataset(path).path / STATS_FILE, stats)
-    return stats

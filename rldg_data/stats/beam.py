@@ -1,6 +1,6 @@
 """`ComputeStats`: statistics of a PCollection of episodes per key, as a Beam CombineFn.
 
-Accumulators are `rldg_data.stats.StatsAccumulator`s: integer sums, min/max and a fixed-layout
+Accumulators are `rldg_data.stats.accumulators.StatsAccumulator`s: integer sums, min/max and a fixed-layout
 histogram sketch, so partial results merge exactly in any order (identical statistics on any
 runner and worker count). Elements are small: `stats.statistics_arrays` of each episode ({"action":
 [T-1, A] without the last step's placeholder, "proprio": [T, S]}).
@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import apache_beam as beam
 
-from rldg_data.episode import Episode
-from rldg_data.stats import StatsAccumulator, statistics_arrays
+from rldg_data.contract.episode import Episode
+from rldg_data.stats.accumulators import StatsAccumulator, statistics_arrays
 
 
 def stats_arrays(episode: Episode) -> dict:
