@@ -42,17 +42,19 @@ def _json_prefix(text: str) -> dict:
 
 @pytest.fixture(scope="module")
 def collected(tmp_path_factory):
-    """Two toy collections, each built into a dataset with `tfds build` (paths and collect output)."""
+    """A toy collection built into a dataset with `tfds build` ("a": path and collect's output),
+    and a second dataset written by the library ("b", with train and val splits)."""
+    from rldg_data.io.writer import write_dataset
+    from tests.factories import make_episodes
+
     root = tmp_path_factory.mktemp("agree")
-    out = {}
-    for name, policy, seed, episodes in (("a", "human", "0", "4"), ("b", "expert", "50", "3")):
-        logs, data = root / f"logs_{name}", root / f"data_{name}"
-        printed = _rldg("collect", "--task", "toy", "--variant", "a", "--policy", policy, "--episodes",
-                        episodes, "--seed", seed, "--out", str(logs), *TOY)
-        _run(str(BIN / "tfds"), "build", "builders/rldg_rollouts", "--data_dir", str(data),
-             "--manual_dir", str(logs))
-        out[name] = (data / "rldg_rollouts" / "default" / "1.0.0", printed)
-    return root, out
+    logs, data = root / "logs_a", root / "data_a"
+    printed = _rldg("collect", "--task", "toy", "--variant", "a", "--policy", "human", "--episodes", "4",
+                    "--image-size", "16", "--out", str(logs), *TOY)
+    _run(str(BIN / "tfds"), "build", "builders/rldg_rollouts", "--data_dir", str(data), "--manual_dir", str(logs))
+    eps = make_episodes(7, seed=5, image_size=16)
+    b = write_dataset({"train": eps[:5], "val": eps[5:]}, root / "data_b", "other")
+    return root, {"a": (data / "rldg_rollouts" / "default" / "1.0.0", printed), "b": (b, "")}
 
 
 def test_collect_validate_show_stats_report_and_loader_agree(collected):
