@@ -20,6 +20,7 @@ from pathlib import Path
 import tensorflow_datasets as tfds
 
 from rldg_data.contract import spec
+from rldg_data.io.codec import features_dict
 from rldg_data.io.reader import iter_episodes, open_dataset
 from rldg_data.mix.recipe import load_recipe
 
@@ -83,16 +84,4 @@ class Builder(tfds.core.GeneratorBasedBuilder):
 
     def _generate_examples(self, path, split):
         for episode in iter_episodes(path, split, decode_images=False, validate=False):
-            yield episode.episode_id, _example(episode)
-
-
-def _example(episode) -> dict:
-    """A contract Episode as the nested dict TFDS's features encode (images stay encoded bytes)."""
-    steps: dict = {}
-    for name, values in episode.steps.items():
-        head, _, leaf = name.partition("/")
-        if leaf:
-            steps.setdefault(head, {})[leaf] = list(values) if values.dtype == object else values
-        else:
-            steps[name] = values
-    return {spec.STEPS: steps, spec.EPISODE_METADATA: episode.metadata.to_dict()}
+            yield episode.episode_id, features_dict(episode)

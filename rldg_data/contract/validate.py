@@ -14,9 +14,10 @@ from typing import Callable, Optional
 from rldg_data.contract import spec
 from rldg_data.contract.episode import Episode
 from rldg_data.errors import ContractError, DatasetError
-from rldg_data.io.reader import iter_records, open_dataset
+from rldg_data.io.codec import check_record
+from rldg_data.io.reader import open_dataset
+from rldg_data.io.records import iter_records
 from rldg_data.stats.accumulators import statistics_arrays
-from rldg_data.io.tfexample import decode_episode
 
 
 @dataclasses.dataclass
@@ -105,16 +106,10 @@ def validate_dataset(
 
 
 def _check_record(record, shard, index, data_spec, split, seen_ids, summary, violations) -> None:
-    try:
-        episode = decode_episode(record, file=str(shard), expected=data_spec)
-    except (ContractError, ValueError) as exc:
-        if isinstance(exc, ContractError):
-            violations.append(exc.located(episode_id=f"#{index} in file"))
-        else:
-            violations.append(ContractError(str(exc), file=str(shard), episode_id=f"#{index} in file"))
+    episode, problems = check_record(record, file=str(shard), index=index, expected=data_spec)
+    violations.extend(problems)
+    if episode is None:
         return
-    label = episode.episode_id or f"#{index} in file"
-    violations.extend(v.located(file=str(shard), episode_id=label) for v in episode.violations(data_spec))
     if episode.episode_id:
         if episode.episode_id in seen_ids:
             violations.append(ContractError(

@@ -109,10 +109,10 @@ def test_batches_equal_the_windows_computed_one_by_one(wrist_dataset, shuffle):
 
 
 def test_frames_decode_once_to_the_written_pixels_and_resize_on_request():
-    from rldg_data.io.frames import decode_frames
+    from rldg_data.io.images import decode_images as decode_frames
 
     rng = np.random.default_rng(0)
-    frames = rng.integers(0, 255, (130, 6, 5, 3), dtype=np.uint8)  # more than one graph call
+    frames = rng.integers(0, 255, (130, 6, 5, 3), dtype=np.uint8)
     blobs = []
     for frame in frames:
         out = io.BytesIO()
