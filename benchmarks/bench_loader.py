@@ -1,4 +1,5 @@
-"""Loader throughput and memory: rldg_data.loaders (no TensorFlow) vs the same loader as it was
+"""Loader throughput and memory: rldg_data.loaders (no TensorFlow; alone, and as a torch trainer
+runs it: torch imported, batches through `torch_dataset` and a DataLoader) vs the same loader as it was
 (frames decoded by a compiled TensorFlow graph, records parsed by TensorFlow's example_pb2) and
 vs a plain tf.data RLDS pipeline written as Octo's dlimp-based loader does it (trajectory map:
 normalize + window/chunk gather; flatten to frames; shuffle buffer; per-frame JPEG decode; batch).
@@ -47,6 +48,16 @@ def ours(path: str):
     from rldg_data.loaders import RLDSLoader
 
     return iter(RLDSLoader(path, _config()))
+
+
+def ours_torch(path: str):
+    """What a torch trainer runs: the loader through `torch_dataset` and a DataLoader."""
+    import torch
+
+    from rldg_data.loaders import RLDSLoader, torch_dataset
+
+    torch.set_num_threads(1)
+    return iter(torch.utils.data.DataLoader(torch_dataset(RLDSLoader(path, _config())), batch_size=None))
 
 
 def tf_reference(path: str):
@@ -123,7 +134,7 @@ def octo_style(path: str):
     return ds.as_numpy_iterator()
 
 
-KINDS = {"ours": ours, "tf_reference": tf_reference, "octo_style": octo_style}
+KINDS = {"ours": ours, "ours_torch": ours_torch, "tf_reference": tf_reference, "octo_style": octo_style}
 
 
 def child(kind: str, path: str, batches: int) -> None:
