@@ -50,8 +50,8 @@ def dataset_statistics(paths: str | os.PathLike | Sequence[str | os.PathLike],
     acc = accumulate(paths, split)
     if not acc.num_trajectories:
         names = ", ".join(map(str, [paths] if isinstance(paths, (str, os.PathLike)) else paths))
-        raise DatasetError(f"no episodes in split {split or 'train/all'!r} of {names}: "
-                           "cannot compute statistics")
+        where = f"split {split!r} of {names}" if split else names
+        raise DatasetError(f"no episodes in {where}: cannot compute statistics")
     return acc.to_dict()
 
 
