@@ -17,7 +17,7 @@ from typing import Iterator, Optional
 
 from rldg_data.contract import spec
 from rldg_data.contract.episode import Episode
-from rldg_data.errors import ContractError, DatasetError
+from rldg_data.errors import ConfigError, ContractError, DatasetError
 from rldg_data.io.codec import check_record, decode_episode
 from rldg_data.io.records import iter_records
 
@@ -75,7 +75,7 @@ def open_dataset(path: str | os.PathLike) -> DatasetFiles:
     data_spec, spec_error = None, None
     try:
         data_spec = spec_from_features_json(folder / "features.json")
-    except (OSError, ValueError, KeyError, TypeError, IndexError) as exc:  # not the contract's features
+    except (OSError, ValueError, KeyError, TypeError, IndexError, ConfigError) as exc:  # not a contract's
         spec_error = f"features are not a contract dataset's: {exc!r}"
     shards: dict[str, list[Path]] = {}
     lengths: dict[str, list[int]] = {}
