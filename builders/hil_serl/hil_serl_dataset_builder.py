@@ -5,7 +5,7 @@
     tfds build builders/hil_serl --data_dir D --manual_dir PICKLES --config '{"name": "demos", "source": "human"}'
 
 The conversion is `collectors.hil_serl.file_episodes`, the one `rldg import hil-serl` runs; episodes
-are checked against the contract and encoded by `collectors.to_rlds.episode_to_example`. Nothing is
+are checked against the contract and encoded by `rldg_data.io.codec.features_dict`. Nothing is
 unpickled unless the user opted in (a `TRUST_PICKLE` file in the folder, or `trust_pickle` in the config).
 """
 
@@ -17,9 +17,9 @@ from typing import Optional, Sequence
 import tensorflow_datasets as tfds
 
 from collectors import hil_serl
-from collectors.to_rlds import episode_to_example
 from rldg_data.contract import spec as contract
 from rldg_data.errors import ContractError, UnsafeInputError
+from rldg_data.io.codec import features_dict
 
 
 @dataclasses.dataclass
@@ -103,4 +103,4 @@ class Builder(tfds.core.GeneratorBasedBuilder):
                     raise ContractError("duplicate episode_id (the same pickle twice?)", file=str(path),
                                         episode_id=episode.episode_id)
                 seen.add(episode.episode_id)
-                yield episode.episode_id, episode_to_example(episode, self._spec.image_encoding)
+                yield episode.episode_id, features_dict(episode, self._spec.image_encoding)
