@@ -25,17 +25,21 @@ mocap weld: orientation targets are validated but not simulated. Binds 127.0.0.1
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import ipaddress
 import json
 import logging
 import math
+import os
 import queue
+import subprocess
 import sys
 import threading
 import time
 from concurrent.futures import Future
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
@@ -461,6 +465,37 @@ class SimServer:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+@contextlib.contextmanager
+def spawned(task: str, variant: str, *args: str, timeout: float = 120.0, python: str = sys.executable):
+    """Runs `python -m robot_io.sim_server` on a free loopback port in a child process (it renders
+    with EGL, which must stay out of a process that imported TensorFlow); yields (url, process)
+    once it serves, and stops it on exit. Its log goes to the child's stderr (drained here)."""
+    repo = str(Path(__file__).resolve().parents[1])
+    env = dict(os.environ, PYTHONPATH=repo + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    env.setdefault("MUJOCO_GL", "egl")
+    proc = subprocess.Popen([python, "-m", "robot_io.sim_server", "--task", task, "--variant", variant,
+                             "--port", "0", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env=env)
+    first: list[str] = []
+    reader = threading.Thread(target=lambda: first.append(proc.stdout.readline()), daemon=True)
+    reader.start()
+    reader.join(timeout)
+    if not first or not first[0].startswith("serving "):
+        proc.kill()
+        raise RldgError(f"the sim server did not start within {timeout:.0f} s: "
+                        f"{(proc.stderr.read() or '')[-2000:]}")
+    threading.Thread(target=proc.stderr.read, daemon=True).start()
+    try:
+        yield first[0].split()[1], proc
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -52,27 +52,27 @@ class LoopStats:
 
 
 class LoopClock:
-    """Ticks every `period` seconds, keeping phase; `wait()` sleeps until the next tick."""
+    """Ticks every `period` seconds, keeping phase (deadlines do not drift with sleep latency);
+    `wait()` sleeps until the next tick. A tick whose deadline had passed before the sleep is an
+    overrun; the clock then restarts its phase from now."""
 
     def __init__(self, period: float) -> None:
         self.period = float(period)
-        self._last = time.monotonic()
+        self._deadline = self._tick = time.monotonic()
 
     def start(self) -> None:
-        self._last = time.monotonic()
+        self._deadline = self._tick = time.monotonic()
 
     def wait(self) -> tuple[float, bool]:
         """Sleeps out the period; returns (seconds since the previous tick, overran)."""
-        deadline = self._last + self.period
+        deadline = self._deadline + self.period
         now = time.monotonic()
         overran = now > deadline
-        if overran:
-            tick = now
-        else:
+        if not overran:
             time.sleep(deadline - now)
-            tick = time.monotonic()
-        elapsed = tick - self._last
-        self._last = tick if overran else deadline
+        tick = time.monotonic()
+        elapsed, self._tick = tick - self._tick, tick
+        self._deadline = tick if overran else deadline
         return elapsed, overran
 
 
