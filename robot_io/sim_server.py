@@ -50,6 +50,7 @@ log = logging.getLogger("robot_io.sim_server")
 
 DOWN_EULER = (math.pi, 0.0, 0.0)  # Franka convention: the gripper pointing down, as (roll, pitch, yaw)
 ARM_JOINTS = tuple(f"right_j{i}" for i in range(7))
+SAG_Z = 0.005  # metres: how far the uncompensated hand hangs below the mocap body at rest
 
 
 @dataclasses.dataclass(frozen=True)
@@ -115,6 +116,11 @@ class SimRobot:
         # Images only on request, rendered in the simulator thread (an EGL context belongs to the
         # thread that made it): resets must not render in the caller's thread.
         self.sim.render_images = False
+        # In the simulator itself the hand hangs about 5 mm below its mocap body (gravity against the
+        # weld); here gravity is compensated and the hand reaches the mocap, so the mocap may go
+        # SAG_Z lower for the hand to reach as low as it does there (this server's task only).
+        task = self.sim._task
+        task.mocap_low = np.asarray(task.mocap_low, dtype=np.float64) - np.array([0.0, 0.0, SAG_Z])
         from robot_io.sim_env import ACTION_SCALE, FRAME_SKIP
 
         self._action_scale = ACTION_SCALE

@@ -177,3 +177,38 @@ print(json.dumps({{"sources": [str(s.custom_data["action_source"]) for s in step
         else:
             assert np.allclose(action, proposal)
     assert got["actions"][8][6] == -1.0  # the left button closes the gripper
+
+
+def direct_success(checkpoint: Path, task: str, variant: str, seeds: range) -> list[bool]:
+    """The checkpoint's success in the simulator itself (no server), on the same seeds."""
+    import robot_io
+    from rldg_data.policy import load_policy
+
+    policy = load_policy(checkpoint)
+    env = robot_io.make(task, variant, render=False)
+    results = []
+    for seed in seeds:
+        obs, policy_seed = env.reset(seed=seed), policy.reset(seed)
+        del policy_seed
+        while True:
+            obs, _, terminated, truncated, info = env.step(policy.act(obs))
+            if terminated or truncated:
+                results.append(bool(info["success"]))
+                break
+    env.close()
+    return results
+
+
+@pytest.mark.slow
+def test_a_specialist_succeeds_through_the_api_as_in_the_simulator(tmp_path):
+    """Issue 19's acceptance: within 10 points over 20 episodes each (same seeds)."""
+    seeds = range(1000, 1020)
+    direct = direct_success(SPECIALIST, "insertion", "vga", seeds)
+    with spawned("insertion", "vga") as (url, _):
+        out = tmp_path / "logs"
+        res = collect(url, out, "--seed", str(seeds[0]), episodes=len(seeds))
+        assert res.returncode == 0, res.stderr[-3000:]
+    api = [o["success"] for o in outcomes(out)]
+    assert len(api) == 20
+    print(f"success: simulator {sum(direct)}/20, through the API {sum(api)}/20")
+    assert abs(sum(direct) - sum(api)) <= 2, (direct, api)
