@@ -24,5 +24,5 @@ def make_camera(spec, size: int, client=None, timeout: float = 5.0) -> Camera:
     if client is None:
         from rldg_data.errors import RldgError
         raise RldgError(f"camera {spec.name!r}: a simulator camera needs the robot client")
-    raw = None if spec.crop is None else None  # the server renders at its own image size
-    return Camera(SimCameraSource(client, spec.name, raw), size, spec.crop, fps=spec.fps, timeout=timeout)
+    # The server renders at its own image size; the crop and resize apply as to any camera.
+    return Camera(SimCameraSource(client, spec.name), size, spec.crop, fps=spec.fps, timeout=timeout)
