@@ -29,7 +29,7 @@ import numpy as np
 
 from collectors.actors import HandOffActor, SingleActor, source_of
 from collectors.recorder import PARTIAL_SUFFIX, EpisodeHeader, record_episode
-from rldg_data import spec
+from rldg_data.contract import spec
 from rldg_data.errors import RldgError, RobotError
 
 log = logging.getLogger(__name__)
