@@ -124,7 +124,10 @@ class FrankaClient:
 
     def request(self, route: str, body: Any = None) -> tuple[bytes, dict[str, str]]:
         """POSTs `body` (JSON) to /route; returns (payload, headers) of a 200 answer."""
-        payload = b"" if body is None else json.dumps(body, allow_nan=False).encode()
+        try:
+            payload = b"" if body is None else json.dumps(body, allow_nan=False).encode()
+        except (TypeError, ValueError) as exc:  # NaN, infinity, or not JSON at all: never sent
+            raise RobotProtocolError(f"refusing to send /{route}: its body is not finite JSON ({exc})") from None
         attempts = 1 + (self.retries if route in RETRYABLE else 0)
         last: Exception | None = None
         for attempt in range(attempts):

@@ -99,6 +99,9 @@ def test_a_pose_with_nan_or_a_bad_quaternion_is_never_sent(scripted):
     assert json.loads(srv.calls[1][1]) == {"arr": pytest.approx([0.1, 0.2, 0.3, 0, 0, 0, 1])}
     with pytest.raises(RobotProtocolError):
         check_pose([1, 2, 3])
+    with pytest.raises(RobotProtocolError, match="not finite JSON"):
+        client.update_param({"translational_stiffness": float("inf")})
+    assert [c[0] for c in srv.calls] == ["/clearerr", "/pose"]
 
 
 def test_malformed_answers_are_protocol_errors(scripted):
@@ -236,9 +239,9 @@ def test_latest_frame_reader_gives_new_frames_and_times_out_on_a_frozen_camera()
 
 def test_realsense_without_pyrealsense2_is_unavailable():
     pytest.importorskip("pytest")
-    try:
-        import pyrealsense2  # noqa: F401
-    except ImportError:
+    import importlib.util
+
+    if importlib.util.find_spec("pyrealsense2") is None:
         from robot_io.cameras.realsense import RealSenseSource
 
         with pytest.raises(UnavailableError, match=r"rldg-data\[realsense\]"):
