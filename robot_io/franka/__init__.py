@@ -25,6 +25,10 @@ def resolve_config(robot: str, overrides: Optional[Mapping[str, Any]] = None,
     """(config, connected client) from `robot` (a URL, or a JSON config file with "url"):
     defaults < the server's /config (if it has one) < the file < `overrides`. Raises
     RobotConnectionError when the server does not answer /getstate."""
+    if "://" not in robot and robot.endswith(".json") and not Path(robot).is_file():
+        from rldg_data.errors import RldgError
+
+        raise RldgError(f"robot config {robot}: no such file")
     if Path(robot).is_file():
         user = FrankaEnvConfig.from_file(robot)
         import json
