@@ -15,7 +15,7 @@ from typing import Any, Mapping, Optional
 
 import numpy as np
 
-from rldg_data.errors import RldgError
+from rldg_data.errors import ConfigError
 
 STATE_KEYS = ("tcp_pose", "tcp_vel", "gripper_pose", "tcp_force", "tcp_torque")
 STATE_SIZES = (7, 6, 1, 3, 3)
@@ -38,9 +38,9 @@ class CameraSpec:
 
     def __post_init__(self) -> None:
         if self.kind not in ("sim", "realsense"):
-            raise RldgError(f"camera {self.name!r}: kind must be 'sim' or 'realsense', not {self.kind!r}")
+            raise ConfigError(f"camera {self.name!r}: kind must be 'sim' or 'realsense', not {self.kind!r}")
         if self.kind == "realsense" and not self.serial:
-            raise RldgError(f"camera {self.name!r}: a RealSense camera needs its serial number")
+            raise ConfigError(f"camera {self.name!r}: a RealSense camera needs its serial number")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -89,22 +89,22 @@ class FrankaEnvConfig:
             if v is not None:
                 a = np.asarray(v, dtype=np.float64)
                 if a.shape != (6,) or not np.all(np.isfinite(a)):
-                    raise RldgError(f"robot config: {name} must be 6 finite numbers [x,y,z,roll,pitch,yaw], got {v}")
+                    raise ConfigError(f"robot config: {name} must be 6 finite numbers [x,y,z,roll,pitch,yaw], got {v}")
                 object.__setattr__(self, name, tuple(float(x) for x in a))
         for name in ("reset_pose", "abs_pose_limit_low", "abs_pose_limit_high", "target_pose", "reward_threshold"):
             six(name)
         if not 0 < self.hz <= 1000:
-            raise RldgError(f"robot config: hz must be in (0, 1000], got {self.hz}")
+            raise ConfigError(f"robot config: hz must be in (0, 1000], got {self.hz}")
         if len(self.action_scale) != 3 or any(not math.isfinite(s) or s < 0 for s in self.action_scale):
-            raise RldgError(f"robot config: action_scale must be 3 non-negative numbers, got {self.action_scale}")
+            raise ConfigError(f"robot config: action_scale must be 3 non-negative numbers, got {self.action_scale}")
         if self.max_episode_steps <= 0 or self.image_size <= 0:
-            raise RldgError("robot config: max_episode_steps and image_size must be positive")
+            raise ConfigError("robot config: max_episode_steps and image_size must be positive")
         if (self.abs_pose_limit_low is None) != (self.abs_pose_limit_high is None):
-            raise RldgError("robot config: give both abs_pose_limit_low and abs_pose_limit_high")
+            raise ConfigError("robot config: give both abs_pose_limit_low and abs_pose_limit_high")
         if self.abs_pose_limit_low is not None and np.any(np.asarray(self.abs_pose_limit_low) > self.abs_pose_limit_high):
-            raise RldgError("robot config: abs_pose_limit_low exceeds abs_pose_limit_high")
+            raise ConfigError("robot config: abs_pose_limit_low exceeds abs_pose_limit_high")
         if not self.cameras:
-            raise RldgError("robot config: at least one camera is needed (the contract's observation/image)")
+            raise ConfigError("robot config: at least one camera is needed (the contract's observation/image)")
 
     @property
     def period(self) -> float:
@@ -113,7 +113,7 @@ class FrankaEnvConfig:
     def require_motion_limits(self) -> None:
         missing = [n for n in ("reset_pose", "abs_pose_limit_low", "abs_pose_limit_high") if getattr(self, n) is None]
         if missing:
-            raise RldgError(f"robot config lacks {', '.join(missing)}: the server has no /config route (a real "
+            raise ConfigError(f"robot config lacks {', '.join(missing)}: the server has no /config route (a real "
                             f"robot), so give them in a JSON file: --robot CONFIG.json")
 
     @classmethod
@@ -121,7 +121,7 @@ class FrankaEnvConfig:
         fields = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - fields)
         if unknown:
-            raise RldgError(f"{where}: unknown keys {unknown}; known: {sorted(fields)}")
+            raise ConfigError(f"{where}: unknown keys {unknown}; known: {sorted(fields)}")
         kwargs = dict(data)
         if "cameras" in kwargs:
             kwargs["cameras"] = tuple(_camera(c, where) for c in kwargs["cameras"])
@@ -131,16 +131,16 @@ class FrankaEnvConfig:
         try:
             return cls(**kwargs)
         except TypeError as exc:
-            raise RldgError(f"{where}: {exc}") from None
+            raise ConfigError(f"{where}: {exc}") from None
 
     @classmethod
     def from_file(cls, path: str | Path) -> "FrankaEnvConfig":
         try:
             data = json.loads(Path(path).read_text())
         except (OSError, json.JSONDecodeError) as exc:
-            raise RldgError(f"robot config {path}: cannot read it as JSON ({exc})") from None
+            raise ConfigError(f"robot config {path}: cannot read it as JSON ({exc})") from None
         if not isinstance(data, dict):
-            raise RldgError(f"robot config {path}: expected a JSON object")
+            raise ConfigError(f"robot config {path}: expected a JSON object")
         return cls.from_dict(data, where=f"robot config {path}")
 
     def merged(self, server: Optional[Mapping[str, Any]], user: Mapping[str, Any]) -> "FrankaEnvConfig":
@@ -161,7 +161,7 @@ def _camera(c: Any, where: str) -> CameraSpec:
     if isinstance(c, str):
         return CameraSpec(c)
     if not isinstance(c, Mapping) or "name" not in c:
-        raise RldgError(f"{where}: a camera is a name or an object with 'name', got {c!r}")
+        raise ConfigError(f"{where}: a camera is a name or an object with 'name', got {c!r}")
     c = dict(c)
     for key in ("crop", "raw_size"):
         if c.get(key) is not None:
@@ -169,4 +169,4 @@ def _camera(c: Any, where: str) -> CameraSpec:
     try:
         return CameraSpec(**c)
     except TypeError as exc:
-        raise RldgError(f"{where}: camera {c.get('name')!r}: {exc}") from None
+        raise ConfigError(f"{where}: camera {c.get('name')!r}: {exc}") from None
