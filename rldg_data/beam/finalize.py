@@ -14,9 +14,9 @@ from rldg_data.recipe import Recipe
 from rldg_data.writer import RLDG_INFO_FILE, dataset_digest, publish, shard_name
 
 
-def finalize(recipe: Recipe, data_spec: spec.DatasetSpec, mix_plan: dict, work: Path, final: Path,
-             overwrite: bool) -> Path:
-    """Turns the pipeline's output folder `work` into a published TFDS dataset at `final`."""
+def assemble(recipe: Recipe, mix_plan: dict, work: Path, dataset_name: str) -> tuple[list, dict]:
+    """Renames the pipeline's parts in `work` into TFDS shards `<dataset_name>-<split>.tfrecord-i-of-n`
+    (task order), writes `rldg_info.json` and the card; returns (TFDS SplitInfos, rldg_info)."""
     import tensorflow_datasets as tfds
 
     parts = [p for p in io.list_parts(work) if p["episodes"]]
@@ -29,20 +29,29 @@ def finalize(recipe: Recipe, data_spec: spec.DatasetSpec, mix_plan: dict, work: 
     split_infos, rows = [], []
     for split, split_parts in sorted(by_split.items()):
         for i, part in enumerate(split_parts):
-            os.replace(part["file"], work / shard_name(recipe.name, split, i, len(split_parts)))
+            os.replace(part["file"], work / shard_name(dataset_name, split, i, len(split_parts)))
             os.remove(Path(part["file"]).with_suffix(".json"))
             rows += [dict(r, dataset_split=split) for r in part["episodes"]]
         split_infos.append(tfds.core.SplitInfo(name=split, shard_lengths=[len(p["episodes"]) for p in split_parts],
                                                num_bytes=int(sum(p["num_bytes"] for p in split_parts))))
-    tfds.folder_dataset.write_metadata(
-        data_dir=str(work), features=spec.features_for(data_spec), split_infos=split_infos,
-        filename_template="{DATASET}-{SPLIT}.{FILEFORMAT}-{SHARD_X_OF_Y}", check_data=False,
-        description=recipe.description or f"RLDG mix {recipe.name} (recipe {recipe.hash[:12]})")
     info = mix_info(recipe, mix_plan, rows)
     (work / RLDG_INFO_FILE).write_text(json.dumps(info, indent=2, sort_keys=True))
     from rldg_data.card import write_card
 
     write_card(work, recipe, info)
+    return split_infos, info
+
+
+def finalize(recipe: Recipe, data_spec: spec.DatasetSpec, mix_plan: dict, work: Path, final: Path,
+             overwrite: bool) -> Path:
+    """Turns the pipeline's output folder `work` into a published TFDS dataset at `final`."""
+    import tensorflow_datasets as tfds
+
+    split_infos, _ = assemble(recipe, mix_plan, work, recipe.name)
+    tfds.folder_dataset.write_metadata(
+        data_dir=str(work), features=spec.features_for(data_spec), split_infos=split_infos,
+        filename_template="{DATASET}-{SPLIT}.{FILEFORMAT}-{SHARD_X_OF_Y}", check_data=False,
+        description=recipe.description or f"RLDG mix {recipe.name} (recipe {recipe.hash[:12]})")
     return publish(work, final, overwrite)
 
 
