@@ -7,7 +7,7 @@
 A recipe file given as `--config` becomes the config named by the recipe's own `name` (its
 `version` is the dataset version): `D/rldg_mix/<name>/<version>/`, so two recipes never share a
 folder. Recipe format: docs/RECIPES.md. The build is `rldg mix`'s own Beam pipeline
-(`rldg_data.beam.mix.build_into`), run with the `--beam_pipeline_options` given to `tfds build`
+(`rldg_data.mix.pipeline.build_into`), run with the `--beam_pipeline_options` given to `tfds build`
 and writing its shards, statistics, `rldg_info.json` and card straight into the folder TFDS is
 preparing; TFDS then writes `dataset_info.json` and renames the folder into place. Nothing is
 written twice.
@@ -21,10 +21,10 @@ from pathlib import Path
 
 import tensorflow_datasets as tfds
 
-from rldg_data import spec
+from rldg_data.contract import spec
 from rldg_data.errors import RecipeError
-from rldg_data.reader import open_dataset
-from rldg_data.recipe import load_recipe
+from rldg_data.io.reader import open_dataset
+from rldg_data.mix.recipe import load_recipe
 
 RECIPES = Path(__file__).with_name("recipes")
 RECIPE_ENV = "RLDG_MIX_RECIPE"  # older way: `--config custom` with this variable naming the file
@@ -89,7 +89,7 @@ class Builder(tfds.core.GeneratorBasedBuilder):
 
     def _download_and_prepare(self, dl_manager, download_config=None):
         """The mix pipeline writes straight into the folder TFDS is preparing (`self.data_dir`)."""
-        from rldg_data.beam.mix import build_into
+        from rldg_data.mix.pipeline import build_into
 
         if self.info.file_format != tfds.core.FileFormat.TFRECORD:
             raise RecipeError(f"rldg_mix writes TFRecord shards; --file_format {self.info.file_format.value} "
@@ -100,8 +100,8 @@ class Builder(tfds.core.GeneratorBasedBuilder):
             dataclasses.replace(s, filename_template=self._get_filename_template(s.name)) for s in split_infos]))
 
     def _split_generators(self, dl_manager):
-        raise NotImplementedError("rldg_mix builds through rldg_data.beam.mix.build_into "
+        raise NotImplementedError("rldg_mix builds through rldg_data.mix.pipeline.build_into "
                                   "(see _download_and_prepare); it has no example generators")
 
     def _generate_examples(self):
-        raise NotImplementedError("rldg_mix builds through rldg_data.beam.mix.build_into")
+        raise NotImplementedError("rldg_mix builds through rldg_data.mix.pipeline.build_into")

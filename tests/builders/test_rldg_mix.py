@@ -50,7 +50,7 @@ def _digest(folder: Path) -> str:
 def test_builder_builds_the_dummy_recipe_into_a_loadable_dataset(tmp_path):
     import tensorflow_datasets as tfds
 
-    from rldg_data.validate import validate_dataset
+    from rldg_data.contract.validate import validate_dataset
 
     Builder = _builder_class()
     assert [c.name for c in Builder.BUILDER_CONFIGS] == ["dummy"]
@@ -74,8 +74,8 @@ def test_the_builder_writes_each_episode_once_and_the_same_data_as_rldg_mix(tmp_
     """TFDS's own example writer never runs: the pipeline's parts are the dataset's shards."""
     import tensorflow_datasets as tfds
 
-    from rldg_data.beam.mix import build_mix
-    from rldg_data.recipe import load_recipe
+    from rldg_data.mix.pipeline import build_mix
+    from rldg_data.mix.recipe import load_recipe
 
     def no_second_write(*args, **kwargs):
         raise AssertionError("TFDS's example writer ran: the mix was written a second time")

@@ -1,6 +1,6 @@
 """Statistics in Beam: per-shard accumulators, packed small, merged by a combiner.
 
-Accumulators are `rldg_data.stats.StatsAccumulator`s: integer sums, min/max and a fixed-layout
+Accumulators are `rldg_data.stats.accumulators.StatsAccumulator`s: integer sums, min/max and a fixed-layout
 histogram sketch, so partial results merge exactly in any order (identical statistics on any
 runner and worker count). The mix's build DoFn fills one accumulator per source shard and emits
 it packed (`pack`: pickle + zlib; the sketch is ~0.9 MB dense but mostly zeros, ~30 KB packed):
@@ -16,9 +16,9 @@ import zlib
 
 import apache_beam as beam
 
-from rldg_data import spec
-from rldg_data.episode import Episode
-from rldg_data.stats import StatsAccumulator
+from rldg_data.contract import spec
+from rldg_data.contract.episode import Episode
+from rldg_data.stats.accumulators import StatsAccumulator
 
 
 def stats_arrays(episode: Episode) -> dict:

@@ -15,10 +15,10 @@ import uuid
 from pathlib import Path
 from typing import Iterator
 
-from rldg_data import spec
-from rldg_data.episode import Episode
+from rldg_data.contract import spec
+from rldg_data.contract.episode import Episode
 from rldg_data.errors import ContractError
-from rldg_data.tfexample import decode_episode
+from rldg_data.io.tfexample import decode_episode
 
 PART_PREFIX = "part-"
 
@@ -91,7 +91,7 @@ class PartWriter:
 
 def write_json(folder: str, name: str, data) -> None:
     """Writes one JSON file atomically (used as the last step of small keyed results)."""
-    from rldg_data.stats import write_json_atomic
+    from rldg_data.stats.accumulators import write_json_atomic
 
     write_json_atomic(os.path.join(folder, name), data)
 
