@@ -44,6 +44,8 @@ setup(
         "imageio",
         "imageio-ffmpeg",
         "pillow",
+        "simplejpeg",
+        "google-crc32c",
         "pyyaml",
         "tqdm",
         "rich",

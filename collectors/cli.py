@@ -65,5 +65,6 @@ def _run_collect(args) -> int:
     sources = ", ".join(f"{k}={v}" for k, v in sorted(summary.steps_by_source.items())) or "-"
     rate = summary.successes / summary.recorded if summary.recorded else 0.0
     print(f"recorded {summary.recorded} episodes ({summary.skipped} already there) in {summary.out}\n"
-          f"steps {summary.steps}  sources {sources}  success {rate:.1%}")
+          f"steps {summary.steps} ({summary.transitions} transitions)  steps by source {sources}  "
+          f"success {rate:.1%}")
     return 0

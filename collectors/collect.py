@@ -71,9 +71,10 @@ class CollectSummary:
     out: Path
     recorded: int = 0
     skipped: int = 0
-    steps: int = 0
+    steps: int = 0  # RLDS steps of the recorded episodes (T each, the final observation included)
+    transitions: int = 0  # steps with an action (T - 1 each), what `rldg stats` counts
     successes: int = 0
-    steps_by_source: dict = dataclasses.field(default_factory=dict)
+    steps_by_source: dict = dataclasses.field(default_factory=dict)  # steps by their source label
 
 
 def episode_name(index: int) -> str:
@@ -174,8 +175,10 @@ def collect(config: CollectConfig, progress: Optional[Callable[[dict], None]] = 
         else:
             summary.recorded += 1
             summary.steps += msg["length"]
+            summary.transitions += len(msg["sources"])
             summary.successes += int(msg["success"])
-            for s in msg["sources"]:
+            # the final step carries the last acting step's source label (collectors/logs.py)
+            for s in list(msg["sources"]) + list(msg["sources"])[-1:]:
                 summary.steps_by_source[s] = summary.steps_by_source.get(s, 0) + 1
         if progress:
             progress(msg)

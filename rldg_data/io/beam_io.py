@@ -17,39 +17,16 @@ from typing import Iterator
 
 from rldg_data.contract import spec
 from rldg_data.contract.episode import Episode
-from rldg_data.errors import ContractError
-from rldg_data.io.tfexample import decode_episode
+from rldg_data.io.reader import iter_shard
+from rldg_data.io.records import RecordWriter
 
 PART_PREFIX = "part-"
 
 
-def iter_records_batched(path: str, count: int, batch: int = 256) -> Iterator[bytes]:
-    """Records of a TFRecord shard, read in batches (a tenth of the per-record cost of
-    `reader.iter_records`); CRC errors and short shards raise ContractError naming the file."""
-    import tensorflow as tf
-
-    seen = 0
-    try:
-        for records in tf.data.TFRecordDataset(path).batch(batch).as_numpy_iterator():
-            seen += len(records)
-            yield from records
-    except (tf.errors.DataLossError, tf.errors.OutOfRangeError, tf.errors.InvalidArgumentError,
-            tf.errors.NotFoundError) as exc:
-        raise ContractError(f"damaged or missing TFRecord near record {seen}: {exc.message.splitlines()[0]}",
-                            file=path, hint="rebuild the source dataset") from exc
-    if seen != count:
-        raise ContractError(f"shard holds {seen} records, dataset_info.json says {count}", file=path,
-                            hint="the shard is truncated; rebuild the source dataset")
-
-
 def read_shard(path: str, count: int, data_spec: spec.DatasetSpec, decode_images: bool) -> Iterator[Episode]:
-    """Episodes of one shard file, checked against the contract (first violation raises, naming the file)."""
-    for record in iter_records_batched(path, count):
-        episode = decode_episode(record, file=path, decode_image_fields=decode_images, expected=data_spec)
-        found = episode.violations(data_spec if decode_images else None)
-        if found:
-            raise found[0].located(file=path)
-        yield episode
+    """Episodes of one shard file, checked against the contract (first violation raises, naming
+    the file): `reader.iter_shard`, the same reading every tool does."""
+    return iter_shard(path, count, data_spec, decode_images=decode_images)
 
 
 class PartWriter:
@@ -67,11 +44,9 @@ class PartWriter:
 
     def write(self, split: str, episode_id: str, record: bytes, summary: dict) -> None:
         if split not in self._parts:
-            import tensorflow as tf
-
             stem = f"{PART_PREFIX}{split}-{self.task:05d}"
             tmp = os.path.join(self.folder, f".{stem}.{uuid.uuid4().hex[:8]}.tfrecord")
-            self._parts[split] = (stem, tmp, tf.io.TFRecordWriter(tmp), [], [0])
+            self._parts[split] = (stem, tmp, RecordWriter(tmp), [], [0])
         _, _, writer, rows, size = self._parts[split]
         writer.write(record)
         size[0] += len(record) + 16

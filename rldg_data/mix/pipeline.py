@@ -43,7 +43,7 @@ from rldg_data.errors import ContractError, DatasetError, RecipeError
 from rldg_data.io.reader import open_dataset
 from rldg_data.mix.recipe import Recipe
 from rldg_data.stats.accumulators import STATS_FILE, StatsAccumulator, per_source_stats_file
-from rldg_data.io.tfexample import encode_episode
+from rldg_data.io.codec import encode_episode
 
 log = logging.getLogger(__name__)
 ALL = "__all__"

@@ -16,14 +16,13 @@ import zlib
 
 import apache_beam as beam
 
-from rldg_data.contract import spec
 from rldg_data.contract.episode import Episode
-from rldg_data.stats.accumulators import StatsAccumulator
+from rldg_data.stats.accumulators import StatsAccumulator, statistics_arrays
 
 
 def stats_arrays(episode: Episode) -> dict:
-    """The part of an episode statistics need (action and proprio arrays)."""
-    return {"action": episode.steps[spec.ACTION], "proprio": episode.steps[spec.STATE]}
+    """The part of an episode statistics count (`stats.statistics_arrays`)."""
+    return statistics_arrays(episode.steps)
 
 
 def pack(acc: StatsAccumulator) -> bytes:

@@ -66,7 +66,7 @@ def test_mix_is_a_valid_tfds_dataset_with_stats_card_and_recipe_hash(direct_buil
     assert abs(sel["rl"] / sum(sel.values()) - 0.6) < 0.03
     stats = json.loads((direct_build / STATS_FILE).read_text())
     train = read_episodes(direct_build, "train")
-    actions = np.concatenate([e.steps["action"] for e in train])
+    actions = np.concatenate([e.steps["action"][:-1] for e in train])  # RLDS: not the last step's
     assert stats["num_trajectories"] == len(train) and stats["num_transitions"] == len(actions)
     assert np.allclose(stats["action"]["mean"], actions.astype(np.float64).mean(0), atol=1e-6)
     assert stats["action"]["mask"][-1] is False and all(stats["action"]["mask"][:-1])
