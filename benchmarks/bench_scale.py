@@ -139,7 +139,8 @@ def child(runner: str, source: str, out: str) -> None:
     if cluster is not None:
         cluster.close()
     info = json.loads((final / "rldg_info.json").read_text())
-    workers = [{"process": n, "peak_rss_mib": r / 2**20} for pid, (n, r) in sampler.peak.items()]
+    workers = [{"process": n, "peak_rss_mib": r / 2**20, "cpu_s": sampler.cpu.get(pid, 0.0)}
+               for pid, (n, r) in sampler.peak.items()]
     print(json.dumps({"runner": runner, "label": label, "setup_s": setup, "stages": stages,
                       "total_wall_s": sum(s["wall_s"] for s in stages.values()),
                       "total_cpu_s": sum(s["cpu_s"] for s in stages.values()),
@@ -184,6 +185,7 @@ def main() -> None:
               + f" | peak RSS driver {r['processes'][0]['peak_rss_mib'] if r['processes'] else 0:.0f} MiB, "
                 f"worker max {wpeak:.0f} MiB ({len(workers)} child processes) | digest {r['digest'][:12]}",
               flush=True)
+        print("    CPU s by process: " + ", ".join(f"{p['process'][-28:]} {p['cpu_s']:.1f}" for p in r["processes"]))
     by = {r["runner"]: r for r in results}
     steps = results[0]["steps"] if results else 0
 

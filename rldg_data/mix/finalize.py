@@ -9,7 +9,7 @@ from pathlib import Path
 
 from rldg_data.contract import spec
 from rldg_data.io import beam_io as io
-from rldg_data.errors import DatasetError
+from rldg_data.errors import ContractError, DatasetError
 from rldg_data.mix.recipe import Recipe
 from rldg_data.io.writer import RLDG_INFO_FILE, dataset_digest, publish, shard_name
 
@@ -21,8 +21,10 @@ def assemble(recipe: Recipe, mix_plan: dict, work: Path, dataset_name: str) -> t
 
     parts = [p for p in io.list_parts(work) if p["episodes"]]
     if not parts:
-        raise DatasetError(f"recipe {recipe.name!r} selected no episodes (plan: {mix_plan['available']} "
+        raise DatasetError(f"recipe {recipe.name!r} selected no episodes (plan: {mix_plan['available'] or 0} "
                            f"available per source); loosen its filters")
+    if mix_plan["available"] is None:  # a one-source, keep-all recipe: no plan pass ran
+        mix_plan = _plan_from_parts(recipe, mix_plan, parts)
     by_split: dict[str, list[dict]] = collections.defaultdict(list)
     for part in parts:
         by_split[part["split"]].append(part)
@@ -40,6 +42,19 @@ def assemble(recipe: Recipe, mix_plan: dict, work: Path, dataset_name: str) -> t
 
     write_card(work, recipe, info)
     return split_infos, info
+
+
+def _plan_from_parts(recipe: Recipe, mix_plan: dict, parts: list[dict]) -> dict:
+    """Counts of a one-pass build, and its check that no episode_id repeats inside the source."""
+    ids = collections.Counter(r["episode_id"] for part in parts for r in part["episodes"])
+    repeated = [i for i, n in ids.items() if n > 1]
+    if repeated:
+        source = recipe.sources[0]
+        raise ContractError("duplicate episode_id inside one source", episode_id=sorted(repeated)[0],
+                            file=source.location or source.path,
+                            field=f"{spec.EPISODE_METADATA}/{spec.EPISODE_ID}")
+    name = recipe.sources[0].name
+    return dict(mix_plan, available={name: len(ids)}, selected={name: len(ids)})
 
 
 def finalize(recipe: Recipe, data_spec: spec.DatasetSpec, mix_plan: dict, work: Path, final: Path,

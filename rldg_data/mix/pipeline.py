@@ -216,9 +216,19 @@ def _write_stats_file(element, folder: str) -> None:
     io.write_json(folder, STATS_FILE if key == ALL else per_source_stats_file(key), stats)
 
 
+def needs_plan(recipe: Recipe) -> bool:
+    """Whether selection needs the plan pass: weights or counts (thresholds), or several sources
+    (deduplication). A one-source recipe without them keeps every episode passing its filters, so
+    its build is one pass (its ids are checked for repeats in `finalize` instead)."""
+    return len(recipe.sources) > 1 or recipe.uses_weights or any(s.count is not None for s in recipe.sources)
+
+
 def run_plan(recipe: Recipe, tasks, data_spec, work: Path, options: PipelineOptions) -> dict:
     """Plan pass (Beam), then the per-source counts and hash thresholds (driver)."""
     names = [s.name for s in recipe.sources]
+    if not needs_plan(recipe):
+        return {"available": None, "selected": None, "thresholds": [plan.KEEP_ALL], "drops": [[]],
+                "duplicates_dropped": {names[0]: 0}}
     p = beam.Pipeline(options=_with_partitions(options, len(tasks)))
     _ = (p | "Shards" >> beam.Create(list(enumerate(tasks)))
          | "Spread" >> beam.Reshuffle() | "Tasks" >> beam.Values()
@@ -275,7 +285,8 @@ def run_passes(recipe: Recipe, work: Path, beam_options=None) -> tuple[dict, spe
     options = pipeline_options(beam_options)
     log.info("mix %s: %d source shards on %s", recipe.name, len(tasks), runner_description(options))
     mix_plan = run_plan(recipe, tasks, data_spec, work, options)
-    log.info("mix plan: %s", {k: mix_plan[k] for k in ("available", "selected")})
+    if mix_plan["available"] is not None:
+        log.info("mix plan: %s", {k: mix_plan[k] for k in ("available", "selected")})
     run_build(recipe, tasks, data_spec, mix_plan, work, options)
     return mix_plan, data_spec
 

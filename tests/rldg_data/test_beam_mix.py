@@ -171,3 +171,19 @@ def test_mix_help_names_the_runner_and_the_recipe_docs(capsys):
         main(["mix", "--help"])
     text = " ".join(capsys.readouterr().out.split())
     assert "FnApiRunner" in text and "docs/RECIPES.md" in text and "--config RECIPE.yaml" in text
+
+
+@pytest.mark.parametrize("second_source", [False, True], ids=["one-pass build", "with plan pass"])
+def test_a_repeated_episode_id_inside_one_source_is_an_error_naming_it(tmp_path, second_source):
+    from rldg_data.errors import ContractError
+    from tests.data.make_bad_inputs import write_unchecked
+
+    eps = make_episodes(4, seed=5, image_size=8)
+    sources = {"a": {"path": str(write_unchecked(tmp_path / "twice", eps + eps[:1]))}}  # a buggy writer's
+    if second_source:
+        sources["b"] = {"path": str(write_dataset(make_episodes(3, seed=6, image_size=8), tmp_path, "other"))}
+    recipe = recipe_from_dict({"name": "dups", "sources": sources}, tmp_path)
+    with pytest.raises(ContractError, match="duplicate episode_id") as info:
+        build_mix(recipe, tmp_path / "out")
+    assert eps[0].episode_id in str(info.value)
+    assert not (tmp_path / "out" / "dups" / "1.0.0").exists()
