@@ -14,6 +14,9 @@ recipe `{name: scale, seed: 0, sources: {s: {path: DIR/src/source/1.0.0}}}` (iss
     .venv/bin/python benchmarks/bench_scale.py --source /tmp/s400k [--episodes 4000 --length 100]
         [--runners inproc,mp1,mp2,dask1,dask2] [--json out.json]
 
+Dask workers' statistical profiler (a stack sample every 10 ms) is off unless BENCH_DASK_PROFILE=1: its
+CPU grows with wall time, which on a loaded machine hides the pipeline's own cost.
+
 Compare with an older checkout: PYTHONPATH=OLD_TREE .venv/bin/python benchmarks/bench_scale.py ...
 (the child processes import rldg_data from PYTHONPATH).
 """
@@ -113,7 +116,11 @@ def child(runner: str, source: str, out: str) -> None:
     label, opt = RUNNERS[runner]
     t0 = time.perf_counter()
     if runner.startswith("dask"):
+        import dask
         import distributed
+
+        if os.environ.get("BENCH_DASK_PROFILE", "0") != "1":  # workers' 10 ms stack sampler: CPU grows with wall time
+            dask.config.set({"distributed.worker.profile.enabled": False})
 
         cluster = distributed.LocalCluster(n_workers=opt, threads_per_worker=1, processes=True,
                                            host="127.0.0.1", dashboard_address=None)
