@@ -50,9 +50,12 @@ setup(
         "tqdm",
         "rich",
         "psutil",
+        "scipy",  # rotations of robot_io.franka (already pulled in by jax; named since we import it)
     ],
     extras_require={
         "dev": ["pytest", "pytest-timeout", "hypothesis", "nbclient", "nbformat", "ipykernel"],
+        # RealSense cameras on a real robot (robot_io.cameras.realsense); not needed for the simulator
+        "realsense": ["pyrealsense2"],
     },
     entry_points={
         "console_scripts": ["rldg=rldg_data.cli:main"],
@@ -67,7 +70,7 @@ setup(
             "verify=rldg_data.sharing.cli:register_verify",
             "collect=collectors.cli:register_collect",
             "specialist=trainers.specialist.cli:register_specialist",
-            "import=trainers.import_cli:register_import",
+            "import=collectors.cli:register_import",
             "generalist=trainers.generalist.cli:register_generalist",
             "finetune=trainers.finetune_cli:register_finetune",
             "demo=trainers.demo.cli:register_demo",
