@@ -1,9 +1,9 @@
-"""DoFns that read contract shards and write TFRecord parts, safe on any Beam runner.
+"""Reading contract shards and writing TFRecord parts with atomic renames, safe on any Beam runner.
 
 No side inputs and no runner-provided sinks (TFDS's Beam writer and `WriteToText` do not finish on
-the DaskRunner, see NOTES.md): each bundle writes its own part file under a temporary name and
-renames it when the bundle finishes, beside a JSON sidecar listing what it holds; the driver turns
-parts into TFDS shards after the run.
+the DaskRunner, see NOTES.md): each build task (one source shard) writes its own part file per
+split under a temporary name and renames it when the task finishes, beside a JSON sidecar listing
+what it holds; the driver turns parts into TFDS shards after the run.
 """
 
 from __future__ import annotations
@@ -14,8 +14,6 @@ import os
 import uuid
 from pathlib import Path
 from typing import Iterator
-
-import apache_beam as beam
 
 from rldg_data.contract import spec
 from rldg_data.contract.episode import Episode
@@ -31,40 +29,39 @@ def read_shard(path: str, count: int, data_spec: spec.DatasetSpec, decode_images
     return iter_shard(path, count, data_spec, decode_images=decode_images)
 
 
-class WriteParts(beam.DoFn):
-    """Writes (split, episode_id, record, summary) elements into per-bundle TFRecord part files.
+class PartWriter:
+    """Writes one build task's episodes into its own TFRecord part per split.
 
-    Emits nothing: each finished part is `<folder>/part-<split>-<uuid>.tfrecord` plus a
-    `.json` sidecar with one row per episode (id, record sha256, steps, source, metadata summary).
+    Parts are named after the task (`<folder>/part-<split>-<task:05d>.tfrecord`), so a retried task
+    rewrites the same files and the shard layout does not depend on the runner. Each part is written
+    under a temporary name and renamed on `close()`, beside a `.json` sidecar with one row per
+    episode (id, record sha256, steps, source, metadata summary).
     """
 
-    def __init__(self, folder: str) -> None:
-        self.folder = folder
-
-    def start_bundle(self) -> None:
+    def __init__(self, folder: str, task: int) -> None:
+        self.folder, self.task = folder, task
         self._parts: dict[str, tuple] = {}
 
-    def process(self, element) -> None:
-        split, episode_id, record, summary = element
+    def write(self, split: str, episode_id: str, record: bytes, summary: dict) -> None:
         if split not in self._parts:
-            stem = f"{PART_PREFIX}{split}-{uuid.uuid4().hex}"
-            tmp = os.path.join(self.folder, f".{stem}.tfrecord")
+            stem = f"{PART_PREFIX}{split}-{self.task:05d}"
+            tmp = os.path.join(self.folder, f".{stem}.{uuid.uuid4().hex[:8]}.tfrecord")
             self._parts[split] = (stem, tmp, RecordWriter(tmp), [], [0])
         _, _, writer, rows, size = self._parts[split]
         writer.write(record)
         size[0] += len(record) + 16
         rows.append({"episode_id": episode_id, "sha256": hashlib.sha256(record).hexdigest(), **summary})
 
-    def finish_bundle(self) -> None:
+    def close(self) -> dict[str, int]:
+        """Renames every finished part into place; returns episodes written per split."""
+        written = {}
         for split, (stem, tmp, writer, rows, size) in self._parts.items():
             writer.close()
             os.replace(tmp, os.path.join(self.folder, f"{stem}.tfrecord"))
-            sidecar = {"split": split, "num_bytes": size[0], "episodes": rows}
-            side_tmp = os.path.join(self.folder, f".{stem}.json")
-            with open(side_tmp, "w") as f:
-                json.dump(sidecar, f)
-            os.replace(side_tmp, os.path.join(self.folder, f"{stem}.json"))
+            write_json(self.folder, f"{stem}.json", {"split": split, "num_bytes": size[0], "episodes": rows})
+            written[split] = len(rows)
         self._parts = {}
+        return written
 
 
 def write_json(folder: str, name: str, data) -> None:
