@@ -10,15 +10,18 @@ TFDS itself needs.
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Iterable, Iterator, Optional
 
 from collectors.logs import episode_logs, read_episode
 from rldg_data import spec
 from rldg_data.episode import Episode
 from rldg_data.errors import ContractError
 from rldg_data.images import encode_images
+
+log = logging.getLogger(__name__)
 
 
 def episode_to_example(episode: Episode, image_encoding: str = "jpeg") -> dict:
@@ -37,13 +40,26 @@ def episode_to_example(episode: Episode, image_encoding: str = "jpeg") -> dict:
     return {spec.STEPS: steps, spec.EPISODE_METADATA: episode.metadata.to_dict()}
 
 
-def iter_examples(roots: Iterable[str | os.PathLike], dataset_spec: spec.DatasetSpec
-                  ) -> Iterator[tuple[str, dict]]:
+def iter_examples(roots: Iterable[str | os.PathLike], dataset_spec: spec.DatasetSpec,
+                  skipped: Optional[list[ContractError]] = None) -> Iterator[tuple[str, dict]]:
     """(episode_id, example) of every completed log under `roots`, each checked against the
-    contract and `dataset_spec`; a repeated episode id is an error naming both logs."""
+    contract and `dataset_spec`; a repeated episode id is an error naming both logs.
+
+    A log that cannot be read (damaged: truncated or corrupt file, missing metadata, an outcome
+    file that disagrees with it) raises its ContractError, unless a `skipped` list is given: then
+    the error is appended to it and the log left out. Contract violations of a readable log are
+    always errors.
+    """
     seen: dict[str, Path] = {}
     for path in episode_logs(roots):
-        episode = read_episode(path)
+        try:
+            episode = read_episode(path)
+        except ContractError as exc:
+            if skipped is None:
+                raise
+            log.warning("skipping damaged log: %s", exc)
+            skipped.append(exc)
+            continue
         found = episode.violations(dataset_spec)
         if found:
             raise found[0].located(file=str(path))

@@ -20,6 +20,7 @@ from pathlib import Path
 import tensorflow_datasets as tfds
 
 from rldg_data import spec
+from rldg_data.io.tfds_build import AtomicRebuild
 from rldg_data.reader import iter_episodes, open_dataset
 from rldg_data.recipe import load_recipe
 
@@ -43,7 +44,7 @@ class RldgMixConfig(tfds.core.BuilderConfig):
         self.recipe_file = recipe_file
 
 
-class Builder(tfds.core.GeneratorBasedBuilder):
+class Builder(AtomicRebuild, tfds.core.GeneratorBasedBuilder):
     """RLDS mix of specialist rollouts and human demos, selected by a recipe."""
 
     VERSION = tfds.core.Version("1.0.0")
