@@ -4,7 +4,7 @@ TFDS's `download_and_prepare` deletes an existing version folder before it build
 (`--overwrite`: `data_path.rmtree()`), so a rebuild killed by SIGKILL, the OOM killer or a power
 cut leaves no dataset at all. `AtomicRebuild`, mixed into a builder class before TFDS's own, builds
 a rebuild into a hidden folder beside the old version (`<config>/.rebuild-<version>-<random>/`),
-then exchanges the two folders in one rename (`rldg_data.atomic.exchange_dirs`): at every instant
+then exchanges the two folders in one rename (`rldg_data.io.atomic.exchange_dirs`): at every instant
 the version folder holds a complete dataset, the old one or the new one. A folder left by a killed
 rebuild is hidden (readers skip names starting with ".") and swept by the next build.
 
@@ -27,7 +27,7 @@ import uuid
 from pathlib import Path
 from typing import Optional
 
-from rldg_data.atomic import exchange_dirs, replace_dir
+from rldg_data.io.atomic import exchange_dirs, replace_dir
 from rldg_data.errors import DatasetError, RldgError
 
 log = logging.getLogger(__name__)

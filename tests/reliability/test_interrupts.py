@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from rldg_data.errors import DatasetError
-from rldg_data.reader import resolve_dataset_dir
-from rldg_data.validate import validate_dataset
+from rldg_data.io.reader import resolve_dataset_dir
+from rldg_data.contract.validate import validate_dataset
 
 REPO = Path(__file__).resolve().parents[2]
 TFDS = str(Path(sys.executable).with_name("tfds"))
@@ -156,7 +156,7 @@ def test_replace_dir_killed_around_the_swap_leaves_a_whole_folder(tmp_path):
             folder.mkdir(parents=True)
             for i in range(20):
                 (folder / f"part-{i}").write_text(text)
-        code = ("import os, shutil, signal, sys; from rldg_data import atomic\n"
+        code = ("import os, shutil, signal, sys; from rldg_data.io import atomic\n"
                 "die = lambda *a, **k: os.kill(os.getpid(), signal.SIGKILL)\n"
                 f"if {point!r} == 'before': atomic.exchange_dirs = die\n"
                 "else: shutil.rmtree = die\n"

@@ -79,7 +79,7 @@ def _run(nb_path: Path, env: dict) -> list[str]:
 
 def test_compare_sources_compares_whichever_sources_are_present(kernel_env, tmp_path):
     """Issue 22 #7: a human + scripted mix is compared, not "lacks rl or human"."""
-    from rldg_data.writer import write_dataset
+    from rldg_data.io.writer import write_dataset
     from tests.factories import make_episode
 
     episodes = [make_episode(f"{s}-{i}", length=4 + i + (3 if s == "human" else 0), seed=i, source=s)

@@ -4,7 +4,7 @@ error lists the candidates ("did you mean ...") — issue 22 #7."""
 from __future__ import annotations
 
 from rldg_data.cli import main
-from rldg_data.writer import write_dataset
+from rldg_data.io.writer import write_dataset
 from tests.factories import make_episodes
 
 
