@@ -213,3 +213,27 @@ def test_damaged_episode_log_fails_the_build_naming_it(tmp_path):
     assert report.ok and report.summary.episodes == 2
     card = (config_dir / "1.0.0" / "README.md").read_text()
     assert "damaged logs skipped: 1" in card and str(victim) in card
+
+
+@pytest.mark.slow  # ~2 min: three Beam builds of the dummy recipe
+def test_sigkill_during_tfds_rebuild_of_the_mix_builder_keeps_the_old_dataset(tmp_path):
+    """builders/rldg_mix has the same hook: `tfds build builders/rldg_mix --overwrite` killed just
+    before its swap leaves the old mix byte for byte; killed after it, the new one is whole."""
+    data_dir = tmp_path / "data"
+    env = dict(_env(), PYTHONPATH=os.pathsep.join([str(REPO / "builders"), str(REPO)]))
+    cmd = ["build", str(REPO / "builders" / "rldg_mix"), "--config", "dummy", "--data_dir", str(data_dir)]
+    res = subprocess.run([TFDS, *cmd], cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+    assert res.returncode == 0, res.stderr[-3000:]
+    config_dir = data_dir / "rldg_mix" / "dummy"
+    before = _snapshot(config_dir / "1.0.0")
+    for point in ("before_swap", "after_swap"):
+        res = subprocess.run([sys.executable, "-m", "tests.reliability.kill_at", point, *cmd, "--overwrite"],
+                             cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+        assert res.returncode == -signal.SIGKILL, (point, res.stderr[-3000:])
+        report = validate_dataset(config_dir)
+        assert report.ok, (point, report.violations[:3])
+        if point == "before_swap":
+            assert _snapshot(config_dir / "1.0.0") == before
+        assert sorted(p.name for p in config_dir.iterdir() if not p.name.startswith(".")) == ["1.0.0"]
+    for side_file in ("dataset_statistics.json", "README.md", "rldg_info.json"):
+        assert (config_dir / "1.0.0" / side_file).is_file(), side_file
