@@ -75,7 +75,7 @@ def _tfds_build(data_dir: Path, manual_dir: Path) -> None:
     env = dict(os.environ, PYTHONPATH=str(REPO), TF_CPP_MIN_LOG_LEVEL="2")
     res = subprocess.run([TFDS, "build", "builders/rldg_rollouts", "--data_dir", str(data_dir),
                           "--manual_dir", str(manual_dir)], cwd=REPO, env=env,
-                         capture_output=True, text=True, timeout=300)
+                         capture_output=True, text=True, timeout=900)
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
 
 
@@ -227,7 +227,7 @@ def test_robot_io_handoff_episode_labels_sources_and_stages(tmp_path):
 def _tfds(*args: str, env_extra: dict | None = None) -> subprocess.CompletedProcess:
     env = dict(os.environ, PYTHONPATH=str(REPO), TF_CPP_MIN_LOG_LEVEL="2", **(env_extra or {}))
     return subprocess.run([TFDS, "build", "builders/rldg_rollouts", *args], cwd=REPO, env=env,
-                          capture_output=True, text=True, timeout=300)
+                          capture_output=True, text=True, timeout=900)
 
 
 def _toy_logs(out: Path, episodes: int) -> Path:
@@ -236,7 +236,8 @@ def _toy_logs(out: Path, episodes: int) -> Path:
     return out
 
 
-@pytest.mark.slow  # ~2 min on 2 busy cores: four `tfds build` runs
+@pytest.mark.slow  # ~2-8 min on 2 busy cores: four `tfds build` runs
+@pytest.mark.timeout(1800)
 def test_a_second_build_of_other_logs_never_returns_the_old_dataset(tmp_path):
     """Issue 22 #2: `tfds build ... --manual_dir LOGS` again after collecting more into LOGS (or
     with other logs) refuses to reuse the dataset of the old logs, says how to rebuild, and

@@ -30,7 +30,7 @@ def _env() -> dict:
     return dict(os.environ, PYTHONPATH=str(REPO), TF_CPP_MIN_LOG_LEVEL="2")
 
 
-def _kill_when(cmd: list[str], ready, timeout: float = 120) -> None:
+def _kill_when(cmd: list[str], ready, timeout: float = 600) -> None:
     """Starts `cmd`, SIGKILLs it as soon as `ready()` holds (failing if it ends first)."""
     proc = subprocess.Popen(cmd, cwd=REPO, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
@@ -60,7 +60,7 @@ def _collect(out: Path, episodes: int, seed: int = 0) -> Path:
 def _build(data_dir: Path, logs: Path, *extra: str) -> subprocess.CompletedProcess:
     return subprocess.run([TFDS, "build", str(REPO / "builders" / "rldg_rollouts"), "--data_dir",
                            str(data_dir), "--manual_dir", str(logs), *extra],
-                          cwd=REPO, env=_env(), capture_output=True, text=True, timeout=300)
+                          cwd=REPO, env=_env(), capture_output=True, text=True, timeout=900)
 
 
 def _build_cmd(data_dir: Path, logs: Path, *extra: str) -> list[str]:
@@ -111,27 +111,45 @@ POLLED_KILLS = {"rebuild_started": "*", "examples_being_written": "build/incompl
 INNER_KILLS = ("before_swap", "after_swap", "mid_cleanup")
 
 
-@pytest.mark.slow  # ~3 min on 2 busy cores: six `tfds build` runs
-@needs_rollouts
-def test_sigkill_during_tfds_rebuild_keeps_the_old_dataset(toy_logs, tmp_path):
-    """`tfds build builders/rldg_rollouts --overwrite` killed at any point: the old dataset (or,
-    once swapped, the new one) is complete, byte for byte, and validate-clean; a rerun works."""
+@pytest.fixture
+def old_dataset(tmp_path):
+    """A 3-episode rldg_rollouts dataset built by `tfds build`: (config folder, its snapshot)."""
     data_dir = tmp_path / "data"
-    config_dir = data_dir / "rldg_rollouts" / "default"
-    small = _collect(tmp_path / "small", 3, seed=500)
-    res = _build(data_dir, small)
+    res = _build(data_dir, _collect(tmp_path / "small", 3, seed=500))
     assert res.returncode == 0, res.stderr[-3000:]
-    before = _snapshot(config_dir / "1.0.0")
+    config_dir = data_dir / "rldg_rollouts" / "default"
+    return config_dir, _snapshot(config_dir / "1.0.0")
+
+
+@pytest.mark.slow  # ~2-5 min on 2 busy cores: three `tfds build` runs
+@pytest.mark.timeout(1800)
+@needs_rollouts
+def test_sigkill_during_tfds_rebuild_keeps_the_old_dataset(toy_logs, old_dataset):
+    """`tfds build builders/rldg_rollouts --overwrite` killed while it prepares and while it
+    writes examples (polled from outside): the old dataset is there, byte for byte, validate-clean."""
+    config_dir, before = old_dataset
+    data_dir = config_dir.parent.parent
     for point, pattern in POLLED_KILLS.items():
         _kill_when(_build_cmd(data_dir, toy_logs, "--overwrite"), _rebuild_folders(config_dir, pattern))
         assert (config_dir / "1.0.0").is_dir(), f"killed at {point}: the old dataset vanished"
         assert _snapshot(config_dir / "1.0.0") == before, point
         report = validate_dataset(config_dir)
         assert report.ok and report.summary.episodes == 3, (point, report.violations[:3])
+
+
+@pytest.mark.slow  # ~3-7 min on 2 busy cores: five `tfds build` runs
+@pytest.mark.timeout(1800)
+@needs_rollouts
+def test_sigkill_around_the_rebuild_swap_leaves_a_whole_dataset_then_rerun_succeeds(toy_logs, old_dataset):
+    """Killed just before the swap (old dataset, byte for byte), just after it and halfway through
+    deleting the old one (the new dataset, whole): never none, never a mixture; a rerun sweeps
+    what the kills left."""
+    config_dir, before = old_dataset
+    data_dir = config_dir.parent.parent
     for point in INNER_KILLS:
         cmd = [sys.executable, "-m", "tests.reliability.kill_at", point] + _build_cmd(data_dir, toy_logs,
                                                                                       "--overwrite")[1:]
-        res = subprocess.run(cmd, cwd=REPO, env=_env(), capture_output=True, text=True, timeout=300)
+        res = subprocess.run(cmd, cwd=REPO, env=_env(), capture_output=True, text=True, timeout=900)
         assert res.returncode == -signal.SIGKILL, (point, res.stderr[-3000:])
         report = validate_dataset(config_dir)
         expected = 3 if point == "before_swap" else 40  # after the swap the new one is in place
@@ -186,6 +204,7 @@ def test_killed_collector_log_folder_builds_only_finished_episodes(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1800)
 @needs_rollouts
 def test_damaged_episode_log_fails_the_build_naming_it(tmp_path):
     from collectors.logs import episode_logs
@@ -205,7 +224,7 @@ def test_damaged_episode_log_fails_the_build_naming_it(tmp_path):
     # With the explicit option the build leaves it out, counts it in the card and says so.
     env = dict(_env(), RLDG_SKIP_DAMAGED_LOGS="1")
     res = subprocess.run(_build_cmd(tmp_path / "data", logs), cwd=REPO, env=env, capture_output=True,
-                         text=True, timeout=300)
+                         text=True, timeout=900)
     assert res.returncode == 0, res.stderr[-3000:]
     said = res.stdout + res.stderr  # the tfds command logs through tqdm.write (stdout)
     assert "1 damaged episode log(s) were left out" in said and victim.name in said, said[-5000:]
@@ -215,20 +234,21 @@ def test_damaged_episode_log_fails_the_build_naming_it(tmp_path):
     assert "damaged logs skipped: 1" in card and str(victim) in card
 
 
-@pytest.mark.slow  # ~2 min: three Beam builds of the dummy recipe
+@pytest.mark.slow  # ~2-6 min: three Beam builds of the dummy recipe
+@pytest.mark.timeout(1800)
 def test_sigkill_during_tfds_rebuild_of_the_mix_builder_keeps_the_old_dataset(tmp_path):
     """builders/rldg_mix has the same hook: `tfds build builders/rldg_mix --overwrite` killed just
     before its swap leaves the old mix byte for byte; killed after it, the new one is whole."""
     data_dir = tmp_path / "data"
     env = dict(_env(), PYTHONPATH=os.pathsep.join([str(REPO / "builders"), str(REPO)]))
     cmd = ["build", str(REPO / "builders" / "rldg_mix"), "--config", "dummy", "--data_dir", str(data_dir)]
-    res = subprocess.run([TFDS, *cmd], cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+    res = subprocess.run([TFDS, *cmd], cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
     assert res.returncode == 0, res.stderr[-3000:]
     config_dir = data_dir / "rldg_mix" / "dummy"
     before = _snapshot(config_dir / "1.0.0")
     for point in ("before_swap", "after_swap"):
         res = subprocess.run([sys.executable, "-m", "tests.reliability.kill_at", point, *cmd, "--overwrite"],
-                             cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+                             cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
         assert res.returncode == -signal.SIGKILL, (point, res.stderr[-3000:])
         report = validate_dataset(config_dir)
         assert report.ok, (point, report.violations[:3])
