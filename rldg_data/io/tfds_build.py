@@ -116,6 +116,20 @@ def _keep_until_rebuilt(path):
     return guarded(os.fspath(path))
 
 
+def files_fingerprint(root, files, settings: Optional[dict] = None) -> dict:
+    """An inputs record for `AtomicRebuild._inputs_fingerprint`: a hash of each file's path
+    (relative to `root`) and size, and of `settings` (options that change the examples)."""
+    import hashlib
+
+    root = Path(root)
+    digest = hashlib.sha256(json.dumps(settings or {}, sort_keys=True, default=str).encode())
+    files = sorted(Path(f) for f in files)
+    for f in files:
+        digest.update(f"{f.relative_to(root) if f.is_relative_to(root) else f}:{f.stat().st_size}\0".encode())
+    return {"fingerprint": digest.hexdigest(), "files": len(files), "root": str(root),
+            "description": f"{len(files)} files in {root}"}
+
+
 class AtomicRebuild:
     """Mixin for `tfds.core.DatasetBuilder` subclasses (list it first among the bases).
 
