@@ -11,23 +11,39 @@ TFDS itself needs. The example and the check are the codec's (`rldg_data.io.code
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Iterable, Iterator, Optional
 
 from collectors.logs import episode_logs, read_episode
 from rldg_data.contract import spec
 from rldg_data.errors import ContractError
 from rldg_data.io.codec import check_episode, features_dict
 
+log = logging.getLogger(__name__)
 
-def iter_examples(roots: Iterable[str | os.PathLike], dataset_spec: spec.DatasetSpec
-                  ) -> Iterator[tuple[str, dict]]:
+
+def iter_examples(roots: Iterable[str | os.PathLike], dataset_spec: spec.DatasetSpec,
+                  skipped: Optional[list[ContractError]] = None) -> Iterator[tuple[str, dict]]:
     """(episode_id, example) of every completed log under `roots`, each checked against the
-    contract and `dataset_spec`; a repeated episode id is an error naming both logs."""
+    contract and `dataset_spec`; a repeated episode id is an error naming both logs.
+
+    A log that cannot be read (damaged: truncated or corrupt file, missing metadata, an outcome
+    file that disagrees with it) raises its ContractError, unless a `skipped` list is given: then
+    the error is appended to it and the log left out. Contract violations of a readable log are
+    always errors.
+    """
     seen: dict[str, Path] = {}
     for path in episode_logs(roots):
-        episode = read_episode(path)
+        try:
+            episode = read_episode(path)
+        except ContractError as exc:
+            if skipped is None:
+                raise
+            log.warning("skipping damaged log: %s", exc)
+            skipped.append(exc)
+            continue
         found = check_episode(episode, dataset_spec, file=str(path))
         if found:
             raise found[0]

@@ -24,6 +24,7 @@ import tensorflow_datasets as tfds
 from rldg_data.contract import spec
 from rldg_data.errors import RecipeError
 from rldg_data.io.reader import open_dataset
+from rldg_data.io.tfds_build import AtomicRebuild
 from rldg_data.mix.recipe import load_recipe
 
 RECIPES = Path(__file__).with_name("recipes")
@@ -45,7 +46,7 @@ def config_for(recipe_file: str | os.PathLike) -> RldgMixConfig:
                          description=recipe.description or f"recipe {Path(recipe_file).name}")
 
 
-class Builder(tfds.core.GeneratorBasedBuilder):
+class Builder(AtomicRebuild, tfds.core.GeneratorBasedBuilder):
     """RLDS mix of specialist rollouts and human demos, selected by a recipe."""
 
     VERSION = tfds.core.Version("1.0.0")

@@ -41,19 +41,33 @@ class DatasetFiles:
 
 def resolve_dataset_dir(path: str | os.PathLike) -> Path:
     """The version folder of a dataset: `path` itself if it holds dataset_info.json, else its
-    newest version subfolder that does."""
+    newest version subfolder that does, else (a TFDS builder folder with one config holding a
+    dataset) that config's newest version; with several configs the error lists them."""
     path = Path(path)
     if (path / "dataset_info.json").is_file():
         return path
-    if path.is_dir():
-        # hidden folders are our writers' temporaries; `incomplete.*` are TFDS's (a killed build)
-        versions = [p for p in path.iterdir()
-                    if p.is_dir() and not p.name.startswith((".", "incomplete."))
-                    and (p / "dataset_info.json").is_file()]
-        if versions:
-            return max(versions, key=lambda p: _version_key(p.name))
+    versions = _version_dirs(path)
+    if versions:
+        return max(versions, key=lambda p: _version_key(p.name))
+    # <data_dir>/<builder>: TFDS puts a builder-config level in between (rldg_rollouts/default/1.0.0)
+    configs = sorted(p for p in _subfolders(path) if _version_dirs(p))
+    if len(configs) == 1:
+        return resolve_dataset_dir(configs[0])
+    hint = (f"; did you mean {' or '.join(str(c) for c in configs)}?" if configs else
+            "; give the folder that `tfds build` or `rldg` wrote")
     raise DatasetError(f"{path} is not a TFDS dataset folder (no dataset_info.json in it or in a "
-                       f"version subfolder); give the folder that `tfds build` or `rldg` wrote")
+                       f"version subfolder){hint}")
+
+
+def _subfolders(path: Path) -> list[Path]:
+    # hidden folders are our writers' temporaries; `incomplete.*` are TFDS's (a killed build)
+    if not path.is_dir():
+        return []
+    return [p for p in path.iterdir() if p.is_dir() and not p.name.startswith((".", "incomplete."))]
+
+
+def _version_dirs(path: Path) -> list[Path]:
+    return [p for p in _subfolders(path) if (p / "dataset_info.json").is_file()]
 
 
 def _version_key(name: str) -> tuple:
