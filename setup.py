@@ -44,6 +44,8 @@ setup(
         "imageio",
         "imageio-ffmpeg",
         "pillow",
+        "simplejpeg",
+        "google-crc32c",
         "pyyaml",
         "tqdm",
         "rich",
@@ -51,9 +53,12 @@ setup(
         "pyarrow",
         "av",
         "datasets",
+        "scipy",  # rotations of robot_io.franka (already pulled in by jax; named since we import it)
     ],
     extras_require={
         "dev": ["pytest", "pytest-timeout", "hypothesis", "nbclient", "nbformat", "ipykernel"],
+        # RealSense cameras on a real robot (robot_io.cameras.realsense); not needed for the simulator
+        "realsense": ["pyrealsense2"],
     },
     entry_points={
         "console_scripts": ["rldg=rldg_data.cli:main"],

@@ -5,7 +5,7 @@
     tfds build builders/hil_serl --data_dir D --manual_dir PICKLES --config '{"name": "demos", "source": "human"}'
 
 The conversion is `collectors.hil_serl.file_episodes`, the one `rldg import hil-serl` runs; episodes
-are checked against the contract and encoded by `collectors.to_rlds.episode_to_example`. Nothing is
+are checked against the contract and encoded by `rldg_data.io.codec.features_dict`. Nothing is
 unpickled unless the user opted in (a `TRUST_PICKLE` file in the folder, or `trust_pickle` in the config).
 """
 
@@ -17,9 +17,10 @@ from typing import Optional, Sequence
 import tensorflow_datasets as tfds
 
 from collectors import hil_serl
-from collectors.to_rlds import episode_to_example
 from rldg_data.contract import spec as contract
 from rldg_data.errors import ContractError, UnsafeInputError
+from rldg_data.io.codec import features_dict
+from rldg_data.io.tfds_build import AtomicRebuild, files_fingerprint, user_errors
 
 
 @dataclasses.dataclass
@@ -48,8 +49,11 @@ class HilSerlConfig(tfds.core.BuilderConfig):
                                       relative_gripper=self.relative_gripper)
 
 
-class Builder(tfds.core.GeneratorBasedBuilder):
-    """HIL-SERL transitions as RLDS episodes: interventions marked, gripper made absolute."""
+class Builder(AtomicRebuild, tfds.core.GeneratorBasedBuilder):
+    """HIL-SERL transitions as RLDS episodes: interventions marked, gripper made absolute.
+
+    `--overwrite` rebuilds aside and swaps; a build from other pickles into the same --data_dir
+    refuses to reuse the old dataset (`rldg_data.io.tfds_build`)."""
 
     VERSION = tfds.core.Version("1.0.0")
     RELEASE_NOTES = {"1.0.0": "Initial release."}
@@ -75,7 +79,19 @@ class Builder(tfds.core.GeneratorBasedBuilder):
             f"Only for pickles you made or trust: create {folder}/{hil_serl.TRUST_MARKER} "
             f"(or set trust_pickle in --config)")
 
+    def _inputs_fingerprint(self, download_config) -> Optional[dict]:
+        manual = getattr(download_config, "manual_dir", None)
+        if not manual:
+            return None
+        options = dataclasses.asdict(self.builder_config.options())
+        return files_fingerprint(manual, hil_serl.pickle_files(manual), {**options, "image_encoding":
+                                                                         self.builder_config.image_encoding})
+
     def download_and_prepare(self, *, download_dir=None, download_config=None, **kwargs):
+        with user_errors():
+            return self._download_and_prepare_checked(download_dir, download_config, **kwargs)
+
+    def _download_and_prepare_checked(self, download_dir, download_config, **kwargs):
         # --manual_dir is only known here, after _info() ran: size the features from the first episode.
         manual = getattr(download_config, "manual_dir", None)
         if manual:
@@ -103,4 +119,4 @@ class Builder(tfds.core.GeneratorBasedBuilder):
                     raise ContractError("duplicate episode_id (the same pickle twice?)", file=str(path),
                                         episode_id=episode.episode_id)
                 seen.add(episode.episode_id)
-                yield episode.episode_id, episode_to_example(episode, self._spec.image_encoding)
+                yield episode.episode_id, features_dict(episode, self._spec.image_encoding)

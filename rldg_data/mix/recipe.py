@@ -1,5 +1,7 @@
 """Mixing recipes: YAML -> frozen dataclasses, validated in exactly this one place.
 
+The format, every key with an example: docs/RECIPES.md.
+
 A recipe names its sources (contract datasets on disk), per-source filters, relabels, weights or
 episode counts, the validation fraction and a seed:
 
