@@ -18,7 +18,7 @@ from typing import Optional
 import tensorflow_datasets as tfds
 
 from rldg_data.contract import spec as contract
-from rldg_data.imports.tfds_example import episode_to_example
+from rldg_data.io.codec import features_dict
 from rldg_data.lerobot.read import open_lerobot
 from rldg_data.lerobot.to_contract import LeRobotMapping, dataset_spec, iter_lerobot_episodes, split_ranges
 
@@ -72,4 +72,4 @@ class Builder(tfds.core.GeneratorBasedBuilder):
     def _generate_examples(self, episodes: range):
         mapping = LeRobotMapping.load(self.builder_config.mapping)
         for episode in iter_lerobot_episodes(self._folder.root, mapping, self._folder, episodes):
-            yield episode.episode_id, episode_to_example(episode, self._spec.image_encoding)
+            yield episode.episode_id, features_dict(episode, self._spec.image_encoding)

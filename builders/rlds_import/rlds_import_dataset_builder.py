@@ -18,7 +18,7 @@ import tensorflow_datasets as tfds
 
 from rldg_data.contract import spec as contract
 from rldg_data.imports.rlds import RldsMapping, RldsSource
-from rldg_data.imports.tfds_example import episode_to_example
+from rldg_data.io.codec import features_dict
 
 MAPPING_FILE = "mapping.yaml"
 
@@ -65,4 +65,4 @@ class Builder(tfds.core.GeneratorBasedBuilder):
 
     def _generate_examples(self):
         for episode in self._source.iter_episodes():
-            yield episode.episode_id, episode_to_example(episode, "jpeg")
+            yield episode.episode_id, features_dict(episode, "jpeg")
