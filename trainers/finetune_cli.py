@@ -38,8 +38,16 @@ def register_finetune(sub) -> None:
 def _run_octo(args) -> int:
     from trainers.octo import export_octo, launch_octo
 
+    import sys
+
+    from rldg_data.reader import open_dataset
+    from trainers.octo import fallback_val_episodes
+
     out = export_octo(args.dataset, args.out, steps=args.steps, batch_size=args.batch_size)
     print(f"Octo export written to {out} (see {out / 'README.md'})")
+    if fallback_val_episodes(open_dataset(args.dataset)) == 0:
+        print("warning: the dataset has no val split and too few episodes for Octo's train[95%:]: "
+              "scripts/finetune.py will fail building its validation data (see README.md)", file=sys.stderr)
     if args.octo_python:
         return launch_octo(out, args.octo_python, args.octo_repo)
     print(f"Next: install Octo and fine-tune as {out / 'README.md'} says, or rerun with "

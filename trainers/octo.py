@@ -140,6 +140,28 @@ def require_contract_dataset(dataset: str | os.PathLike, target: str) -> Dataset
     return files
 
 
+def fallback_val_episodes(files: DatasetFiles) -> Optional[int]:
+    """Episodes in `train[95%:]`, the validation split Octo and OpenVLA take when a dataset has no
+    `val` split (TFDS rounds percent slices to the closest episode); None when it has one."""
+    if "val" in files.shard_lengths:
+        return None
+    n = sum(files.shard_lengths.get("train", []))
+    return n - int(round(95 * n / 100))
+
+
+def val_note(files: DatasetFiles, consumer: str, fails: str) -> str:
+    """One README sentence on the validation split `consumer` will read (and if it will fail)."""
+    count = fallback_val_episodes(files)
+    if count is None:
+        return f"{consumer} validates on the dataset's `val` split."
+    note = (f"The dataset has no `val` split: {consumer}'s validation takes the last 5% of `train` "
+            f"(`train[95%:]`), {count} episode(s) here.")
+    if count == 0:
+        note += (f" That is empty: TFDS refuses it (\"Instruction [] corresponds to no data\"), so {fails}. "
+                 "Give the dataset a `val` split (a recipe's `val_fraction`) or at least 11 episodes.")
+    return note
+
+
 def tfds_location(files: DatasetFiles) -> tuple[str, Path]:
     """(name, data_dir) with which `tfds.builder(name, data_dir=data_dir)` opens this dataset.
 

@@ -14,7 +14,7 @@ OCTO_COMMIT = "241fb3514b7c40957a86d869fecb7c7fc353f540"
 def octo_readme(files, kwargs: dict, out: Path) -> str:
     """README.md for the export of `files` (a DatasetFiles) with dataset kwargs `kwargs` into `out`."""
     from trainers.octo import (ACTION_HORIZON, PRETRAINED, PRETRAINED_ACTION_DIM, PRIMARY_SIZE,
-                               STANDARDIZE_MODULE, WINDOW, WRIST_SIZE)
+                               STANDARDIZE_MODULE, WINDOW, WRIST_SIZE, val_note)
 
     name, data_dir = kwargs["name"], kwargs["data_dir"]
     adim = len(kwargs["action_normalization_mask"])
@@ -52,8 +52,7 @@ def octo_readme(files, kwargs: dict, out: Path) -> str:
 Dataset: `{files.path}` ({files.num_episodes} episodes: {splits}), read by Octo from disk as it
 is (nothing is copied). {naming}
 
-Octo takes the dataset's `val` split for validation when it has one (`rldg mix` and
-`builders/rldg_mix` write one); otherwise the last 5% of `train` (`train[95%:]`).
+{val_note(files, "Octo", "scripts/finetune.py stops when it builds its validation data")}
 
 ## Files
 - `octo_dataset_kwargs.json`: the `dataset_kwargs` of `octo.data.dataset.make_single_dataset`.

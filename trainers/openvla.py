@@ -32,7 +32,7 @@ from rldg_data.errors import ContractError, UnavailableError
 from rldg_data.reader import iter_episodes
 from rldg_data.writer import write_dataset
 from rldg_data.atomic import replace_dir
-from trainers.octo import check_external_python, external_repo, require_contract_dataset
+from trainers.octo import check_external_python, external_repo, require_contract_dataset, val_note
 
 IMAGE_SIZE = 224
 PROMPT = "What action should the robot take to {instruction}?"
@@ -222,8 +222,8 @@ def _write(folder: Path, file: str, values) -> None:
 def _report(files, name, note, config, args, out: Path, openvla_repo: Optional[str]) -> str:
     splits = ", ".join(f"{split} {sum(n)}" for split, n in files.shard_lengths.items())
     repo = str(Path(openvla_repo).resolve()) if openvla_repo else "/path/to/openvla"
-    val = ("OpenVLA validates on the `val` split." if "val" in files.shard_lengths else
-           "The source has no `val` split: OpenVLA's validation takes the last 5% of `train` (`train[95%:]`).")
+    val = val_note(files, "OpenVLA", "a validation dataset (`train=False`) cannot be built; LoRA "
+                   "fine-tuning (vla-scripts/finetune.py) reads `train` only and is not affected")
     quoted = " ".join(f'"{a}"' if " " in a else a for a in args)
     return f"""# OpenVLA fine-tuning export of `{files.name}` {files.version}
 

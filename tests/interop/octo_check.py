@@ -90,9 +90,11 @@ def main(job_path: str, out_path: str) -> None:
         with open(f"{export}/octo_dataset_kwargs.json") as f:
             kwargs = json.load(f)  # as written: no edits
         result = {}
-        for train in (True, False):
-            result["train" if train else "val"], result["stats"] = _trajectories(
-                make_single_dataset, kwargs, train, job["resize"])
+        result["train"], result["stats"] = _trajectories(make_single_dataset, kwargs, True, job["resize"])
+        try:
+            result["val"], _ = _trajectories(make_single_dataset, kwargs, False, job["resize"])
+        except ValueError as exc:  # no val split and too few episodes for train[95%:]
+            result["val"], result["val_error"] = [], str(exc).splitlines()[-1]
         if item.get("finetune_config", True):
             result["finetune_config"] = _finetune_config(export, make_single_dataset)
         results[item["label"]] = result

@@ -50,6 +50,7 @@ def _load(make_single_dataset, kwargs, train: bool) -> tuple[list, dict]:
     stats = {key: {k: np.asarray(v).tolist() for k, v in statistics[key].items()}
              for key in ("action", "proprio")}
     stats["num_trajectories"] = int(num_trajectories)
+    stats["num_transitions"] = int(statistics["num_transitions"])
     return out, stats
 
 
@@ -73,7 +74,10 @@ def main(job_path: str, out_path: str) -> None:
         result = {"kwargs": {k: v for k, v in kwargs.items() if k in (
             "name", "data_dir", "image_obs_keys", "action_normalization_mask", "absolute_action_mask")}}
         result["train"], result["stats"] = _load(make_single_dataset, kwargs, True)
-        result["val"], _ = _load(make_single_dataset, kwargs, False)
+        try:
+            result["val"], _ = _load(make_single_dataset, kwargs, False)
+        except ValueError as exc:  # no val split and too few episodes for train[95%:]
+            result["val"], result["val_error"] = [], str(exc).splitlines()[-1]
         results[item["label"]] = result
         sys.path.remove(export)
     with open(out_path, "w") as f:
