@@ -71,7 +71,7 @@ def side_octo(export: str, batches: int) -> dict:
 def make_dataset(root: str, episodes: int) -> tuple[str, str]:
     """The contract dataset and its Octo export (what a user's `rldg finetune octo` writes)."""
     sys.path.insert(0, REPO)
-    from rldg_data.writer import write_dataset
+    from rldg_data.io.writer import write_dataset
     from tests.factories import make_episode
     from trainers.octo import export_octo
 

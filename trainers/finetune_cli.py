@@ -40,7 +40,7 @@ def _run_octo(args) -> int:
 
     import sys
 
-    from rldg_data.reader import open_dataset
+    from rldg_data.io.reader import open_dataset
     from trainers.octo import fallback_val_episodes
 
     out = export_octo(args.dataset, args.out, steps=args.steps, batch_size=args.batch_size)

@@ -22,9 +22,9 @@ import uuid
 from pathlib import Path
 from typing import Optional, Sequence
 
-from rldg_data.atomic import replace_dir
 from rldg_data.errors import ContractError, UnavailableError
-from rldg_data.reader import DatasetFiles, open_dataset
+from rldg_data.io.atomic import replace_dir
+from rldg_data.io.reader import DatasetFiles, open_dataset
 from trainers.octo_readme import octo_readme
 
 PRIMARY_SIZE, WRIST_SIZE, ACTION_HORIZON, WINDOW = 256, 128, 4, 2
@@ -123,7 +123,7 @@ def require_contract_dataset(dataset: str | os.PathLike, target: str) -> Dataset
     An export for a trainer is only as good as its data: a dataset of other features, or one that
     breaks the contract, is refused before anything is written (`rldg validate` shows it all).
     """
-    from rldg_data.validate import validate_dataset
+    from rldg_data.contract.validate import validate_dataset
 
     files = open_dataset(dataset)
     if files.spec is None:

@@ -26,12 +26,12 @@ from typing import Optional, Sequence
 import numpy as np
 from PIL import Image
 
-from rldg_data import spec
-from rldg_data.episode import Episode
+from rldg_data.contract import spec
+from rldg_data.contract.episode import Episode
 from rldg_data.errors import ContractError, UnavailableError
-from rldg_data.reader import iter_episodes
-from rldg_data.writer import write_dataset
-from rldg_data.atomic import replace_dir
+from rldg_data.io.atomic import replace_dir
+from rldg_data.io.reader import iter_episodes
+from rldg_data.io.writer import write_dataset
 from trainers.octo import check_external_python, external_repo, require_contract_dataset, val_note
 
 IMAGE_SIZE = 224

@@ -59,7 +59,7 @@ def side_python() -> Path:
 
 def _sources(root: Path, wrist: bool) -> tuple[Path, Path]:
     """Two contract datasets (rl, human) with 16x16 frames and, if asked, a wrist camera."""
-    from rldg_data.writer import write_dataset
+    from rldg_data.io.writer import write_dataset
     from tests.factories import make_episodes
 
     rl = write_dataset(make_episodes(8, seed=11, image_size=16, wrist=wrist), root, "rl_src")
@@ -83,7 +83,7 @@ def datasets(tmp_path_factory) -> dict[str, Path]:
     """Version folders of every kind of dataset the toolkit writes, keyed by kind:
     rldg_mix_wrist (`tfds build builders/rldg_mix --config custom`, wrist camera, val split),
     rldg_rollouts (`tfds build builders/rldg_rollouts` on collector logs, train only),
-    rldg_mix_cli (`rldg mix RECIPE`), written (`rldg_data.writer.write_dataset`, as rldg import)."""
+    rldg_mix_cli (`rldg mix RECIPE`), written (`rldg_data.io.writer.write_dataset`, as rldg import)."""
     root = tmp_path_factory.mktemp("interop")
     found = {}
     rl, human = _sources(root / "sources", wrist=True)

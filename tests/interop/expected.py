@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from rldg_data import spec
-from rldg_data.reader import iter_episodes, open_dataset
+from rldg_data.contract import spec
+from rldg_data.io.reader import iter_episodes, open_dataset
 
 
 def episodes_by_split(path) -> dict[str, list]:

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rldg_data import spec
+from rldg_data.contract import spec
 from tests.interop.conftest import RESIZE
 from tests.interop.expected import episodes_by_split, match, moments, tfds_val_count, unit_gripper
 from trainers.octo import STANDARDIZE_SPEC

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rldg_data import spec
+from rldg_data.contract import spec
 from tests.interop.expected import episodes_by_split
 
 KINDS = ("rldg_mix_wrist", "rldg_rollouts", "rldg_mix_cli", "written")

@@ -11,8 +11,8 @@ import pytest
 
 from rldg_data.cli import main
 from rldg_data.errors import UnavailableError
-from rldg_data.validate import validate_dataset
-from rldg_data.writer import write_dataset
+from rldg_data.contract.validate import validate_dataset
+from rldg_data.io.writer import write_dataset
 from tests.factories import make_episodes
 from trainers.octo import STANDARDIZE_SPEC, export_octo, launch_octo
 
@@ -105,7 +105,7 @@ def test_builder_config_datasets_are_named_builder_slash_config(tmp_path):
     under DATA, and tfds.builder finds it by that name."""
     import tensorflow_datasets as tfds
 
-    from rldg_data.reader import open_dataset
+    from rldg_data.io.reader import open_dataset
     from trainers.octo import tfds_location
 
     folder = write_dataset(make_episodes(3, seed=4, image_size=16), tmp_path / "data" / "mixer", "custom")
