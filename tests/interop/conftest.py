@@ -42,19 +42,23 @@ def run(cmd: list[str], timeout: int = 600, **extra_env) -> subprocess.Completed
     return res
 
 
-@pytest.fixture(scope="session")
-def side_python() -> Path:
-    """.venv-interop's Python; skip (fail in CI) saying why when it cannot be created."""
-    ready, reason = side_env.status()
+def require_side_env() -> Path:
+    """.venv-interop's Python, created if missing; pytest skip saying why when it cannot be
+    created, or pytest fail in CI (CI or RLDG_INTEROP_REQUIRED set), where skipping would hide it."""
+    ready, _ = side_env.status()
     if not ready:
         try:
             side_env.create(os.environ.get("PYTHON", "python3"))
         except RuntimeError as exc:
-            reason = str(exc)
             if side_env.required():
-                pytest.fail(f"interop tests must run in CI but the side environment cannot be made: {reason}")
-            pytest.skip(f"side environment .venv-interop unavailable: {reason}")
+                pytest.fail(f"interop tests must run in CI but the side environment cannot be made: {exc}")
+            pytest.skip(f"side environment .venv-interop unavailable: {exc}")
     return side_env.python_path()
+
+
+@pytest.fixture(scope="session")
+def side_python() -> Path:
+    return require_side_env()
 
 
 def _sources(root: Path, wrist: bool) -> tuple[Path, Path]:

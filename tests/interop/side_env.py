@@ -50,17 +50,18 @@ def required() -> bool:
 
 def archives_dir() -> Optional[Path]:
     """The folder with the consumers' archives: $RLDG_INTEROP_SRC, else `../shared/interop` beside
-    the repository (for a git worktree, also beside the main checkout)."""
+    the repository (for a git worktree, also beside the main checkout); None if they are not there."""
     if os.environ.get(SRC_ENV):
-        return Path(os.environ[SRC_ENV]).resolve()
-    candidates = [REPO.parent / "shared" / "interop"]
-    try:
-        common = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--git-common-dir"],
-                                capture_output=True, text=True, timeout=30).stdout.strip()
+        candidates = [Path(os.environ[SRC_ENV]).resolve()]
+    else:
+        candidates = [REPO.parent / "shared" / "interop"]
+        try:
+            common = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--git-common-dir"],
+                                    capture_output=True, text=True, timeout=30).stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            common = ""
         if common:
             candidates.append((REPO / common).resolve().parent.parent / "shared" / "interop")
-    except (OSError, subprocess.SubprocessError):
-        pass
     for folder in candidates:
         if all((folder / a).is_file() for a in ARCHIVES.values()):
             return folder
@@ -87,8 +88,9 @@ def status() -> tuple[bool, str]:
     """(ready, reason): ready when the cached environment matches its inputs."""
     archives = archives_dir()
     if archives is None:
+        where = os.environ.get(SRC_ENV) or REPO.parent / "shared" / "interop"
         return False, (f"the consumers' source archives ({', '.join(ARCHIVES.values())}) are not in "
-                       f"{REPO.parent / 'shared' / 'interop'}; set {SRC_ENV} to their folder")
+                       f"{where}; set {SRC_ENV} to their folder")
     if not STAMP.is_file():
         why = FAILURE.read_text().strip() if FAILURE.is_file() else "not created yet (make interop-env)"
         return False, f".venv-interop: {why}"
