@@ -65,7 +65,7 @@ setup(
             "verify=rldg_data.sharing.cli:register_verify",
             "collect=collectors.cli:register_collect",
             "specialist=trainers.specialist.cli:register_specialist",
-            "import=trainers.import_cli:register_import",
+            "import=collectors.cli:register_import",
             "generalist=trainers.generalist.cli:register_generalist",
             "finetune=trainers.finetune_cli:register_finetune",
             "demo=trainers.demo.cli:register_demo",

@@ -1,4 +1,6 @@
-"""`rldg collect`: record rollouts and demonstrations into envlogger logs (calls `collect.collect`)."""
+"""The collectors' commands: `rldg collect` (record rollouts and demonstrations into envlogger logs,
+calls `collect.collect`) and `rldg import` (other tools' recordings into a contract dataset, calls
+`hil_serl.import_hil_serl`)."""
 
 from __future__ import annotations
 
@@ -66,4 +68,47 @@ def _run_collect(args) -> int:
     rate = summary.successes / summary.recorded if summary.recorded else 0.0
     print(f"recorded {summary.recorded} episodes ({summary.skipped} already there) in {summary.out}\n"
           f"steps {summary.steps}  sources {sources}  success {rate:.1%}")
+    return 0
+
+
+def register_import(sub) -> None:
+    p = sub.add_parser(
+        "import", help="convert other tools' recordings into a contract dataset",
+        description="Convert recordings made by other tools into an RLDS contract dataset.")
+    kinds = p.add_subparsers(dest="kind", metavar="KIND", required=True)
+    h = kinds.add_parser(
+        "hil-serl", help="HIL-SERL demo / buffer / rollout pickles",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description=(
+            "Convert HIL-SERL pickles (flat lists of transition dicts) into one contract dataset:\n"
+            "episodes split at `dones`, the history axis dropped, steps with\n"
+            "infos['intervene_action'] marked as `intervention` (with that action), and the\n"
+            "relative gripper command (-1 close / 0 hold / +1 open) converted to absolute (+1 open).\n"
+            "Unpickling runs code stored in the file, so --trust-pickle is required.\n"
+            "The same import as a TFDS build: tfds build builders/hil_serl --manual_dir PICKLES\n"
+            "(see builders/hil_serl/README.md)."))
+    h.add_argument("pickles", nargs="+", help="HIL-SERL .pkl files")
+    h.add_argument("--out", required=True, help="data dir; the dataset goes to OUT/NAME/1.0.0")
+    h.add_argument("--name", default="hil_serl", help="dataset name (default hil_serl)")
+    h.add_argument("--trust-pickle", action="store_true",
+                   help="I made or trust these files (unpickling can run arbitrary code)")
+    from collectors.hil_serl import ImportOptions  # light: numpy and the core's contract
+    from rldg_data.cli_options import add_dataclass_options
+
+    add_dataclass_options(h, ImportOptions, ["source", "instruction", "task", "variant", "split", "wrist", "cameras"],
+                          choices={"source": ("rl", "human"), "split": ("seen", "unseen")})
+    h.add_argument("--absolute-gripper", action="store_true",
+                   help="the gripper command is already absolute: do not convert it")
+    h.add_argument("--force", action="store_true", help="replace an existing dataset")
+    h.set_defaults(func=_run_hil_serl)
+
+
+def _run_hil_serl(args) -> int:
+    from collectors.hil_serl import ImportOptions, import_hil_serl
+    from rldg_data.cli_options import from_args
+
+    options = from_args(ImportOptions, args, relative_gripper=not args.absolute_gripper)
+    path = import_hil_serl(args.pickles, args.out, options, name=args.name, trust_pickle=args.trust_pickle,
+                           overwrite=args.force)
+    print(f"wrote {path}")
     return 0

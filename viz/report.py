@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Callable, Optional
 
 from rldg_data.io.atomic import replace_dir
-from rldg_data.errors import UnsafeInputError
+from rldg_data.errors import ConfigError, UnsafeInputError
 from viz import style
 from viz.collect import DatasetView, collect_dataset_view
 from viz.dataset_views import DATASET_FIGURES
@@ -46,9 +46,9 @@ class ReportConfig:
 
     def __post_init__(self) -> None:
         if self.video not in ("mp4", "gif", "none"):
-            raise ValueError(f"video must be 'mp4', 'gif' or 'none', got {self.video!r}")
+            raise ConfigError(f"ReportConfig.video must be 'mp4', 'gif' or 'none', got {self.video!r}")
         if self.samples_per_source < 0 or self.fps <= 0:
-            raise ValueError(f"bad ReportConfig {self}")
+            raise ConfigError(f"ReportConfig: samples_per_source must be >= 0 and fps > 0, got {self}")
 
 
 @dataclasses.dataclass(frozen=True)

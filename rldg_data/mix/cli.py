@@ -40,10 +40,12 @@ def _beam_options(args):
 
 
 def _run_mix(args) -> int:
-    from rldg_data.mix.pipeline import build_mix
     from rldg_data.mix.recipe import load_recipe
 
-    path = build_mix(load_recipe(args.recipe), args.data_dir, _beam_options(args), overwrite=args.force)
+    recipe = load_recipe(args.recipe)  # a broken recipe fails in a second, before Beam and TF load
+    from rldg_data.mix.pipeline import build_mix
+
+    path = build_mix(recipe, args.data_dir, _beam_options(args), overwrite=args.force)
     info = json.loads((path / "rldg_info.json").read_text())
     print(f"wrote {path}")
     print(f"episodes {info['num_episodes']}  steps {info['num_steps']}  recipe {info['recipe_hash'][:12]}  "
