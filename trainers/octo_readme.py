@@ -73,6 +73,7 @@ is (nothing is copied). {naming}
 git clone https://github.com/octo-models/octo && cd octo
 git checkout {OCTO_COMMIT[:7]}   # the commit this export is tested against (Octo 1.5)
 python3.10 -m venv .venv && .venv/bin/pip install -e . && .venv/bin/pip install -r requirements.txt
+# (rldg's tests ran Octo's data code with dlimp ad72ce3; Octo's requirements.txt installs dlimp 5edaa46)
 # on a GPU: .venv/bin/pip install --upgrade "jax[cuda11_pip]==0.4.20" \\
 #   -f https://storage.googleapis.com/jax-releases/jax_cuda_releases.html
 ```
