@@ -48,9 +48,12 @@ setup(
         "tqdm",
         "rich",
         "psutil",
+        "scipy",  # rotations of robot_io.franka (already pulled in by jax; named since we import it)
     ],
     extras_require={
         "dev": ["pytest", "pytest-timeout", "hypothesis", "nbclient", "nbformat", "ipykernel"],
+        # RealSense cameras on a real robot (robot_io.cameras.realsense); not needed for the simulator
+        "realsense": ["pyrealsense2"],
     },
     entry_points={
         "console_scripts": ["rldg=rldg_data.cli:main"],

@@ -46,6 +46,9 @@ def register_collect(sub) -> None:
                    help="take over when |policy - demonstrator| (xyz, max) exceeds this (default 0.5)")
     p.add_argument("--intervene-steps", type=int, default=10,
                    help="steps the demonstrator keeps control per intervention (default 10)")
+    p.add_argument("--robot", default="", metavar="URL|CONFIG.json",
+                   help="record through a HIL-SERL robot server (real, or `python -m robot_io.sim_server`) "
+                        "instead of the in-process simulator; see collectors/robot.py")
     p.add_argument("--env-factory", default="", help=argparse.SUPPRESS)
     p.add_argument("--demonstrator-factory", default="", help=argparse.SUPPRESS)
     p.set_defaults(func=_run_collect)
@@ -61,9 +64,14 @@ def _run_collect(args) -> int:
         out=args.out, workers=args.workers, seed=args.seed, image_size=args.image_size,
         wrist=args.wrist, handoff=args.handoff, start_stage=args.start_stage, intervene_with=args.intervene_with,
         intervene_threshold=args.intervene_threshold, intervene_steps=args.intervene_steps,
-        env_factory=args.env_factory, demonstrator_factory=args.demonstrator_factory)
+        env_factory=args.env_factory, demonstrator_factory=args.demonstrator_factory, robot=args.robot)
     with tqdm(total=config.episodes, unit="ep", desc="collect", disable=None, file=sys.stderr) as bar:
-        summary = collect(config, progress=lambda msg: bar.update(1))
+        if config.robot:
+            from collectors.robot import collect_robot
+
+            summary = collect_robot(config, progress=lambda msg: bar.update(1))
+        else:
+            summary = collect(config, progress=lambda msg: bar.update(1))
     sources = ", ".join(f"{k}={v}" for k, v in sorted(summary.steps_by_source.items())) or "-"
     rate = summary.successes / summary.recorded if summary.recorded else 0.0
     print(f"recorded {summary.recorded} episodes ({summary.skipped} already there) in {summary.out}\n"

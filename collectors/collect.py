@@ -50,6 +50,7 @@ class CollectConfig:
     intervene_steps: int = 10
     env_factory: str = ""  # module:function instead of robot_io.make (any dm_env task)
     demonstrator_factory: str = ""  # module:function instead of robot_io.make_demonstrator
+    robot: str = ""  # URL or JSON config of a HIL-SERL robot server: collectors.robot records through it
 
     def __post_init__(self) -> None:
         if self.episodes <= 0 or self.workers <= 0:

@@ -108,3 +108,20 @@ class LoaderConfigError(ConfigError):
 
 class DemoError(RldgError):
     """A demo stage's command failed; the message names the command and shows its output's tail."""
+
+
+class RobotError(RldgError):
+    """A robot server (HIL-SERL's API, real or simulated) that cannot be used as asked."""
+
+
+class RobotConnectionError(RobotError):
+    """The robot server could not be reached, or stopped answering (timeout, refused, reset)."""
+
+
+class RobotProtocolError(RobotError):
+    """The robot server answered something unusable (HTTP error, malformed JSON, NaN, wrong shape),
+    or a command was refused before sending (NaN pose)."""
+
+
+class CameraTimeoutError(RobotError):
+    """A camera gave no new frame in time (frozen, unplugged, or held by another process)."""
