@@ -17,40 +17,51 @@ def register_finetune(sub) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter)
     targets = p.add_subparsers(dest="target", metavar="TARGET", required=True)
     octo = targets.add_parser("octo", help="Octo: dataset kwargs, statistics, finetune config")
-    octo.add_argument("dataset", help="contract dataset folder")
-    octo.add_argument("--out", help="export folder (default: <data_dir>/<name>_octo)")
+    octo.add_argument("dataset", help="contract dataset folder (anything else is refused)")
+    octo.add_argument("--out", help="export folder (default: <data_dir>/<builder>_<config>_octo beside the dataset)")
     octo.add_argument("--steps", type=int, default=5000, help="fine-tuning steps in the config")
     octo.add_argument("--batch-size", type=int, default=64)
     octo.add_argument("--octo-python", help="Python of an Octo install: launch scripts/finetune.py")
     octo.add_argument("--octo-repo", help="Octo git clone (default: found from the octo package)")
     octo.set_defaults(func=_run_octo)
     vla = targets.add_parser("openvla", help="OpenVLA: 7-D/224px dataset copy, registration, statistics")
-    vla.add_argument("dataset", help="contract dataset folder")
+    vla.add_argument("dataset", help="contract dataset folder (anything else is refused)")
     vla.add_argument("--out", help="export folder (default: <data_dir>/<name>_openvla)")
     vla.add_argument("--camera", choices=("primary", "wrist"), default="primary",
                      help="camera OpenVLA loads as its primary (the only one LoRA fine-tuning uses)")
     vla.add_argument("--openvla-python", help="Python of an OpenVLA install: launch vla-scripts/finetune.py")
-    vla.add_argument("--openvla-repo", help="OpenVLA git clone (default: found from the prismatic package)")
+    vla.add_argument("--openvla-repo", help="OpenVLA git clone (default: found from the prismatic package); "
+                     "also written into the export's README launch line")
     vla.set_defaults(func=_run_openvla)
 
 
 def _run_octo(args) -> int:
     from trainers.octo import export_octo, launch_octo
 
+    import sys
+
+    from rldg_data.io.reader import open_dataset
+    from trainers.octo import fallback_val_episodes
+
     out = export_octo(args.dataset, args.out, steps=args.steps, batch_size=args.batch_size)
     print(f"Octo export written to {out} (see {out / 'README.md'})")
+    if fallback_val_episodes(open_dataset(args.dataset)) == 0:
+        print("warning: the dataset has no val split and too few episodes for Octo's train[95%:]: "
+              "scripts/finetune.py will fail building its validation data (see README.md)", file=sys.stderr)
     if args.octo_python:
         return launch_octo(out, args.octo_python, args.octo_repo)
-    print("Launch: rldg finetune octo ... --octo-python PATH_TO_OCTO_PYTHON")
+    print(f"Next: install Octo and fine-tune as {out / 'README.md'} says, or rerun with "
+          "--octo-python PATH_TO_OCTO_PYTHON to launch scripts/finetune.py")
     return 0
 
 
 def _run_openvla(args) -> int:
     from trainers.openvla import export_openvla, launch_openvla
 
-    out = export_openvla(args.dataset, args.out, camera=args.camera)
+    out = export_openvla(args.dataset, args.out, camera=args.camera, openvla_repo=args.openvla_repo)
     print(f"OpenVLA export written to {out} (see {out / 'README.md'})")
     if args.openvla_python:
         return launch_openvla(out, args.openvla_python, args.openvla_repo)
-    print("Launch: rldg finetune openvla ... --openvla-python PATH_TO_OPENVLA_PYTHON")
+    print(f"Next: install OpenVLA and fine-tune as {out / 'README.md'} says, or rerun with "
+          "--openvla-python PATH_TO_OPENVLA_PYTHON --openvla-repo OPENVLA_CLONE to launch it")
     return 0

@@ -1,12 +1,15 @@
 """Octo fine-tuning from a contract dataset: dataset kwargs, statistics, config, and a launcher.
 
 `export_octo(dataset, out)` writes what Octo's `make_single_dataset` and `scripts/finetune.py`
-need, so that they read our dataset from disk as it is: `octo_dataset_kwargs.json` (name, data_dir,
-image_obs_keys {primary, wrist}, proprio_obs_key, language_key, normalization type and mask,
-statistics path, standardize_fn as a "module:function" string), `dataset_statistics.json` (Octo's
-keys), `rldg_octo_standardize.py` (the standardize function, plain TensorFlow), and
-`octo_finetune_config.py` (+ .json) for `finetune.py --config=...`. Octo pins tensorflow 2.15, so
-`launch_octo` runs its script in the user's own Octo Python (`--octo-python`) as a subprocess.
+need, so that they read our dataset from disk as it is: `octo_dataset_kwargs.json` (name and
+data_dir as `tfds.builder(name, data_dir=...)` finds the dataset: `"<builder>/<config>"` for a
+dataset built with a builder config, image_obs_keys {primary, wrist}, proprio_obs_key,
+language_key, normalization type and mask, statistics path, standardize_fn as a ModuleSpec dict
+{module, name, args, kwargs}; no depth_obs_keys, as Octo's own kwargs when no depth is loaded),
+`dataset_statistics.json` (Octo's keys), `rldg_octo_standardize.py` (the standardize function,
+plain TensorFlow), and `octo_finetune_config.py` (+ .json) for `finetune.py --config=...`.
+Checked against Octo's own code (octo-models/octo 241fb35) by tests/interop. Octo pins tensorflow
+2.15, so `launch_octo` runs its script in the user's own Octo Python (`--octo-python`).
 """
 
 from __future__ import annotations
@@ -19,13 +22,17 @@ import uuid
 from pathlib import Path
 from typing import Optional, Sequence
 
+from rldg_data.errors import ContractError, UnavailableError
 from rldg_data.io.atomic import replace_dir
-from rldg_data.errors import UnavailableError
-from rldg_data.io.reader import open_dataset
+from rldg_data.io.reader import DatasetFiles, open_dataset
+from trainers.octo_readme import octo_readme
 
 PRIMARY_SIZE, WRIST_SIZE, ACTION_HORIZON, WINDOW = 256, 128, 4, 2
 STANDARDIZE_MODULE = "rldg_octo_standardize"
 STANDARDIZE_FN = f"{STANDARDIZE_MODULE}:standardize"
+# Octo >= 1.5 (octo-models/octo cdee00c, May 2024) instantiates standardize_fn as a ModuleSpec.
+STANDARDIZE_SPEC = {"module": STANDARDIZE_MODULE, "name": "standardize", "args": [], "kwargs": {}}
+PRETRAINED_ACTION_DIM = 7  # octo-small/base-1.5's action head: xyz, rpy, gripper
 OCTO_STAT_KEYS = ("mean", "std", "max", "min", "p99", "p01")
 PRETRAINED = "hf://rail-berkeley/octo-small-1.5"
 
@@ -54,28 +61,40 @@ def standardize(trajectory):
 
 CONFIG_SOURCE = '''"""Octo fine-tuning config for scripts/finetune.py (written by `rldg finetune octo`).
 
-Use: python scripts/finetune.py --config=THIS_FILE.py  (the folder of this file must be on
-PYTHONPATH so that `{module}` imports; `rldg finetune octo --octo-python` sets it).
+Use, from a clone of octo-models/octo:
+    PYTHONPATH={export} python scripts/finetune.py --config={export}/octo_finetune_config.py
+(the folder of this file must be on PYTHONPATH so that `{module}` imports). Octo before 1.5
+(before commit cdee00c, May 2024) loaded standardize_fn from a "path/to/file.py:function" string:
+this file detects which Octo it runs in; `--config=...octo_finetune_config.py:legacy` forces it.
 """
 
+import inspect
 import json
 import os
 
 from ml_collections import ConfigDict
 
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def octo_takes_module_spec():
+    """True for Octo >= 1.5 (standardize_fn is a ModuleSpec), False for older Octo."""
+    try:
+        from octo.data.dataset import make_dataset_from_rlds
+    except ImportError:
+        return True
+    annotation = inspect.signature(make_dataset_from_rlds).parameters["standardize_fn"].annotation
+    return "ModuleSpec" in str(annotation)
+
 
 def get_config(config_string=None):
-    here = os.path.dirname(os.path.abspath(__file__))
-    with open(os.path.join(here, "octo_finetune_config.json")) as f:
+    with open(os.path.join(HERE, "octo_finetune_config.json")) as f:
         values = json.load(f)
     resize = values["frame_transform_kwargs"]["resize_size"]
     values["frame_transform_kwargs"]["resize_size"] = {{k: tuple(v) for k, v in resize.items()}}
-    try:  # newer Octo takes ModuleSpecs for callables; older ones a "module:function" string
-        from octo.utils.spec import ModuleSpec
-
-        values["dataset_kwargs"]["standardize_fn"] = ModuleSpec.create(values["dataset_kwargs"]["standardize_fn"])
-    except ImportError:
-        pass
+    if config_string == "legacy" or (config_string is None and not octo_takes_module_spec()):
+        spec = values["dataset_kwargs"]["standardize_fn"]
+        values["dataset_kwargs"]["standardize_fn"] = os.path.join(HERE, spec["module"] + ".py") + ":" + spec["name"]
     return ConfigDict(values)
 '''
 
@@ -98,21 +117,86 @@ def _gripper_to_unit(stats: dict) -> dict:
     return {**stats, "action": action}
 
 
+def require_contract_dataset(dataset: str | os.PathLike, target: str) -> DatasetFiles:
+    """The dataset's files if it is a valid contract dataset; ContractError naming what is wrong.
+
+    An export for a trainer is only as good as its data: a dataset of other features, or one that
+    breaks the contract, is refused before anything is written (`rldg validate` shows it all).
+    """
+    from rldg_data.contract.validate import validate_dataset
+
+    files = open_dataset(dataset)
+    if files.spec is None:
+        raise ContractError(f"not a contract dataset ({files.spec_error}); the {target} export reads "
+                            "datasets written by `tfds build builders/...`, `rldg mix` or `rldg import`",
+                            file=str(files.path / "features.json"),
+                            hint=f"check it with `rldg validate {files.path}`")
+    report = validate_dataset(files.path, max_violations=3)
+    if not report.ok:
+        first = report.violations[0]
+        raise ContractError(f"not a valid contract dataset ({len(report.violations)}+ violations; "
+                            f"first: {first}); the {target} export refuses it", file=str(files.path),
+                            hint=f"see all with `rldg validate {files.path}`")
+    return files
+
+
+def fallback_val_episodes(files: DatasetFiles) -> Optional[int]:
+    """Episodes in `train[95%:]`, the validation split Octo and OpenVLA take when a dataset has no
+    `val` split (TFDS rounds percent slices to the closest episode); None when it has one."""
+    if "val" in files.shard_lengths:
+        return None
+    n = sum(files.shard_lengths.get("train", []))
+    return n - int(round(95 * n / 100))
+
+
+def val_note(files: DatasetFiles, consumer: str, fails: str) -> str:
+    """One README sentence on the validation split `consumer` will read (and if it will fail)."""
+    count = fallback_val_episodes(files)
+    if count is None:
+        return f"{consumer} validates on the dataset's `val` split."
+    note = (f"The dataset has no `val` split: {consumer}'s validation takes the last 5% of `train` "
+            f"(`train[95%:]`), {count} episode(s) here.")
+    if count == 0:
+        note += (f" That is empty: TFDS refuses it (\"Instruction [] corresponds to no data\"), so {fails}. "
+                 "Give the dataset a `val` split (a recipe's `val_fraction`) or at least 11 episodes.")
+    return note
+
+
+def tfds_location(files: DatasetFiles) -> tuple[str, Path]:
+    """(name, data_dir) with which `tfds.builder(name, data_dir=data_dir)` opens this dataset.
+
+    A dataset built with a builder config lives at DATA/<builder>/<config>/<version> and is named
+    "<builder>/<config>" under DATA; one without (`rldg mix`, `rldg import`) at DATA/<name>/<version>.
+    The version is pinned ("name:version"), so a newer build beside it is not read instead.
+    """
+    info = json.loads((files.path / "dataset_info.json").read_text())
+    version_dir = files.path.resolve()
+    config = info.get("configName")
+    if config and version_dir.parent.name == config:
+        builder_dir = version_dir.parent.parent
+        return f"{builder_dir.name}/{config}:{version_dir.name}", builder_dir.parent
+    return f"{version_dir.parent.name}:{version_dir.name}", version_dir.parent.parent
+
+
 def dataset_kwargs(dataset: str | os.PathLike, statistics_path: str) -> dict:
-    """The `dataset_kwargs` of Octo's `make_single_dataset` for a contract dataset."""
+    """The `dataset_kwargs` of Octo's `make_single_dataset` for a contract dataset.
+
+    No `depth_obs_keys`: all-None depth keys break Octo's train-time frame transforms (image
+    dropout cannot infer the padding's shape); Octo's own kwargs omit the key when no depth loads.
+    """
     files = open_dataset(dataset)
     adim = files.spec.action_dim
+    name, data_dir = tfds_location(files)
     return {
-        "name": files.name,
-        "data_dir": str(files.path.parent.parent.resolve()),
+        "name": name,
+        "data_dir": str(data_dir),
         "image_obs_keys": {"primary": "image", "wrist": "wrist_image" if files.spec.wrist else None},
-        "depth_obs_keys": {"primary": None, "wrist": None},
         "proprio_obs_key": "state",
         "language_key": "language_instruction",
         "action_proprio_normalization_type": "normal",
         "action_normalization_mask": [True] * (adim - 1) + [False],
         "dataset_statistics": statistics_path,
-        "standardize_fn": STANDARDIZE_FN,
+        "standardize_fn": dict(STANDARDIZE_SPEC),
         "skip_norm": False,
         "filter_functions": [],
         "num_parallel_reads": 8,
@@ -120,9 +204,22 @@ def dataset_kwargs(dataset: str | os.PathLike, statistics_path: str) -> dict:
     }
 
 
+def head_update(action_dim: int) -> Optional[dict]:
+    """`update_config` that gives the pretrained model an action head of `action_dim` outputs.
+
+    octo-small/base-1.5 predict 7-D actions. For any other size, finetune.py builds the head with
+    our size; `merge_params` copies every pretrained weight whose shape matches and leaves the
+    head's shape-changed layers freshly initialized (they learn during fine-tuning).
+    """
+    if action_dim == PRETRAINED_ACTION_DIM:
+        return None
+    return {"model": {"heads": {"action": {"kwargs": {"action_dim": action_dim}}}}}
+
+
 def finetune_config(kwargs: dict, *, steps: int = 5000, batch_size: int = 64,
                     save_dir: str = "octo_runs", pretrained_path: str = PRETRAINED) -> dict:
     """The values of Octo's scripts/configs/finetune_config.py, for our dataset (head-only off)."""
+    update = head_update(len(kwargs["action_normalization_mask"]))
     return {
         "pretrained_path": pretrained_path, "pretrained_step": None,
         "batch_size": batch_size, "shuffle_buffer_size": 10000, "num_steps": steps,
@@ -143,7 +240,7 @@ def finetune_config(kwargs: dict, *, steps: int = 5000, batch_size: int = 64,
         "frame_transform_kwargs": {
             "resize_size": {"primary": [PRIMARY_SIZE, PRIMARY_SIZE], "wrist": [WRIST_SIZE, WRIST_SIZE]},
             "image_augment_kwargs": {}},
-        "config_delete_keys": {}, "update_config": None,
+        "config_delete_keys": {}, **({"update_config": update} if update else {}),
     }
 
 
@@ -152,8 +249,9 @@ def export_octo(dataset: str | os.PathLike, out: Optional[str | os.PathLike] = N
     """Writes the Octo fine-tuning inputs for `dataset` into `out` (atomically); returns `out`."""
     from rldg_data.loaders import dataset_statistics
 
-    files = open_dataset(dataset)
-    out = Path(out) if out else files.path.parent.parent / f"{files.name}_octo"
+    files = require_contract_dataset(dataset, "Octo")
+    name, data_dir = tfds_location(files)
+    out = Path(out) if out else data_dir / f"{name.split(':')[0].replace('/', '_')}_octo"
     stats = _gripper_to_unit(dataset_statistics(files.path))
     tmp = out.with_name(f".tmp-{out.name}-{uuid.uuid4().hex[:8]}")
     tmp.mkdir(parents=True)
@@ -166,26 +264,14 @@ def export_octo(dataset: str | os.PathLike, out: Optional[str | os.PathLike] = N
                     finetune_config(kwargs, steps=steps, batch_size=batch_size,
                                     save_dir=str((out / "runs").resolve())))
         (tmp / f"{STANDARDIZE_MODULE}.py").write_text(STANDARDIZE_SOURCE)
-        (tmp / "octo_finetune_config.py").write_text(CONFIG_SOURCE.format(module=STANDARDIZE_MODULE))
-        (tmp / "README.md").write_text(_report(files, kwargs))
+        (tmp / "octo_finetune_config.py").write_text(
+            CONFIG_SOURCE.format(module=STANDARDIZE_MODULE, export=out.resolve()))
+        (tmp / "README.md").write_text(octo_readme(files, kwargs, out.resolve()))
         replace_dir(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return out
-
-
-def _report(files, kwargs) -> str:
-    return (f"# Octo fine-tuning export of `{files.name}` {files.version}\n\n"
-            f"Dataset: `{files.path}` ({files.num_episodes} episodes), read by Octo as it is.\n\n"
-            "- `octo_dataset_kwargs.json`: `make_single_dataset(json.load(f), train=True, ...)`; "
-            f"put this folder on PYTHONPATH so `{STANDARDIZE_FN}` imports.\n"
-            "- `dataset_statistics.json`: action/proprio mean, std, min, max, p01, p99 (gripper "
-            "mapped from +1 open/-1 closed to [0, 1], not normalized).\n"
-            f"- `octo_finetune_config.py`: `scripts/finetune.py --config=...`; window {WINDOW}, "
-            f"action horizon {ACTION_HORIZON}, primary {PRIMARY_SIZE}x{PRIMARY_SIZE}, "
-            f"wrist {WRIST_SIZE}x{WRIST_SIZE}.\n"
-            f"- Cameras: {kwargs['image_obs_keys']}\n")
 
 
 def _write_json(path: Path, values) -> None:

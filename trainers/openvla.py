@@ -8,6 +8,9 @@ actions (xyz + gripper) map to 7-D with zero rotation. `export_openvla` writes a
 with 7-D actions and 224x224 frames (it passes `rldg validate`), `openvla_registration.py` (the
 `OXE_DATASET_CONFIGS` entry, standardization transform and mixture), `dataset_statistics.json`,
 and a launcher of `vla-scripts/finetune.py` for the user's OpenVLA Python (`--openvla-python`).
+The copy keeps the source's splits (train, and val where there is one: OpenVLA validates on it;
+without one it takes `train[95%:]`). Checked against OpenVLA's own code (openvla/openvla c8f03f4)
+by tests/interop.
 """
 
 from __future__ import annotations
@@ -26,10 +29,10 @@ from PIL import Image
 from rldg_data.contract import spec
 from rldg_data.contract.episode import Episode
 from rldg_data.errors import ContractError, UnavailableError
-from rldg_data.io.reader import iter_episodes, open_dataset
-from rldg_data.io.writer import write_dataset
 from rldg_data.io.atomic import replace_dir
-from trainers.octo import check_external_python, external_repo
+from rldg_data.io.reader import iter_episodes
+from rldg_data.io.writer import write_dataset
+from trainers.octo import check_external_python, external_repo, require_contract_dataset, val_note
 
 IMAGE_SIZE = 224
 PROMPT = "What action should the robot take to {instruction}?"
@@ -156,17 +159,20 @@ def finetune_args(data_root: str, name: str, run_root: str, *, batch_size: int =
             "--run_root_dir", run_root, "--adapter_tmp_dir", f"{run_root}/adapter-tmp",
             "--lora_rank", str(lora_rank), "--batch_size", str(batch_size),
             "--grad_accumulation_steps", "1", "--learning_rate", str(learning_rate),
-            "--image_aug", "True", "--wandb_project", "openvla-rldg", "--wandb_entity", "none",
-            "--save_steps", str(save_steps)]
+            "--image_aug", "True", "--wandb_project", "openvla-rldg", "--save_steps", str(save_steps)]
+
+
+TORCHRUN = ["-m", "torch.distributed.run", "--standalone", "--nnodes", "1", "--nproc-per-node", "1"]
 
 
 def export_openvla(dataset: str | os.PathLike, out: Optional[str | os.PathLike] = None, *,
-                   camera: str = "primary", name: Optional[str] = None) -> Path:
+                   camera: str = "primary", name: Optional[str] = None,
+                   openvla_repo: Optional[str] = None) -> Path:
     """Writes the OpenVLA export of `dataset` into `out` (atomically); returns `out`.
 
     camera: "primary" (observation/image is OpenVLA's primary) or "wrist" (the wrist camera is).
     """
-    files = open_dataset(dataset)
+    files = require_contract_dataset(dataset, "OpenVLA")
     if camera not in ("primary", "wrist"):
         raise ContractError(f"camera must be 'primary' or 'wrist', got {camera!r}")
     if camera == "wrist" and not files.spec.wrist:
@@ -179,7 +185,8 @@ def export_openvla(dataset: str | os.PathLike, out: Optional[str | os.PathLike] 
     tmp.mkdir(parents=True)
     try:
         data_root = tmp / "data"
-        converted = (openvla_episode(ep) for ep in iter_episodes(files.path, "train"))
+        converted = {split: (openvla_episode(ep) for ep in iter_episodes(files.path, split))
+                     for split in files.shards}
         write_dataset(converted, data_root, name,
                       spec.DatasetSpec(IMAGE_SIZE, files.spec.wrist, files.spec.state_dim,
                                        7 if files.spec.action_dim == 4 else files.spec.action_dim,
@@ -200,7 +207,7 @@ def export_openvla(dataset: str | os.PathLike, out: Optional[str | os.PathLike] 
         (tmp / "openvla_launch.py").write_text(LAUNCH_SOURCE)
         args = finetune_args(str((out / "data").resolve()), name, str((out / "runs").resolve()))
         _write(tmp, "openvla_finetune_args.json", args)
-        (tmp / "README.md").write_text(_report(files, name, note, config, args))
+        (tmp / "README.md").write_text(_report(files, name, note, config, args, out.resolve(), openvla_repo))
         replace_dir(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -212,18 +219,42 @@ def _write(folder: Path, file: str, values) -> None:
     (folder / file).write_text(json.dumps(values, indent=2, sort_keys=True))
 
 
-def _report(files, name, note, config, args) -> str:
-    return (f"# OpenVLA fine-tuning export of `{files.name}` {files.version}\n\n"
-            f"- Dataset `data/{name}`: {note}; frames resized to {IMAGE_SIZE}x{IMAGE_SIZE}; "
-            "still a contract dataset (`rldg validate` passes).\n"
-            f"- Primary camera: `{config['image_obs_keys']['primary']}` (LoRA fine-tuning loads only "
-            "the primary camera).\n"
-            "- `dataset_statistics.json`: action/proprio mean, std, min, max, q01, q99, mask (gripper "
-            "excluded: BOUNDS_Q99); dimensions with min == max (the zero rotation) normalize to 0.\n"
-            "- `openvla_registration.py`: OXE_DATASET_CONFIGS / OXE_STANDARDIZATION_TRANSFORMS / "
-            "OXE_NAMED_MIXTURES entries; import it before training (openvla_launch.py does).\n"
-            f"- Prompt: \"{PROMPT}\", actions as {ACTION_TOKEN_BINS}-bin tokens.\n"
-            f"- Fine-tune: `OPENVLA_PYTHON openvla_launch.py vla-scripts/finetune.py {' '.join(args)}`\n")
+def _report(files, name, note, config, args, out: Path, openvla_repo: Optional[str]) -> str:
+    splits = ", ".join(f"{split} {sum(n)}" for split, n in files.shard_lengths.items())
+    repo = str(Path(openvla_repo).resolve()) if openvla_repo else "/path/to/openvla"
+    val = val_note(files, "OpenVLA", "a validation dataset (`train=False`) cannot be built; LoRA "
+                   "fine-tuning (vla-scripts/finetune.py) reads `train` only and is not affected")
+    quoted = " ".join(f'"{a}"' if " " in a else a for a in args)
+    return f"""# OpenVLA fine-tuning export of `{files.name}` {files.version}
+
+- Dataset `data/{name}/1.0.0`: a copy of `{files.path}` with every split kept ({splits}); {note};
+  frames resized to {IMAGE_SIZE}x{IMAGE_SIZE}; still a contract dataset (`rldg validate` passes). {val}
+- Primary camera: `{config['image_obs_keys']['primary']}` (LoRA fine-tuning loads only the primary camera).
+- `dataset_statistics.json`: action/proprio mean, std, min, max, q01, q99, mask of the train split
+  (gripper excluded: BOUNDS_Q99); dimensions with min == max (the zero rotation) normalize to 0.
+  OpenVLA computes its own copy of these when it first reads the data (cached beside it).
+- `openvla_registration.py`: OXE_DATASET_CONFIGS / OXE_STANDARDIZATION_TRANSFORMS /
+  OXE_NAMED_MIXTURES entries; import it before OpenVLA builds its datasets (`openvla_launch.py` does).
+- Prompt: "{PROMPT}", actions as {ACTION_TOKEN_BINS}-bin tokens.
+
+## Install OpenVLA (its own environment: it pins TensorFlow 2.15 and torch 2.2)
+```sh
+git clone https://github.com/openvla/openvla {repo} && cd {repo}
+python3.10 -m venv .venv && .venv/bin/pip install -e .
+.venv/bin/pip install packaging ninja && .venv/bin/pip install "flash-attn==2.5.5" --no-build-isolation
+```
+
+## Fine-tune (LoRA; one GPU, ~72 GB at batch size 16: lower `--batch_size`, raise `--grad_accumulation_steps`)
+Run from the OpenVLA clone (finetune.py is given relative to it):
+```sh
+cd {repo}
+WANDB_MODE=offline .venv/bin/torchrun --standalone --nnodes 1 --nproc-per-node 1 \\
+    {out}/openvla_launch.py vla-scripts/finetune.py {quoted}
+```
+`WANDB_MODE=offline` keeps the Weights & Biases log on disk; to log online, drop it and add
+`--wandb_entity YOUR_WANDB_ENTITY` (finetune.py's default entity is the OpenVLA authors' team).
+The same from rldg: `rldg finetune openvla {files.path} --out {out} --openvla-python {repo}/.venv/bin/python --openvla-repo {repo}`.
+"""
 
 
 def openvla_command(export: str | os.PathLike, openvla_python: str, openvla_repo: Optional[str] = None,
@@ -238,11 +269,15 @@ def openvla_command(export: str | os.PathLike, openvla_python: str, openvla_repo
                                "with the folder of a git clone of openvla/openvla")
     export = Path(export).resolve()
     args = json.loads((export / "openvla_finetune_args.json").read_text())
-    return [python, str(export / "openvla_launch.py"), str(script), *args, *extra]
+    return [python, *TORCHRUN, str(export / "openvla_launch.py"), str(script), *args, *extra]
 
 
 def launch_openvla(export: str | os.PathLike, openvla_python: str, openvla_repo: Optional[str] = None,
                    extra: Sequence[str] = ()) -> int:
     """Runs OpenVLA LoRA fine-tuning in the user's OpenVLA environment; returns its exit status."""
     command = openvla_command(export, openvla_python, openvla_repo, extra)
-    return subprocess.run(command, cwd=str(Path(command[2]).parent.parent)).returncode
+    script = Path(command[len(TORCHRUN) + 2])
+    env = dict(os.environ)
+    if "--wandb_entity" not in extra:
+        env.setdefault("WANDB_MODE", "offline")  # no entity of the user's: keep the log on disk
+    return subprocess.run(command, cwd=str(script.parent.parent), env=env).returncode

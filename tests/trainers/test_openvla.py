@@ -21,7 +21,7 @@ STATS = {"mean", "std", "max", "min", "q01", "q99", "mask"}
 CONFIG = {"image_obs_keys", "depth_obs_keys", "state_obs_keys", "state_encoding", "action_encoding"}
 FINETUNE_FLAGS = {"--vla_path", "--data_root_dir", "--dataset_name", "--run_root_dir", "--adapter_tmp_dir",
                   "--lora_rank", "--batch_size", "--grad_accumulation_steps", "--learning_rate",
-                  "--image_aug", "--wandb_project", "--wandb_entity", "--save_steps"}
+                  "--image_aug", "--wandb_project", "--save_steps"}
 
 
 @pytest.fixture(scope="module")
@@ -91,6 +91,24 @@ def test_wrist_camera_can_be_primary_and_bad_actions_are_refused(export, tmp_pat
     with pytest.raises(ContractError, match="5-D actions"):
         export_openvla(five, tmp_path / "five_out")
     assert not (tmp_path / "five_out").exists()
+
+
+def test_val_split_is_kept_and_readme_launches_from_the_openvla_clone(tmp_path):
+    """The copy keeps train and val (OpenVLA validates on val); the README's launch line runs
+    vla-scripts/finetune.py from a named OpenVLA folder under torchrun, without a fake W&B entity."""
+    episodes = make_episodes(5, seed=6, image_size=16)
+    source = write_dataset({"train": episodes[:3], "val": episodes[3:]}, tmp_path / "data", "split_src")
+    out = export_openvla(source, tmp_path / "export", openvla_repo=str(tmp_path / "openvla"))
+    exported = out / "data" / "split_src_openvla" / "1.0.0"
+    assert {ep.episode_id for ep in read_episodes(exported, "val")} == {e.episode_id for e in episodes[3:]}
+    assert {ep.episode_id for ep in read_episodes(exported, "train")} == {e.episode_id for e in episodes[:3]}
+    stats = json.loads((out / "dataset_statistics.json").read_text())["split_src_openvla"]
+    assert stats["num_trajectories"] == 3  # statistics of the train split
+    readme = (out / "README.md").read_text()
+    assert f"cd {(tmp_path / 'openvla').resolve()}\n" in readme
+    assert "torchrun --standalone --nnodes 1 --nproc-per-node 1" in readme and "vla-scripts/finetune.py" in readme
+    assert "--wandb_entity none" not in readme and "WANDB_MODE=offline" in readme
+    assert "val 2" in readme and "train 3" in readme
 
 
 def test_launch_without_an_openvla_environment_says_how(export):

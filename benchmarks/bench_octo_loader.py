@@ -1,0 +1,144 @@
+"""Loader throughput against Octo's own pipeline: rldg_data.loaders.RLDSLoader vs
+`octo.data.dataset.make_single_dataset` (octo-models/octo 241fb35, dlimp ad72ce3, run in
+.venv-interop under Octo's pins), on the same dataset, in one run.
+
+Same dataset (a contract dataset written here: 64x64 JPEG primary + wrist cameras, 50-step
+episodes), same window (2), action chunk (4), batch (64 windows), shuffle (a 2048-window buffer,
+episode order shuffled) and both cameras decoded. Octo reads our `rldg finetune octo` export as
+written and is iterated as its scripts/finetune.py does (`repeat().unbatch().shuffle().batch()`).
+Each side runs in a fresh process, alternately, `--repeats` times: frames/s and CPU time per frame
+(every thread of that process) over `--batches` batches after the first, and its peak RSS (psutil,
+sampled after every batch). Means carry a 95% t-interval over the repeats.
+
+    .venv/bin/python benchmarks/bench_octo_loader.py [--episodes 40] [--batches 60] [--repeats 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BATCH, WINDOW, CHUNK, SIZE, LENGTH, BUFFER = 64, 2, 4, 64, 50, 2048
+T95 = {1: 12.71, 2: 4.30, 3: 3.18, 4: 2.78, 5: 2.57, 6: 2.45, 7: 2.36, 8: 2.31, 9: 2.26}
+
+
+def _measure(iterator, batches: int) -> dict:
+    """frames/s and CPU us/frame over `batches` after the first; peak RSS sampled per batch."""
+    import psutil
+
+    proc = psutil.Process()
+    peak = 0
+    next(iterator)
+    start, cpu = time.perf_counter(), time.process_time()
+    for _ in range(batches):
+        next(iterator)
+        peak = max(peak, proc.memory_info().rss)
+    frames = batches * BATCH
+    return {"frames_s": frames / (time.perf_counter() - start),
+            "cpu_us": (time.process_time() - cpu) / frames * 1e6, "rss_mib": peak / 2**20}
+
+
+def side_ours(path: str, batches: int) -> dict:
+    sys.path.insert(0, REPO)
+    from rldg_data.loaders import LoaderConfig, RLDSLoader
+
+    loader = RLDSLoader(path, LoaderConfig(batch_size=BATCH, window=WINDOW, chunk=CHUNK, wrist=True,
+                                           shuffle=True, window_buffer=BUFFER, num_workers=2))
+    return _measure(iter(loader), batches)
+
+
+def side_octo(export: str, batches: int) -> dict:
+    """Runs in .venv-interop: Octo's make_single_dataset on the export, iterated as finetune.py does."""
+    sys.path.insert(0, export)
+    from octo.data.dataset import make_single_dataset
+
+    with open(os.path.join(export, "octo_dataset_kwargs.json")) as f:
+        kwargs = json.load(f)
+    dataset = make_single_dataset(
+        kwargs, train=True, traj_transform_kwargs=dict(window_size=WINDOW, action_horizon=CHUNK),
+        frame_transform_kwargs=dict(resize_size={k: (SIZE, SIZE) for k in kwargs["image_obs_keys"]}))
+    iterator = dataset.repeat().unbatch().shuffle(BUFFER).batch(BATCH).iterator()
+    return _measure(iterator, batches)
+
+
+def make_dataset(root: str, episodes: int) -> tuple[str, str]:
+    """The contract dataset and its Octo export (what a user's `rldg finetune octo` writes)."""
+    sys.path.insert(0, REPO)
+    from rldg_data.io.writer import write_dataset
+    from tests.factories import make_episode
+    from trainers.octo import export_octo
+
+    eps = (make_episode(f"b-{i}", length=LENGTH, image_size=SIZE, seed=i, wrist=True) for i in range(episodes))
+    path = write_dataset(eps, os.path.join(root, "data"), f"octo_bench{episodes}")
+    return str(path), str(export_octo(path, os.path.join(root, "octo_export")))
+
+
+def _run_side(python: str, side: str, target: str, batches: int) -> dict:
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", CUDA_VISIBLE_DEVICES="")
+    if side == "octo":
+        env.pop("PYTHONPATH", None)
+    res = subprocess.run([python, os.path.abspath(__file__), "--side", side, "--target", target,
+                          "--batches", str(batches)], capture_output=True, text=True, env=env, cwd=REPO)
+    if res.returncode != 0:
+        raise SystemExit(f"{side} side failed:\n{res.stderr[-4000:]}")
+    return json.loads(res.stdout.strip().splitlines()[-1])
+
+
+def _mean_ci(values: list[float]) -> str:
+    n = len(values)
+    mean = sum(values) / n
+    if n < 2:
+        return f"{mean:8.0f} (n=1)"
+    sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1))
+    half = T95.get(n - 1, 1.96) * sd / math.sqrt(n)
+    return f"{mean:8.0f} ± {half:.0f} (95% CI, n={n})"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--episodes", type=int, default=40)
+    parser.add_argument("--batches", type=int, default=60)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--side", choices=("ours", "octo"), help=argparse.SUPPRESS)
+    parser.add_argument("--target", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.side:
+        result = side_ours(args.target, args.batches) if args.side == "ours" else side_octo(args.target, args.batches)
+        print(json.dumps(result))
+        return
+    sys.path.insert(0, REPO)
+    from tests.interop import side_env
+
+    ready, reason = side_env.status()
+    if not ready:
+        raise SystemExit(f"Octo's side of the benchmark needs .venv-interop: {reason} (run `make interop-env`)")
+    with tempfile.TemporaryDirectory() as root:
+        path, export = make_dataset(root, args.episodes)
+        runs: dict[str, list[dict]] = {"ours": [], "octo": []}
+        for _ in range(args.repeats):  # alternate, so both see the same machine load
+            runs["octo"].append(_run_side(str(side_env.python_path()), "octo", export, args.batches))
+            runs["ours"].append(_run_side(sys.executable, "ours", path, args.batches))
+    print(f"{args.episodes} episodes x {LENGTH} steps, {SIZE}x{SIZE} JPEG primary + wrist; batch {BATCH}, "
+          f"window {WINDOW}, chunk {CHUNK}, shuffle buffer {BUFFER}; {args.batches} batches after the first")
+    for side, label in (("octo", "Octo make_single_dataset"), ("ours", "rldg_data.loaders")):
+        rates = [r["frames_s"] for r in runs[side]]
+        cpu = [r["cpu_us"] for r in runs[side]]
+        print(f"  {label:25s} {_mean_ci(rates)} frames/s   CPU {sum(cpu) / len(cpu):6.1f} us/frame   "
+              f"peak RSS {max(r['rss_mib'] for r in runs[side]):6.0f} MiB")
+    ratios = [o["frames_s"] / r["frames_s"] for o, r in zip(runs["ours"], runs["octo"])]
+    cpu_ratio = (sum(r["cpu_us"] for r in runs["octo"]) / sum(o["cpu_us"] for o in runs["ours"]))
+    print(f"  ratio ours/Octo: {sum(ratios) / len(ratios):.2f}x frames/s (per repeat: "
+          f"{', '.join(f'{r:.2f}' for r in ratios)}); Octo uses {cpu_ratio:.2f}x our CPU per frame; "
+          f"peak RSS ours/Octo {max(r['rss_mib'] for r in runs['ours']) / max(r['rss_mib'] for r in runs['octo']):.2f}")
+
+
+if __name__ == "__main__":
+    main()
