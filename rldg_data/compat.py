@@ -20,6 +20,15 @@ def patch_numpy_for_envlogger() -> None:
         np.unicode_ = np.str_  # type: ignore[attr-defined]
 
 
+def _annotation_placeholder(name: str):
+    """`object` for the reverb names rlds uses in annotations; dunder names (`__file__`,
+    `__path__`, ...) stay missing, so tools that inspect every loaded module (hypothesis, torch)
+    do not mistake the placeholder for a real package."""
+    if name.startswith("__") and name.endswith("__"):
+        raise AttributeError(name)
+    return object
+
+
 def import_rlds():
     """Imports rlds 0.1.8 on a current TensorFlow (see module docstring); returns the module."""
     if "reverb" not in sys.modules:
@@ -28,9 +37,9 @@ def import_rlds():
         except Exception:  # broken or absent dm-reverb: use a placeholder
             placeholder = types.ModuleType("reverb")
             writer = types.ModuleType("reverb.structured_writer")
-            writer.__getattr__ = lambda name: object  # type: ignore[attr-defined]
+            writer.__getattr__ = _annotation_placeholder  # type: ignore[attr-defined]
             placeholder.structured_writer = writer  # type: ignore[attr-defined]
-            placeholder.__getattr__ = lambda name: object  # type: ignore[attr-defined]
+            placeholder.__getattr__ = _annotation_placeholder  # type: ignore[attr-defined]
             sys.modules["reverb"] = placeholder
             sys.modules["reverb.structured_writer"] = writer
     import rlds

@@ -20,18 +20,10 @@ WINDOW = 3
 
 @pytest.fixture(scope="module")
 def rlds():
-    """rlds, imported with compat's placeholder `reverb` (its real one cannot load on TF 2.21), which
-    is then taken out of sys.modules again: its catch-all `__getattr__` answers `object` even for
-    `__file__`, and breaks later module scanners in this pytest process (hypothesis, torch)."""
-    import sys
-
+    """rlds, imported through compat (a placeholder `reverb`: the real one cannot load on TF 2.21)."""
     from rldg_data.compat import import_rlds
 
-    module = import_rlds()
-    for name in ("reverb", "reverb.structured_writer"):
-        if getattr(sys.modules.get(name), "__file__", None) is object:
-            del sys.modules[name]
-    return module
+    return import_rlds()
 
 
 @pytest.mark.parametrize("kind", KINDS)
