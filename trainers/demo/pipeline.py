@@ -278,7 +278,7 @@ def stage_count(profile: DemoProfile) -> int:
     datasets = 3 + trained + 1  # raw rollouts, training mixes, the comparison mix
     generalists = 2 * trained  # train + eval
     efficiency = 2 * len(profile.efficiency_sizes) * 3  # mix, train, eval per size and source
-    reports = trained + 1
+    reports = (trained if profile.report_each_dataset else 0) + 1
     return specialists + collection + datasets + generalists + efficiency + reports + 1
 
 
@@ -360,7 +360,7 @@ def run_demo(profile: DemoProfile, out: str | Path, *, retrain: bool = False,
     compare = build_mix(run, {"name": "demo_rl_vs_human", "seed": profile.seed, "val_fraction": 0.0,
                               "sources": {"rl": {"path": str(datasets[("rl", first)])},
                                           "human": {"path": str(datasets[("human", first)])}}})
-    to_report = {f"{kind}_{task}": d for (kind, task), d in datasets.items()}
+    to_report = {f"{kind}_{task}": d for (kind, task), d in datasets.items()} if profile.report_each_dataset else {}
     pool = ThreadPoolExecutor(profile.workers)
     try:
         mains = {key: pool.submit(main_chain, *key) for key in datasets}

@@ -32,7 +32,8 @@ class DemoProfile:
     tasks: the task families run: one generalist per family and training dataset, as the paper
     fine-tunes per task (a generalist over all three families learnt nothing at this budget);
     encoder / open_loop: the generalist's image encoder and whether it runs each action chunk to
-    its end (decisions every `chunk` steps) instead of temporal ensembling."""
+    its end (decisions every `chunk` steps) instead of temporal ensembling;
+    report_each_dataset: `rldg report` of every training dataset, or only of the comparison one."""
 
     name: str
     episodes: int
@@ -53,6 +54,7 @@ class DemoProfile:
     tasks: tuple[str, ...] = TASKS
     encoder: str = "flatten"
     open_loop: bool = False
+    report_each_dataset: bool = True  # else only the RL-vs-human comparison dataset gets `rldg report`
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "tasks", tuple(self.tasks))
@@ -87,8 +89,8 @@ PROFILES: dict[str, DemoProfile] = {
                         efficiency_eval_episodes=1, specialist_eval_episodes=2,
                         specialist_minutes=0.5, eval_max_steps=20, batch_size=8),
     "small": DemoProfile(name="small", episodes=20, collect_factor=1.6, generalist_steps=3000,
-                         eval_episodes=20, efficiency_sizes=(2, 5, 10, 20), efficiency_steps=1500,
-                         efficiency_eval_episodes=20, tasks=("insertion",)),
+                         eval_episodes=20, efficiency_sizes=(2, 5, 10, 20), efficiency_steps=1000,
+                         efficiency_eval_episodes=20, tasks=("insertion",), report_each_dataset=False),
     "full": DemoProfile(name="full", episodes=50, collect_factor=1.5, generalist_steps=20000,
                         eval_episodes=20, image_size=128, efficiency_sizes=(10, 25, 50, 100, 200),
                         efficiency_steps=10000, efficiency_eval_episodes=20,
