@@ -143,7 +143,7 @@ def bench_examples(paths: list[Path]) -> None:
 
     from collectors.logs import read_episode
     from collectors.to_rlds import episode_to_example
-    from rldg_data import spec
+    from rldg_data.contract import spec
 
     t = time.perf_counter()
     episodes = [read_episode(p) for p in paths]

@@ -26,7 +26,7 @@ BATCH, WINDOW, CHUNK, SIZE, LENGTH = 64, 2, 4, 64, 50
 
 
 def make_dataset(root: str, episodes: int) -> str:
-    from rldg_data.writer import write_dataset
+    from rldg_data.io.writer import write_dataset
     from tests.factories import make_episode
 
     eps = (make_episode(f"b-{i}", length=LENGTH, image_size=SIZE, seed=i) for i in range(episodes))

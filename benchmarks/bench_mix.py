@@ -1,4 +1,4 @@
-"""Benchmark: `rldg_mix` (rldg_data.beam.mix) vs a plain per-episode TFDS generator builder.
+"""Benchmark: `rldg_mix` (rldg_data.mix.pipeline) vs a plain per-episode TFDS generator builder.
 
 1. Throughput (steps/s, 64x64 JPEG episodes) of building the same dataset from the same source
    episodes: the plain pattern (kpertsch/rlds_dataset_builder: a GeneratorBasedBuilder yielding
@@ -28,7 +28,7 @@ import numpy as np  # noqa: E402
 
 
 def synthetic_episodes(n: int, length: int, size: int = 64, seed: int = 0):
-    from rldg_data.episode import Episode, EpisodeMetadata, make_steps
+    from rldg_data.contract.episode import Episode, EpisodeMetadata, make_steps
 
     rng = np.random.default_rng(seed)
     base = np.add.outer(np.arange(size), np.arange(size)).astype(np.float32)
@@ -41,13 +41,13 @@ def synthetic_episodes(n: int, length: int, size: int = 64, seed: int = 0):
 
 
 def write_source(folder: Path, n: int, length: int) -> Path:
-    from rldg_data.writer import write_dataset
+    from rldg_data.io.writer import write_dataset
 
     return write_dataset(synthetic_episodes(n, length), folder, "source", max_shard_bytes=8 << 20)
 
 
 def keep_all_recipe(source: Path, name: str = "bench_mix"):
-    from rldg_data.recipe import recipe_from_dict
+    from rldg_data.mix.recipe import recipe_from_dict
 
     return recipe_from_dict({"name": name, "seed": 0, "val_fraction": 0.05,
                              "sources": {"rl": {"path": str(source)}}}, "/")
@@ -57,8 +57,8 @@ def plain_tfds_build(source: Path, out: Path) -> None:
     """The common rlds_dataset_builder pattern: yield per-step dicts of numpy arrays; TFDS encodes."""
     import tensorflow_datasets as tfds
 
-    from rldg_data import spec
-    from rldg_data.reader import iter_episodes, open_dataset
+    from rldg_data.contract import spec
+    from rldg_data.io.reader import iter_episodes, open_dataset
 
     data_spec = open_dataset(source).spec
 
@@ -90,8 +90,8 @@ def plain_tfds_build(source: Path, out: Path) -> None:
 def rss_child(n: int, length: int, work: str) -> None:
     """In a fresh process: measure build_mix's peak RSS alone (another process writes the source)."""
     subprocess.run([sys.executable, __file__, "--write-source", str(n), str(length), work], check=True)
-    from rldg_data.beam.mix import build_mix
-    from rldg_data.reader import resolve_dataset_dir
+    from rldg_data.mix.pipeline import build_mix
+    from rldg_data.io.reader import resolve_dataset_dir
 
     source = resolve_dataset_dir(Path(work) / "src" / "source")
     # ru_maxrss survives execve on Linux (it would report the parent's peak): sample RSS instead.
@@ -133,7 +133,7 @@ def main() -> None:
     if args.rss_child:
         rss_child(int(args.rss_child[0]), int(args.rss_child[1]), args.rss_child[2])
         return
-    from rldg_data.beam.mix import build_mix
+    from rldg_data.mix.pipeline import build_mix
 
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)

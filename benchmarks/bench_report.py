@@ -24,9 +24,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
 
-from rldg_data.episode import Episode, EpisodeMetadata, make_steps  # noqa: E402
-from rldg_data.spec import DatasetSpec  # noqa: E402
-from rldg_data.writer import write_dataset  # noqa: E402
+from rldg_data.contract.episode import Episode, EpisodeMetadata, make_steps  # noqa: E402
+from rldg_data.contract.spec import DatasetSpec  # noqa: E402
+from rldg_data.io.writer import write_dataset  # noqa: E402
 
 SOURCES = ("rl", "human", "intervention")
 VARIANTS = ("vga", "usb_c", "round")
@@ -68,7 +68,7 @@ def main() -> None:
     parser.add_argument("--image-size", type=int, default=64)
     args = parser.parse_args()
 
-    from rldg_data.reader import iter_episodes
+    from rldg_data.io.reader import iter_episodes
     from viz.report import build_report
 
     with tempfile.TemporaryDirectory() as tmp:

@@ -7,7 +7,7 @@ Each collector is a real `rldg collect` process (toy staged-reach env of tests/c
 soak measures the storage path, not MuJoCo), with its own --out and seed range. While they run,
 the main process repeatedly lists the finished episode logs (`collectors.logs.episode_logs`) and
 reads every new one, checking it against the contract: a torn or half-committed log would fail
-there. Afterwards all logs are written as one dataset, a mix (rldg_data.beam.mix) reads it, and the
+there. Afterwards all logs are written as one dataset, a mix (rldg_data.mix.pipeline) reads it, and the
 counts must add up: episodes collected == logs read live == dataset episodes == mix episodes.
 Reference for the ratio: the same number of episodes recorded by ONE collector process.
 Prints wall times, the ratio, and peak RSS (this process, and the largest child).
@@ -78,10 +78,10 @@ def run_reference(root: Path, total: int) -> float:
 def mix_logs(root: Path, logs: list[Path]) -> tuple[int, int, float]:
     """Logs -> one dataset -> a mix of it; (dataset episodes, mix episodes, seconds)."""
     from collectors.logs import iter_log_episodes
-    from rldg_data.beam.mix import build_mix
-    from rldg_data.recipe import recipe_from_dict
-    from rldg_data.validate import validate_dataset
-    from rldg_data.writer import write_dataset
+    from rldg_data.mix.pipeline import build_mix
+    from rldg_data.mix.recipe import recipe_from_dict
+    from rldg_data.contract.validate import validate_dataset
+    from rldg_data.io.writer import write_dataset
 
     start = time.perf_counter()
     dataset = write_dataset(iter_log_episodes(logs), root / "data", "soak_logs")

@@ -2,5 +2,5 @@
 
 Each folder follows the `tfds new` layout (`<name>_dataset_builder.py`, README.md, CITATIONS.bib,
 TAGS.txt, checksums.tsv, a test with dummy data). Builders stay thin: features come from
-`rldg_data.spec`, example generation from `rldg_data` code.
+`rldg_data.contract.spec`, example generation from `rldg_data` code.
 """

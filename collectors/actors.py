@@ -15,7 +15,7 @@ from typing import Mapping, Optional, Protocol
 
 import numpy as np
 
-from rldg_data import spec
+from rldg_data.contract import spec
 from rldg_data.policy import Policy
 
 

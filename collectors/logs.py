@@ -17,8 +17,8 @@ from typing import Iterable, Iterator
 import numpy as np
 
 from collectors.recorder import METADATA_KEY, PARTIAL_SUFFIX, quiet_envlogger
-from rldg_data import spec
-from rldg_data.episode import Episode, EpisodeMetadata, text_array
+from rldg_data.contract import spec
+from rldg_data.contract.episode import Episode, EpisodeMetadata, text_array
 from rldg_data.errors import ContractError, DatasetError
 
 LOG_METADATA_FILE = "metadata.riegeli"

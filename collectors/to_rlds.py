@@ -15,14 +15,14 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from collectors.logs import episode_logs, read_episode
-from rldg_data import spec
-from rldg_data.episode import Episode
+from rldg_data.contract import spec
+from rldg_data.contract.episode import Episode
 from rldg_data.errors import ContractError
-from rldg_data.images import encode_images
+from rldg_data.io.images import encode_images
 
 
 def episode_to_example(episode: Episode, image_encoding: str = "jpeg") -> dict:
-    """The TFDS nested example of an `Episode` (features of `rldg_data.spec.features`)."""
+    """The TFDS nested example of an `Episode` (features of `rldg_data.contract.spec.features`)."""
     steps: dict = {}
     for name, values in episode.steps.items():
         if name in spec.IMAGE_FIELDS:

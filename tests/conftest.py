@@ -24,7 +24,7 @@ def tiny_dataset(tmp_path, episodes):
     """A written contract dataset (PNG images) and the episodes it holds."""
     import dataclasses
 
-    from rldg_data.writer import write_dataset
+    from rldg_data.io.writer import write_dataset
 
     lossless = dataclasses.replace(episodes[0].spec(), image_encoding="png")
     path = write_dataset(episodes, tmp_path / "data", "tiny", lossless)

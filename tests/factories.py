@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from rldg_data import spec
-from rldg_data.episode import Episode, EpisodeMetadata, make_steps
+from rldg_data.contract import spec
+from rldg_data.contract.episode import Episode, EpisodeMetadata, make_steps
 
 SOURCES_CYCLE = ("rl", "human", "scripted")
 

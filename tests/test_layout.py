@@ -19,7 +19,7 @@ def test_each_package_has_a_docstring(name):
 
 def test_core_imports_none_of_the_others():
     code = (
-        "import sys, rldg_data, rldg_data.cli, rldg_data.reader, rldg_data.writer, rldg_data.validate\n"
+        "import sys, rldg_data, rldg_data.cli, rldg_data.io.reader, rldg_data.io.writer, rldg_data.contract.validate\n"
         "import pkgutil, importlib\n"
         "for m in pkgutil.walk_packages(rldg_data.__path__, 'rldg_data.'):\n"
         "    importlib.import_module(m.name)\n"

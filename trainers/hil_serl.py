@@ -21,8 +21,8 @@ from typing import Any, Iterable, Mapping, Optional, Sequence
 
 import numpy as np
 
-from rldg_data import spec
-from rldg_data.episode import Episode, EpisodeMetadata, make_steps
+from rldg_data.contract import spec
+from rldg_data.contract.episode import Episode, EpisodeMetadata, make_steps
 from rldg_data.errors import ContractError, UnsafeInputError
 
 log = logging.getLogger(__name__)
@@ -195,7 +195,7 @@ def file_episodes(path: str | os.PathLike, options: ImportOptions, trust_pickle:
 def import_hil_serl(paths: Sequence[str | os.PathLike], out: str | os.PathLike, options: ImportOptions,
                     *, name: str = "hil_serl", trust_pickle: bool = False, overwrite: bool = False) -> Path:
     """Converts HIL-SERL pickles into one contract dataset `<out>/<name>/1.0.0`; returns its folder."""
-    from rldg_data.writer import write_dataset
+    from rldg_data.io.writer import write_dataset
 
     if not trust_pickle:  # refuse before touching any file
         load_transitions(paths[0] if paths else "<no file>", trust_pickle=False)

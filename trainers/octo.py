@@ -19,9 +19,9 @@ import uuid
 from pathlib import Path
 from typing import Optional, Sequence
 
-from rldg_data.atomic import replace_dir
+from rldg_data.io.atomic import replace_dir
 from rldg_data.errors import UnavailableError
-from rldg_data.reader import open_dataset
+from rldg_data.io.reader import open_dataset
 
 PRIMARY_SIZE, WRIST_SIZE, ACTION_HORIZON, WINDOW = 256, 128, 4, 2
 STANDARDIZE_MODULE = "rldg_octo_standardize"

@@ -23,12 +23,12 @@ from typing import Optional, Sequence
 import numpy as np
 from PIL import Image
 
-from rldg_data import spec
-from rldg_data.episode import Episode
+from rldg_data.contract import spec
+from rldg_data.contract.episode import Episode
 from rldg_data.errors import ContractError, UnavailableError
-from rldg_data.reader import iter_episodes, open_dataset
-from rldg_data.writer import write_dataset
-from rldg_data.atomic import replace_dir
+from rldg_data.io.reader import iter_episodes, open_dataset
+from rldg_data.io.writer import write_dataset
+from rldg_data.io.atomic import replace_dir
 from trainers.octo import check_external_python, external_repo
 
 IMAGE_SIZE = 224

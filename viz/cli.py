@@ -28,7 +28,7 @@ def register_show(sub) -> None:
 def _run_show(args) -> int:
     from tqdm import tqdm
 
-    from rldg_data.reader import open_dataset
+    from rldg_data.io.reader import open_dataset
     from viz.terminal import show_dataset
 
     total = open_dataset(args.path).num_episodes
@@ -62,7 +62,7 @@ def register_report(sub) -> None:
 def _run_report(args) -> int:
     from tqdm import tqdm
 
-    from rldg_data.reader import open_dataset
+    from rldg_data.io.reader import open_dataset
     from viz.report import ReportConfig, build_report
 
     config = ReportConfig(samples_per_source=args.samples, video=args.video, fps=args.fps)

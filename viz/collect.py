@@ -17,10 +17,10 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from rldg_data import spec
-from rldg_data.episode import Episode
-from rldg_data.reader import iter_episodes, open_dataset
-from rldg_data.validate import DatasetSummary
+from rldg_data.contract import spec
+from rldg_data.contract.episode import Episode
+from rldg_data.io.reader import iter_episodes, open_dataset
+from rldg_data.contract.validate import DatasetSummary
 
 PROFILE_BINS = 50
 

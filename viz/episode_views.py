@@ -15,10 +15,10 @@ from typing import Optional
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from rldg_data import spec
-from rldg_data.episode import Episode
+from rldg_data.contract import spec
+from rldg_data.contract.episode import Episode
 from rldg_data.errors import UnavailableError
-from rldg_data.images import decode_images
+from rldg_data.io.images import decode_images
 from viz import style
 from viz.style import plt
 

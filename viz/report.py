@@ -22,7 +22,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Callable, Optional
 
-from rldg_data.atomic import replace_dir
+from rldg_data.io.atomic import replace_dir
 from rldg_data.errors import UnsafeInputError
 from viz import style
 from viz.collect import DatasetView, collect_dataset_view

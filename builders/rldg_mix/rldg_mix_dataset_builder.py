@@ -4,7 +4,7 @@
         --beam_pipeline_options="direct_running_mode=multi_processing,direct_num_workers=2"
 
 The work (read sources, filter, dedup, select, relabel, split, statistics) is the Beam pipeline of
-`rldg_data.beam.mix`, run with the `--beam_pipeline_options` given to `tfds build`; TFDS then
+`rldg_data.mix.pipeline`, run with the `--beam_pipeline_options` given to `tfds build`; TFDS then
 writes the examples it yields (JPEG bytes passed through) and `dataset_statistics*.json` plus the
 card are copied beside them. `rldg mix RECIPE.yaml` writes the same episodes without this second
 write (see README.md for why both exist).
@@ -19,9 +19,9 @@ from pathlib import Path
 
 import tensorflow_datasets as tfds
 
-from rldg_data import spec
-from rldg_data.reader import iter_episodes, open_dataset
-from rldg_data.recipe import load_recipe
+from rldg_data.contract import spec
+from rldg_data.io.reader import iter_episodes, open_dataset
+from rldg_data.mix.recipe import load_recipe
 
 RECIPES = Path(__file__).with_name("recipes")
 RECIPE_ENV = "RLDG_MIX_RECIPE"  # a recipe file to build as config "custom"
@@ -76,7 +76,7 @@ class Builder(tfds.core.GeneratorBasedBuilder):
             shutil.rmtree(self._work, ignore_errors=True)
 
     def _split_generators(self, dl_manager):
-        from rldg_data.beam.mix import build_mix
+        from rldg_data.mix.pipeline import build_mix
 
         self._built = build_mix(self._recipe(), self._work, self._beam_options)
         return {split: self._generate_examples(self._built, split) for split in open_dataset(self._built).shards}

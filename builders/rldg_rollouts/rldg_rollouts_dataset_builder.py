@@ -3,7 +3,7 @@
     tfds build builders/rldg_rollouts --data_dir D --manual_dir LOGS
     tfds build builders/rldg_rollouts --data_dir D --config '{"name": "run1", "log_dirs": ["L1", "L2"]}'
 
-Features are the RLDS contract's (`rldg_data.spec.features`), sized from the logs themselves
+Features are the RLDS contract's (`rldg_data.contract.spec.features`), sized from the logs themselves
 (image size, wrist camera, privileged state); images are JPEG. Examples come from
 `collectors.to_rlds.iter_examples`, which checks every episode against the contract first.
 """
@@ -17,7 +17,7 @@ import tensorflow_datasets as tfds
 
 from collectors.logs import log_spec
 from collectors.to_rlds import iter_examples
-from rldg_data import spec as contract
+from rldg_data.contract import spec as contract
 
 
 @dataclasses.dataclass

@@ -13,7 +13,8 @@ import importlib
 
 _LAZY = {
     "LoaderConfig": "config", "LoaderConfigError": "config", "Normalizer": "normalize",
-    "RLDSLoader": "pipeline", "compute_statistics": "statistics", "dataset_statistics": "statistics",
+    "RLDSLoader": "pipeline", "compute_statistics": "rldg_data.stats.dataset",
+    "dataset_statistics": "rldg_data.stats.dataset",
     "jax_batches": "adapters", "to_torch": "adapters", "torch_dataset": "adapters",
 }
 __all__ = sorted(_LAZY)
@@ -21,5 +22,5 @@ __all__ = sorted(_LAZY)
 
 def __getattr__(name: str):
     if name in _LAZY:
-        return getattr(importlib.import_module(f"rldg_data.loaders.{_LAZY[name]}"), name)
+        return getattr(importlib.import_module(_LAZY[name] if "." in _LAZY[name] else f"rldg_data.loaders.{_LAZY[name]}"), name)
     raise AttributeError(f"module 'rldg_data.loaders' has no attribute {name!r}")

@@ -22,14 +22,14 @@ from typing import Iterator, Optional, Sequence
 
 import numpy as np
 
-from rldg_data import spec
+from rldg_data.contract import spec
 from rldg_data.errors import RldgError
 from rldg_data.loaders.buffer import WindowBuffer
 from rldg_data.loaders.config import LoaderConfig
-from rldg_data.loaders.frames import decode_frames
-from rldg_data.loaders.records import RecordRef, index_datasets, read_record
-from rldg_data.loaders.statistics import Normalizer, dataset_statistics
-from rldg_data.tfexample import decode_episode
+from rldg_data.io.frames import decode_frames
+from rldg_data.io.records import RecordRef, index_datasets, read_record
+from rldg_data.stats.dataset import Normalizer, dataset_statistics
+from rldg_data.io.tfexample import decode_episode
 
 DecodedEpisode = collections.namedtuple(
     "DecodedEpisode", "images wrist_images state action instruction dataset episode_id length")

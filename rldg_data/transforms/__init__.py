@@ -1,7 +1,7 @@
 """Pure transforms of numpy `Episode`s, one file per family (like rlds/transformations).
 
 No file system, no Beam, no globals: the same function runs in a unit test, in a Beam `Map`
-(`rldg_data.beam` wraps them) and in a notebook.
+(`rldg_data.mix` wraps them) and in a notebook.
 
 - `filters`: predicates `Episode -> bool` (success, length, action bounds, metadata values).
 - `rewards`: sparse reward from success, return-to-go.

@@ -11,8 +11,8 @@ from typing import Collection
 
 import numpy as np
 
-from rldg_data import spec
-from rldg_data.episode import Episode
+from rldg_data.contract import spec
+from rldg_data.contract.episode import Episode
 from rldg_data.errors import ContractError
 
 _OBS_FIELDS = (spec.IMAGE, spec.WRIST_IMAGE, spec.STATE, spec.PRIVILEGED_STATE)

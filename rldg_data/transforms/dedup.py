@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Iterable, Iterator
 
-from rldg_data.episode import Episode
+from rldg_data.contract.episode import Episode
 
 
 def dedup_by_id(episodes: Iterable[Episode]) -> Iterator[Episode]:

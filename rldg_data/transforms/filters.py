@@ -10,8 +10,8 @@ from typing import Collection, Optional
 
 import numpy as np
 
-from rldg_data import spec
-from rldg_data.episode import Episode
+from rldg_data.contract import spec
+from rldg_data.contract.episode import Episode
 
 
 def success_only(episode: Episode) -> bool:

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from rldg_data import spec
-from rldg_data.episode import Episode
+from rldg_data.contract import spec
+from rldg_data.contract.episode import Episode
 
 
 def hindsight_goal_images(episode: Episode, horizon: int | None = None) -> np.ndarray:

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Mapping, Optional
 
-from rldg_data import spec
-from rldg_data.episode import Episode, text_array
+from rldg_data.contract import spec
+from rldg_data.contract.episode import Episode, text_array
 from rldg_data.errors import ContractError
 
 

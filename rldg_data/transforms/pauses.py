@@ -13,8 +13,8 @@ from typing import Sequence
 
 import numpy as np
 
-from rldg_data import spec
-from rldg_data.episode import Episode
+from rldg_data.contract import spec
+from rldg_data.contract.episode import Episode
 
 IDLE_ACTION = 1e-3  # a step whose hand command is below this on every axis is a pause
 HAND_AXES = 3  # the first action dimensions move the hand; the last one is the gripper command

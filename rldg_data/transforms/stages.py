@@ -6,8 +6,8 @@ from typing import Sequence
 
 import numpy as np
 
-from rldg_data import spec
-from rldg_data.episode import Episode
+from rldg_data.contract import spec
+from rldg_data.contract.episode import Episode
 
 
 def stages_from_handoffs(episode: Episode, handoffs: Sequence[int]) -> Episode:

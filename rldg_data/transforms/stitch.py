@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from rldg_data import spec
-from rldg_data.episode import Episode
+from rldg_data.contract import spec
+from rldg_data.contract.episode import Episode
 from rldg_data.errors import ContractError
 
 

@@ -20,7 +20,7 @@ import pytest
 
 from collectors.collect import CollectConfig, collect
 from collectors.logs import episode_logs
-from rldg_data.validate import validate_dataset
+from rldg_data.contract.validate import validate_dataset
 
 REPO = Path(__file__).resolve().parents[2]
 TFDS = str(Path(sys.executable).parent / "tfds")

@@ -24,10 +24,10 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from rldg_data import spec  # noqa: E402
-from rldg_data.episode import Episode  # noqa: E402
-from rldg_data.tfexample import encode_episode  # noqa: E402
-from rldg_data.writer import DatasetWriter  # noqa: E402
+from rldg_data.contract import spec  # noqa: E402
+from rldg_data.contract.episode import Episode  # noqa: E402
+from rldg_data.io.tfexample import encode_episode  # noqa: E402
+from rldg_data.io.writer import DatasetWriter  # noqa: E402
 from tests.factories import make_episode, make_episodes  # noqa: E402
 
 NAME = "bad"
@@ -200,7 +200,7 @@ def bad_episodes_for_writer() -> dict[str, tuple[list[Episode], Expected]]:
     }
 
 
-# Recipes (issue 5's `rldg mix`, format of rldg_data/recipe.py): a typo'd key, a missing source.
+# Recipes (issue 5's `rldg mix`, format of rldg_data/mix/recipe.py): a typo'd key, a missing source.
 RECIPE_TYPO = """\
 name: typo_mix
 seed: 0

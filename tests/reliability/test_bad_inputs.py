@@ -11,8 +11,8 @@ import pytest
 
 from rldg_data.cli import main
 from rldg_data.errors import ContractError, RldgError
-from rldg_data.reader import read_episodes
-from rldg_data.writer import write_dataset
+from rldg_data.io.reader import read_episodes
+from rldg_data.io.writer import write_dataset
 from tests.data.make_bad_inputs import DATASET_CASES, bad_episodes_for_writer
 
 

@@ -18,10 +18,10 @@ from tests.data.make_bad_inputs import make_recipes, write_unchecked
 from tests.factories import make_episodes
 
 REPO = Path(__file__).resolve().parents[2]
-HAVE_MIX = importlib.util.find_spec("rldg_data.beam.mix") is not None
-HAVE_MIX_CLI = importlib.util.find_spec("rldg_data.mix_cli") is not None
-needs_mix = pytest.mark.skipif(not HAVE_MIX, reason="rldg_data.beam.mix (issue 5) missing")
-needs_mix_cli = pytest.mark.skipif(not HAVE_MIX_CLI, reason="rldg_data.mix_cli (`rldg mix`, issue 5) missing")
+HAVE_MIX = importlib.util.find_spec("rldg_data.mix.pipeline") is not None
+HAVE_MIX_CLI = importlib.util.find_spec("rldg_data.mix.cli") is not None
+needs_mix = pytest.mark.skipif(not HAVE_MIX, reason="rldg_data.mix.pipeline (issue 5) missing")
+needs_mix_cli = pytest.mark.skipif(not HAVE_MIX_CLI, reason="rldg_data.mix.cli (`rldg mix`, issue 5) missing")
 
 RECIPE = """\
 name: {name}
@@ -49,8 +49,8 @@ def _recipe(folder: Path, sources, name: str = "mix_a") -> Path:
 
 
 def _build(recipe_path: Path, data_dir: Path, overwrite: bool = False) -> Path:
-    from rldg_data.beam.mix import build_mix
-    from rldg_data.recipe import load_recipe
+    from rldg_data.mix.pipeline import build_mix
+    from rldg_data.mix.recipe import load_recipe
 
     return build_mix(load_recipe(recipe_path), data_dir, overwrite=overwrite)
 
@@ -59,7 +59,7 @@ def _build(recipe_path: Path, data_dir: Path, overwrite: bool = False) -> Path:
                                          ("recipe_missing_source", "does_not_exist")])
 def test_bad_recipe_is_a_clear_error(sources, tmp_path, case, words):
     from rldg_data.errors import RecipeError
-    from rldg_data.recipe import load_recipe
+    from rldg_data.mix.recipe import load_recipe
 
     path = make_recipes(tmp_path / "recipes", sources[0])[case]
     with pytest.raises(RecipeError) as info:
@@ -81,7 +81,7 @@ def test_bad_recipe_exits_nonzero_with_no_output(sources, tmp_path, case):
 
 @needs_mix
 def test_same_recipe_same_inputs_same_digest_in_card(sources, tmp_path):
-    from rldg_data.sharing import recompute_digest
+    from rldg_data.sharing.archive import recompute_digest
 
     recipe = _recipe(tmp_path / "r", sources)
     first = _build(recipe, tmp_path / "a")
@@ -99,13 +99,13 @@ def test_same_recipe_same_inputs_same_digest_in_card(sources, tmp_path):
 @pytest.mark.slow  # ~35 s on 2 busy cores: two full mixes and a killed one
 @needs_mix
 def test_sigkill_during_mix_keeps_old_mix_then_rerun_succeeds(sources, tmp_path):
-    from rldg_data.sharing import verify_dataset
+    from rldg_data.sharing.archive import verify_dataset
 
     recipe = _recipe(tmp_path / "r", sources)
     data_dir = tmp_path / "data"
     old = _build(recipe, data_dir)
     before = {p.name: p.read_bytes() for p in old.iterdir()}
-    code = ("import sys; from rldg_data.beam.mix import build_mix; from rldg_data.recipe import load_recipe;"
+    code = ("import sys; from rldg_data.mix.pipeline import build_mix; from rldg_data.mix.recipe import load_recipe;"
             f"build_mix(load_recipe({str(recipe)!r}), {str(data_dir)!r}, overwrite=True)")
     proc = subprocess.Popen([sys.executable, "-c", code], cwd=REPO, env=dict(os.environ, PYTHONPATH=str(REPO)),
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

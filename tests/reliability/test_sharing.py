@@ -12,8 +12,8 @@ import pytest
 
 from rldg_data.cli import main
 from rldg_data.errors import DatasetError, UnsafeInputError
-from rldg_data.reader import read_episodes
-from rldg_data.sharing import MANIFEST, pack_dataset, unpack_archive, verify_dataset
+from rldg_data.io.reader import read_episodes
+from rldg_data.sharing.archive import MANIFEST, pack_dataset, unpack_archive, verify_dataset
 
 
 @pytest.fixture

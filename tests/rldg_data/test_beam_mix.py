@@ -7,12 +7,12 @@ import json
 import numpy as np
 import pytest
 
-from rldg_data.beam.mix import build_mix
-from rldg_data.reader import read_episodes
-from rldg_data.recipe import recipe_from_dict
-from rldg_data.stats import STATS_FILE
-from rldg_data.validate import validate_dataset
-from rldg_data.writer import write_dataset
+from rldg_data.mix.pipeline import build_mix
+from rldg_data.io.reader import read_episodes
+from rldg_data.mix.recipe import recipe_from_dict
+from rldg_data.stats.accumulators import STATS_FILE
+from rldg_data.contract.validate import validate_dataset
+from rldg_data.io.writer import write_dataset
 from tests.factories import make_episodes
 
 

@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from rldg_data.beam import plan
+from rldg_data.mix import plan
 from rldg_data.errors import RecipeError
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import apache_beam as beam
 from apache_beam.testing.util import assert_that, equal_to
 
-from rldg_data.beam.transforms import DedupById, FilterEpisodes, RelabelEpisodes, StitchHandoffs
-from rldg_data.recipe import FilterConfig, RelabelConfig
+from rldg_data.mix.beam_transforms import DedupById, FilterEpisodes, RelabelEpisodes, StitchHandoffs
+from rldg_data.mix.recipe import FilterConfig, RelabelConfig
 from tests.factories import make_episode, make_episodes
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rldg_data import spec
-from rldg_data.episode import Episode
-from rldg_data.episode import check_unique_ids
+from rldg_data.contract import spec
+from rldg_data.contract.episode import Episode
+from rldg_data.contract.episode import check_unique_ids
 from rldg_data.errors import ContractError, EpisodeValidationError
 from tests.factories import make_episode
 

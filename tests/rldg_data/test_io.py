@@ -13,11 +13,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rldg_data import spec
-from rldg_data.episode import Episode, EpisodeMetadata, make_steps
+from rldg_data.contract import spec
+from rldg_data.contract.episode import Episode, EpisodeMetadata, make_steps
 from rldg_data.errors import ContractError, DatasetError
-from rldg_data.reader import open_dataset, read_episodes
-from rldg_data.writer import DatasetWriter, write_dataset
+from rldg_data.io.reader import open_dataset, read_episodes
+from rldg_data.io.writer import DatasetWriter, write_dataset
 from tests.factories import make_episode, make_episodes
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -124,7 +124,7 @@ def test_reads_what_tfds_itself_serializes(tmp_path):
     """Our decoder agrees with TFDS's own encoder (the reference serialization)."""
     from tensorflow_datasets.core import example_serializer
 
-    from rldg_data.tfexample import decode_episode
+    from rldg_data.io.tfexample import decode_episode
 
     ep = make_episode("ref", length=4, image_size=8, wrist=True)
     data_spec = spec.DatasetSpec(8, True, 4, 4, "png")

@@ -9,13 +9,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from rldg_data import spec
+from rldg_data.contract import spec
 from rldg_data.errors import ContractError, RldgError
 from rldg_data.loaders import (LoaderConfig, LoaderConfigError, Normalizer, RLDSLoader,
                                compute_statistics, jax_batches, torch_dataset)
 from rldg_data.loaders.windows import chunk_indices, history_indices
-from rldg_data.reader import read_episodes
-from rldg_data.writer import write_dataset
+from rldg_data.io.reader import read_episodes
+from rldg_data.io.writer import write_dataset
 from tests.factories import make_episodes
 
 ONE_EPOCH = dict(repeat=False, normalization="none", batch_size=4, window_buffer=8)
@@ -109,7 +109,7 @@ def test_batches_equal_the_windows_computed_one_by_one(wrist_dataset, shuffle):
 
 
 def test_frames_decode_once_to_the_written_pixels_and_resize_on_request():
-    from rldg_data.loaders.frames import decode_frames
+    from rldg_data.io.frames import decode_frames
 
     rng = np.random.default_rng(0)
     frames = rng.integers(0, 255, (130, 6, 5, 3), dtype=np.uint8)  # more than one graph call
@@ -154,7 +154,7 @@ def test_normalizer_round_trip_and_openvla_rules():
     rng = np.random.default_rng(0)
     x = rng.uniform(-1, 1, (50, 4)).astype(np.float32)
     x[:, 1] = 0.25  # constant dimension
-    from rldg_data.loaders.statistics import summarize
+    from rldg_data.stats.dataset import summarize
     stats = {"action": summarize(x), "proprio": summarize(x)}
     normal = Normalizer(stats, "normal")
     np.testing.assert_allclose(normal.denormalize(normal.normalize(x, "action"), "action"), x, atol=1e-5)

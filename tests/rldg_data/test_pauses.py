@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rldg_data import spec
-from rldg_data.beam.episode_ops import apply_relabels
+from rldg_data.contract import spec
+from rldg_data.mix.episode_ops import apply_relabels
 from rldg_data.errors import RecipeError
-from rldg_data.recipe import recipe_from_dict
+from rldg_data.mix.recipe import recipe_from_dict
 from rldg_data.transforms.pauses import idle_steps, trim_pauses
 from tests.factories import make_episode
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from rldg_data.errors import RecipeError
-from rldg_data.recipe import load_recipe, recipe_from_dict
-from rldg_data.writer import write_dataset
+from rldg_data.mix.recipe import load_recipe, recipe_from_dict
+from rldg_data.io.writer import write_dataset
 from tests.factories import make_episodes
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rldg_data import spec
+from rldg_data.contract import spec
 
 
 def test_features_have_every_contract_field():

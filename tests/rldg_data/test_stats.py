@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from rldg_data.stats import STATS_FILE, StatsAccumulator, compute_dataset_statistics
+from rldg_data.stats.accumulators import STATS_FILE, StatsAccumulator, compute_dataset_statistics
 
 
 def _episodes(rng, n, dist):

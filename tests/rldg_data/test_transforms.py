@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rldg_data import spec, transforms as T
+from rldg_data.contract import spec
+from rldg_data import transforms as T
 from rldg_data.errors import ContractError
 from tests.factories import make_episode
 

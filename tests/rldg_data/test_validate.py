@@ -9,10 +9,10 @@ import sys
 import numpy as np
 import pytest
 
-from rldg_data import spec
+from rldg_data.contract import spec
 from rldg_data.cli import main
-from rldg_data.tfexample import encode_episode
-from rldg_data.writer import DatasetWriter
+from rldg_data.io.tfexample import encode_episode
+from rldg_data.io.writer import DatasetWriter
 from tests.factories import make_episode, make_episodes
 
 

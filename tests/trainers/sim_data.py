@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from rldg_data.episode import Episode, EpisodeMetadata, make_steps
+from rldg_data.contract.episode import Episode, EpisodeMetadata, make_steps
 
 # No TensorFlow at import: spawned rollout workers import this module, and MuJoCo's EGL renderer
 # segfaults in a process that has loaded TensorFlow. `write_dataset` is imported where it is used.
@@ -55,7 +55,7 @@ def demo_dataset(root, name: str, task: str, variants, kind: str, per_variant: i
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    from rldg_data.writer import write_dataset
+    from rldg_data.io.writer import write_dataset
 
     with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
         parts = [pool.submit(_variant_episodes, task, v, kind,

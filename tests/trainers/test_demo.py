@@ -60,7 +60,7 @@ def test_one_generalist_per_family_and_rldg_only_where_it_differs_from_rl():
 
 
 def test_demo_recipes_are_valid_recipes(tmp_path):
-    from rldg_data.recipe import recipe_from_dict
+    from rldg_data.mix.recipe import recipe_from_dict
 
     for kind in recipes.DATASETS:
         recipe = recipe_from_dict(recipes.training_recipe(kind, {tv: 2 for tv in SPECIALIST_VARIANTS}, RAW, CKPTS, 0),

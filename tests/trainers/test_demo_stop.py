@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from trainers.demo.commands import CHILDREN, CommandLog, DemoError
+from trainers.demo.stages import CHILDREN, CommandLog, DemoError
 
 
 def _running(marker: str) -> list[int]:

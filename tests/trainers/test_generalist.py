@@ -9,7 +9,7 @@ import pytest
 
 from rldg_data.cli import main
 from rldg_data.policy import Policy, load_policy
-from rldg_data.writer import write_dataset
+from rldg_data.io.writer import write_dataset
 from tests.factories import make_episodes
 from trainers.generalist.config import GeneralistConfig
 from trainers.generalist.train import train_generalist

@@ -16,8 +16,8 @@ import json
 import numpy as np
 import pytest
 
-from rldg_data import spec
-from rldg_data.reader import read_episodes
+from rldg_data.contract import spec
+from rldg_data.io.reader import read_episodes
 from rldg_data.transforms.pauses import idle_steps, trim_pauses
 from tests.trainers.sim_data import demo_dataset
 from trainers.generalist.config import GeneralistConfig

@@ -11,8 +11,8 @@ import pytest
 
 from rldg_data.cli import main
 from rldg_data.errors import UnavailableError
-from rldg_data.validate import validate_dataset
-from rldg_data.writer import write_dataset
+from rldg_data.contract.validate import validate_dataset
+from rldg_data.io.writer import write_dataset
 from tests.factories import make_episodes
 from trainers.octo import STANDARDIZE_FN, export_octo, launch_octo
 

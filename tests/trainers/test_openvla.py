@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 from rldg_data.errors import ContractError, UnavailableError
-from rldg_data.reader import read_episodes
-from rldg_data.validate import validate_dataset
-from rldg_data.writer import write_dataset
+from rldg_data.io.reader import read_episodes
+from rldg_data.contract.validate import validate_dataset
+from rldg_data.io.writer import write_dataset
 from tests.factories import make_episodes
 from trainers.openvla import PROMPT, export_openvla, launch_openvla
 

@@ -7,8 +7,8 @@ import json
 import numpy as np
 import pytest
 
-from rldg_data import spec
-from rldg_data.episode import Episode, EpisodeMetadata, make_steps
+from rldg_data.contract import spec
+from rldg_data.contract.episode import Episode, EpisodeMetadata, make_steps
 from rldg_data.errors import ContractError, RldgError
 from trainers.specialist.checkpoint import NumpyActor, load_policy, save_checkpoint
 from trainers.specialist.config import ConfigError, SACConfig, TrainConfig, train_from_dict
@@ -170,7 +170,7 @@ def _privileged_episode(eid, n, success, with_privileged=True):
 
 
 def test_demos_load_from_a_contract_dataset(tmp_path):
-    from rldg_data.writer import write_dataset
+    from rldg_data.io.writer import write_dataset
 
     episodes = [_privileged_episode("a", 6, True), _privileged_episode("b", 4, False),
                 _privileged_episode("c", 5, True)]

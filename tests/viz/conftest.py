@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rldg_data import spec
-from rldg_data.episode import text_array
+from rldg_data.contract import spec
+from rldg_data.contract.episode import text_array
 from tests.factories import make_episode, make_episodes
 
 
@@ -28,7 +28,7 @@ def viz_episodes():
 @pytest.fixture(scope="session")
 def viz_dataset(tmp_path_factory, viz_episodes):
     """Path of the written dataset (JPEG frames, as the contract's default)."""
-    from rldg_data.writer import write_dataset
+    from rldg_data.io.writer import write_dataset
 
     return write_dataset(viz_episodes, tmp_path_factory.mktemp("viz") / "data", "vizmix")
 

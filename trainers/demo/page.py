@@ -12,7 +12,7 @@ import os
 import platform
 from pathlib import Path
 
-from rldg_data.atomic import write_text_atomic
+from rldg_data.io.atomic import write_text_atomic
 from trainers.demo.profile import DemoProfile
 from trainers.demo.results import (DATASET_LABELS, SPLITS, comparison_table, cycle_times, efficiency_summary,
                                    gaps, paper_rows, relabel_ablation)

@@ -28,7 +28,7 @@ import yaml
 from rldg_data.errors import RldgError
 from trainers.demo import recipes
 from trainers.demo.cache import StageCache
-from trainers.demo.commands import CommandLog, rldg, tfds_build, tfds_config
+from trainers.demo.stages import CommandLog, rldg, tfds_build, tfds_config
 from trainers.demo.profile import HANDOFF_TASKS, SPECIALIST_VARIANTS, TASKS, DemoProfile
 from trainers.demo.results import median_or_none as _median_or_none
 

@@ -13,7 +13,7 @@ from typing import Mapping, Optional
 
 import numpy as np
 
-from rldg_data.atomic import replace_dir
+from rldg_data.io.atomic import replace_dir
 from rldg_data.errors import RldgError
 from rldg_data.loaders.normalize import Normalizer
 from rldg_data.policy import POLICY_FILE

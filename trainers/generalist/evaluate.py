@@ -18,7 +18,7 @@ from typing import Callable, Optional, Sequence
 
 import numpy as np
 
-from rldg_data.atomic import write_text_atomic
+from rldg_data.io.atomic import write_text_atomic
 from rldg_data.errors import RldgError
 from trainers.generalist.intervals import fmt_rate, rate
 

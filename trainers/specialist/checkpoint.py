@@ -19,7 +19,7 @@ from typing import Any, Callable, Mapping, Optional
 
 import numpy as np
 
-from rldg_data.atomic import replace_dir, write_text_atomic
+from rldg_data.io.atomic import replace_dir, write_text_atomic
 from rldg_data.errors import RldgError
 
 FORMAT = "specialist"

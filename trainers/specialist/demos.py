@@ -14,7 +14,7 @@ from typing import Any, Iterator, Optional
 
 import numpy as np
 
-from rldg_data import spec
+from rldg_data.contract import spec
 from rldg_data.errors import ContractError, DatasetError
 
 log = logging.getLogger(__name__)
@@ -41,7 +41,7 @@ def load_demos(path: str | os.PathLike, task: str = "", variant: str = "", limit
     Episodes whose metadata names another task or variant are skipped (empty metadata matches), as
     are failed ones when `successful_only`. ContractError if the dataset has no privileged state.
     """
-    from rldg_data.reader import iter_episodes
+    from rldg_data.io.reader import iter_episodes
 
     found = []
     for episode in iter_episodes(path, decode_images=False, validate=False):

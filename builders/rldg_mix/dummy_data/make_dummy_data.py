@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
-from rldg_data.episode import Episode, EpisodeMetadata, make_steps
-from rldg_data.writer import write_dataset
+from rldg_data.contract.episode import Episode, EpisodeMetadata, make_steps
+from rldg_data.io.writer import write_dataset
 
 HERE = Path(__file__).parent
 

@@ -25,8 +25,8 @@ from pathlib import Path, PurePosixPath
 from typing import Callable, Iterator, Optional
 
 from rldg_data.errors import ContractError, DatasetError, UnsafeInputError
-from rldg_data.reader import iter_records, open_dataset
-from rldg_data.writer import RLDG_INFO_FILE, dataset_digest, publish
+from rldg_data.io.reader import iter_records, open_dataset
+from rldg_data.io.writer import RLDG_INFO_FILE, dataset_digest, publish
 
 log = logging.getLogger(__name__)
 
@@ -302,7 +302,7 @@ def _compare_sums(root: Path, computed: dict[str, str], report: VerifyReport) ->
 
 def recompute_digest(version_dir: str | os.PathLike) -> tuple[str, int]:
     """(digest, episodes) of a dataset from its records, as `writer.dataset_digest` defines it."""
-    from rldg_data.tfexample import decode_episode
+    from rldg_data.io.tfexample import decode_episode
 
     files = open_dataset(version_dir)
     pairs = []
@@ -317,7 +317,7 @@ def recompute_digest(version_dir: str | os.PathLike) -> tuple[str, int]:
 def verify_dataset(path: str | os.PathLike, *, check_manifest: bool = True) -> VerifyReport:
     """Re-checks a shared dataset folder: manifest checksums (unless `check_manifest` is False),
     every version against the RLDS contract, and the digest recorded in its rldg_info.json."""
-    from rldg_data.validate import validate_dataset
+    from rldg_data.contract.validate import validate_dataset
 
     root = dataset_root(path)
     report = VerifyReport(path=str(root))

@@ -23,8 +23,8 @@ from typing import Mapping, Optional
 
 import numpy as np
 
-from rldg_data import spec
-from rldg_data.episode import Episode
+from rldg_data.contract import spec
+from rldg_data.contract.episode import Episode
 
 STATS_FILE = "dataset_statistics.json"
 RELATIVE_ACCURACY = 0.002
@@ -183,7 +183,7 @@ class StatsAccumulator:
 
 def write_json_atomic(path: str | os.PathLike, data) -> Path:
     """Writes JSON to a temporary file beside `path`, then renames it into place."""
-    from rldg_data.atomic import write_text_atomic
+    from rldg_data.io.atomic import write_text_atomic
 
     return write_text_atomic(path, json.dumps(data, indent=2, sort_keys=True))
 
@@ -195,7 +195,7 @@ def compute_dataset_statistics(path: str | os.PathLike, split: Optional[str] = N
     Streams episodes without decoding images; with `write`, saves `dataset_statistics.json`
     beside the data. Returns the statistics dict.
     """
-    from rldg_data.reader import iter_episodes, open_dataset
+    from rldg_data.io.reader import iter_episodes, open_dataset
 
     files = open_dataset(path)
     if split is None and "train" in files.shards:

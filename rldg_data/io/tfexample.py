@@ -15,10 +15,10 @@ from typing import Optional
 import numpy as np
 from google.protobuf.message import DecodeError
 
-from rldg_data import spec
-from rldg_data.episode import Episode, EpisodeMetadata
+from rldg_data.contract import spec
+from rldg_data.contract.episode import Episode, EpisodeMetadata
 from rldg_data.errors import ContractError
-from rldg_data.images import decode_images, encode_images
+from rldg_data.io.images import decode_images, encode_images
 
 try:  # the generated proto classes, without importing all of TensorFlow
     from tensorflow.core.example import example_pb2

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from rldg_data.episode import Episode
-from rldg_data.recipe import FilterConfig, RelabelConfig
+from rldg_data.contract.episode import Episode
+from rldg_data.mix.recipe import FilterConfig, RelabelConfig
 from rldg_data.transforms import filters as F
 from rldg_data.transforms.actions import relabel_actions
 from rldg_data.transforms.language import relabel_language

@@ -209,7 +209,7 @@ def _source(name, values, default_filters, default_relabels, base, check_paths) 
     path = path if path.is_absolute() else (base / path)
     if check_paths:
         from rldg_data.errors import DatasetError
-        from rldg_data.reader import resolve_dataset_dir
+        from rldg_data.io.reader import resolve_dataset_dir
 
         try:
             path = resolve_dataset_dir(path)

@@ -41,7 +41,7 @@ def register_demo(sub) -> None:
 
 
 def _run_demo(args) -> int:
-    from trainers.demo.commands import CHILDREN
+    from trainers.demo.stages import CHILDREN
     from trainers.demo.profile import get_profile
 
     profile = get_profile(args.profile, seed=args.seed)

@@ -1,6 +1,6 @@
 """`ComputeStats`: statistics of a PCollection of episodes per key, as a Beam CombineFn.
 
-Accumulators are `rldg_data.stats.StatsAccumulator`s: integer sums, min/max and a fixed-layout
+Accumulators are `rldg_data.stats.accumulators.StatsAccumulator`s: integer sums, min/max and a fixed-layout
 histogram sketch, so partial results merge exactly in any order (identical statistics on any
 runner and worker count). Elements are small: {"action": [T, A], "proprio": [T, S]} per episode.
 """
@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import apache_beam as beam
 
-from rldg_data import spec
-from rldg_data.episode import Episode
-from rldg_data.stats import StatsAccumulator
+from rldg_data.contract import spec
+from rldg_data.contract.episode import Episode
+from rldg_data.stats.accumulators import StatsAccumulator
 
 
 def stats_arrays(episode: Episode) -> dict:

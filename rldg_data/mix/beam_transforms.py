@@ -10,8 +10,8 @@ from typing import Callable, Optional
 
 import apache_beam as beam
 
-from rldg_data.beam import episode_ops
-from rldg_data.recipe import FilterConfig, RelabelConfig
+from rldg_data.mix import episode_ops
+from rldg_data.mix.recipe import FilterConfig, RelabelConfig
 from rldg_data.transforms.stitch import stitch_handoff
 
 

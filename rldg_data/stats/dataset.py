@@ -1,6 +1,6 @@
 """Action and proprio statistics of one or more datasets, and normalization with them.
 
-`dataset_statistics(paths)` prefers `rldg_data.stats.compute_dataset_statistics` (the toolkit's
+`dataset_statistics(paths)` prefers `rldg_data.stats.accumulators.compute_dataset_statistics` (the toolkit's
 statistics, written beside the dataset) for a single dataset and falls back to a private numpy pass
 (states and actions only: no image is decoded) when that module is missing, gives a layout this
 loader does not know, or several datasets are mixed. The layout is Octo's and OpenVLA's:
@@ -16,10 +16,10 @@ from typing import Mapping, Optional, Sequence
 
 import numpy as np
 
-from rldg_data import spec
+from rldg_data.contract import spec
 from rldg_data.errors import RldgError
-from rldg_data.loaders.records import index_datasets, read_record
-from rldg_data.tfexample import decode_episode
+from rldg_data.io.records import index_datasets, read_record
+from rldg_data.io.tfexample import decode_episode
 from rldg_data.loaders.windows import num_anchors
 from rldg_data.loaders.normalize import STAT_KEYS, Normalizer  # noqa: F401  (re-exported)
 
@@ -38,13 +38,13 @@ def dataset_statistics(paths: str | os.PathLike | Sequence[str | os.PathLike], s
 
 def _toolkit_statistics(path) -> Optional[dict]:
     try:
-        from rldg_data.stats import compute_dataset_statistics
+        from rldg_data.stats.accumulators import compute_dataset_statistics
     except ImportError:
         return None
     try:
         stats = compute_dataset_statistics(path)
     except Exception as exc:  # a missing feature of the other module must not stop training
-        log.warning("rldg_data.stats failed on %s (%r); computing statistics here", path, exc)
+        log.warning("rldg_data.stats.accumulators failed on %s (%r); computing statistics here", path, exc)
         return None
     return _as_layout(stats) if isinstance(stats, Mapping) else None
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Sequence
 
 from rldg_data.errors import ContractError, DatasetError
-from rldg_data.reader import DatasetFiles, open_dataset
+from rldg_data.io.reader import DatasetFiles, open_dataset
 
 _HEADER = 12
 _FOOTER = 4

@@ -13,7 +13,7 @@ from typing import Iterable, Mapping, Optional
 
 import numpy as np
 
-from rldg_data import spec
+from rldg_data.contract import spec
 from rldg_data.errors import ContractError, EpisodeValidationError
 
 
@@ -112,7 +112,7 @@ class Episode:
 
     def violations(self, expected: Optional[spec.DatasetSpec] = None) -> list[ContractError]:
         """Every contract violation of this episode (empty when it is valid)."""
-        from rldg_data.contract import episode_violations
+        from rldg_data.contract.check import episode_violations
 
         return episode_violations(self, expected)
 

@@ -11,11 +11,11 @@ from typing import TYPE_CHECKING, Optional
 
 import numpy as np
 
-from rldg_data import spec
+from rldg_data.contract import spec
 from rldg_data.errors import ContractError
 
 if TYPE_CHECKING:
-    from rldg_data.episode import Episode
+    from rldg_data.contract.episode import Episode
 
 
 def episode_violations(episode: "Episode", expected: Optional[spec.DatasetSpec] = None) -> list[ContractError]:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from rldg_data.recipe import Recipe
-from rldg_data.stats import STATS_FILE
+from rldg_data.mix.recipe import Recipe
+from rldg_data.stats.accumulators import STATS_FILE
 
 TEMPLATE = Path(__file__).with_name("card_template.md")
 CARD_FILE = "README.md"

@@ -14,10 +14,10 @@ import os
 from pathlib import Path
 from typing import Iterator, Optional
 
-from rldg_data import spec
-from rldg_data.episode import Episode
+from rldg_data.contract import spec
+from rldg_data.contract.episode import Episode
 from rldg_data.errors import ContractError, DatasetError
-from rldg_data.tfexample import decode_episode
+from rldg_data.io.tfexample import decode_episode
 
 
 @dataclasses.dataclass(frozen=True)

@@ -11,11 +11,11 @@ import dataclasses
 import os
 from typing import Callable, Optional
 
-from rldg_data import spec
-from rldg_data.episode import Episode
+from rldg_data.contract import spec
+from rldg_data.contract.episode import Episode
 from rldg_data.errors import ContractError, DatasetError
-from rldg_data.reader import iter_records, open_dataset
-from rldg_data.tfexample import decode_episode
+from rldg_data.io.reader import iter_records, open_dataset
+from rldg_data.io.tfexample import decode_episode
 
 
 @dataclasses.dataclass

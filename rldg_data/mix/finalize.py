@@ -7,11 +7,11 @@ import json
 import os
 from pathlib import Path
 
-from rldg_data import spec
-from rldg_data.beam import io
+from rldg_data.contract import spec
+from rldg_data.io import beam_io as io
 from rldg_data.errors import DatasetError
-from rldg_data.recipe import Recipe
-from rldg_data.writer import RLDG_INFO_FILE, dataset_digest, publish, shard_name
+from rldg_data.mix.recipe import Recipe
+from rldg_data.io.writer import RLDG_INFO_FILE, dataset_digest, publish, shard_name
 
 
 def finalize(recipe: Recipe, data_spec: spec.DatasetSpec, mix_plan: dict, work: Path, final: Path,
@@ -40,7 +40,7 @@ def finalize(recipe: Recipe, data_spec: spec.DatasetSpec, mix_plan: dict, work: 
         description=recipe.description or f"RLDG mix {recipe.name} (recipe {recipe.hash[:12]})")
     info = mix_info(recipe, mix_plan, rows)
     (work / RLDG_INFO_FILE).write_text(json.dumps(info, indent=2, sort_keys=True))
-    from rldg_data.card import write_card
+    from rldg_data.io.card import write_card
 
     write_card(work, recipe, info)
     return publish(work, final, overwrite)

@@ -26,14 +26,15 @@ from typing import Optional, Sequence
 import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions
 
-from rldg_data import spec
-from rldg_data.beam import episode_ops, io, plan
-from rldg_data.beam.stats_fn import StatsCombineFn, stats_arrays
+from rldg_data.contract import spec
+from rldg_data.mix import episode_ops, plan
+from rldg_data.io import beam_io as io
+from rldg_data.stats.beam import StatsCombineFn, stats_arrays
 from rldg_data.errors import ContractError, DatasetError, RecipeError
-from rldg_data.reader import open_dataset
-from rldg_data.recipe import Recipe
-from rldg_data.stats import STATS_FILE, per_source_stats_file
-from rldg_data.tfexample import encode_episode
+from rldg_data.io.reader import open_dataset
+from rldg_data.mix.recipe import Recipe
+from rldg_data.stats.accumulators import STATS_FILE, per_source_stats_file
+from rldg_data.io.tfexample import encode_episode
 
 log = logging.getLogger(__name__)
 ALL = "__all__"
@@ -232,7 +233,7 @@ def build_mix(recipe: Recipe, data_dir: str | os.PathLike, beam_options=None, ov
     `beam_options`: see `pipeline_options` (e.g. "direct_running_mode=multi_processing,
     direct_num_workers=2", or ["--runner=DaskRunner", "--dask_client_address=HOST:PORT"]).
     """
-    from rldg_data.beam.finalize import finalize
+    from rldg_data.mix.finalize import finalize
 
     final = Path(data_dir) / recipe.name / recipe.version
     if final.exists() and not overwrite:

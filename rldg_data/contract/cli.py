@@ -28,8 +28,8 @@ def register_validate(sub) -> None:
 def _run_validate(args) -> int:
     from tqdm import tqdm
 
-    from rldg_data.reader import open_dataset
-    from rldg_data.validate import validate_dataset
+    from rldg_data.io.reader import open_dataset
+    from rldg_data.contract.validate import validate_dataset
 
     total = open_dataset(args.path).num_episodes
     with tqdm(total=total, unit="ep", desc="validate", disable=None, file=sys.stderr) as bar:

@@ -18,11 +18,11 @@ import uuid
 from pathlib import Path
 from typing import Iterable, Mapping, Optional
 
-from rldg_data import spec
-from rldg_data.atomic import replace_dir
-from rldg_data.episode import Episode
+from rldg_data.contract import spec
+from rldg_data.io.atomic import replace_dir
+from rldg_data.contract.episode import Episode
 from rldg_data.errors import ContractError, DatasetError
-from rldg_data.tfexample import encode_episode
+from rldg_data.io.tfexample import encode_episode
 
 log = logging.getLogger(__name__)
 

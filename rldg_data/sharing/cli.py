@@ -1,6 +1,6 @@
 """`rldg pack`, `rldg unpack`, `rldg verify`: share a dataset as one checked archive.
 
-Each subcommand parses its arguments and calls one function of `rldg_data.sharing`; progress bars
+Each subcommand parses its arguments and calls one function of `rldg_data.sharing.archive`; progress bars
 live here, not in the library. Errors (`RldgError`) reach `rldg`'s main, which prints them and
 exits 2; `verify` exits 1 when it finds problems.
 """
@@ -74,7 +74,7 @@ def _bar(desc: str):
 
 
 def _run_pack(args) -> int:
-    from rldg_data.sharing import pack_dataset
+    from rldg_data.sharing.archive import pack_dataset
 
     with _bar("pack") as bar:
         out = pack_dataset(args.dataset, args.out, force=args.force,
@@ -84,7 +84,7 @@ def _run_pack(args) -> int:
 
 
 def _run_unpack(args) -> int:
-    from rldg_data.sharing import unpack_archive
+    from rldg_data.sharing.archive import unpack_archive
 
     with _bar("unpack") as bar:
         dest = unpack_archive(args.archive, args.dir, force=args.force, progress=bar.update)
@@ -93,7 +93,7 @@ def _run_unpack(args) -> int:
 
 
 def _run_verify(args) -> int:
-    from rldg_data.sharing import verify_dataset
+    from rldg_data.sharing.archive import verify_dataset
 
     report = verify_dataset(args.dir, check_manifest=not args.no_manifest)
     if args.json:

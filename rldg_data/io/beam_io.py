@@ -17,10 +17,10 @@ from typing import Iterator
 
 import apache_beam as beam
 
-from rldg_data import spec
-from rldg_data.episode import Episode
+from rldg_data.contract import spec
+from rldg_data.contract.episode import Episode
 from rldg_data.errors import ContractError
-from rldg_data.tfexample import decode_episode
+from rldg_data.io.tfexample import decode_episode
 
 PART_PREFIX = "part-"
 
@@ -94,7 +94,7 @@ class WriteParts(beam.DoFn):
 
 def write_json(folder: str, name: str, data) -> None:
     """Writes one JSON file atomically (used as the last step of small keyed results)."""
-    from rldg_data.stats import write_json_atomic
+    from rldg_data.stats.accumulators import write_json_atomic
 
     write_json_atomic(os.path.join(folder, name), data)
 

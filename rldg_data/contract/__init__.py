@@ -1,0 +1,7 @@
+"""The RLDS contract of rldg-data: what a dataset on disk must be, and the checks that say so.
+
+`spec` names the features, dtypes, shapes and metadata every dataset carries; `episode` holds one
+episode in memory (numpy) and builds it; `check` lists an episode's violations of the contract;
+`validate` summarizes a dataset on disk and reports every violation with file, episode and field;
+`cli` is `rldg validate`. Import from the submodules; this package init re-exports nothing.
+"""
