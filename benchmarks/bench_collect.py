@@ -142,7 +142,7 @@ def bench_examples(paths: list[Path]) -> None:
     import tensorflow_datasets as tfds  # noqa: F401  (after rendering: see collectors.collect)
 
     from collectors.logs import read_episode
-    from collectors.to_rlds import episode_to_example
+    from rldg_data.io.codec import features_dict as episode_to_example
     from rldg_data.contract import spec
 
     t = time.perf_counter()

@@ -7,6 +7,10 @@
 2. Peak RSS of `build_mix` at 1,000 vs 10,000 episodes (each in a fresh child process).
 
     .venv/bin/python benchmarks/bench_mix.py [--episodes 1000] [--length 50] [--rss-length 10]
+
+3. `--tfds-vs-mix`: `tfds build builders/rldg_mix` vs `rldg mix` on the same recipe, each as the
+   user runs it (a fresh process), wall and CPU seconds (children's rusage) and bytes written.
+   `--tree DIR` runs another checkout's builder and library (e.g. the commit before one build).
 """
 
 from __future__ import annotations
@@ -118,17 +122,72 @@ def rss_child(n: int, length: int, work: str) -> None:
                       "peak_rss_mib": max(peak[0], proc.memory_info().rss) / 2**20}))
 
 
+# `rldg mix`'s library call, in whichever layout the tree has (before/after the core layout move).
+_BUILD_MIX = """import sys
+try:
+    from rldg_data.mix.pipeline import build_mix; from rldg_data.mix.recipe import load_recipe
+except ImportError:
+    from rldg_data.beam.mix import build_mix; from rldg_data.recipe import load_recipe
+build_mix(load_recipe(sys.argv[1]), sys.argv[2])
+"""
+
+
+def tfds_vs_mix(episodes: int, length: int, tree: Path, runs: int) -> None:
+    """`tfds build builders/rldg_mix` and `rldg mix` of one recipe, each in a fresh process."""
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(tree / "builders"), str(tree)]))
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        source = write_source(tmp / "src", episodes, length)
+        recipe = tmp / "bench_tfds.yaml"
+        recipe.write_text(f"name: bench_tfds\nseed: 0\nval_fraction: 0.05\nsources: {{rl: {{path: {source}}}}}\n")
+        commands = {
+            "tfds build builders/rldg_mix": [sys.executable, "-m", "tensorflow_datasets.scripts.cli.main", "build",
+                                             str(tree / "builders" / "rldg_mix"), "--config", "custom"],
+            "rldg mix (build_mix)": [sys.executable, "-c", _BUILD_MIX, str(recipe)],
+        }
+        results = {}
+        for run in range(runs):
+            for name, argv in commands.items():
+                out = tmp / f"out-{run}-{name.split()[0]}"
+                argv = argv + ["--data_dir" if name.startswith("tfds") else "", str(out)]
+                argv = [a for a in argv if a]
+                before = resource.getrusage(resource.RUSAGE_CHILDREN)
+                t = time.perf_counter()
+                subprocess.run(argv, check=True, env=dict(env, RLDG_MIX_RECIPE=str(recipe)), cwd=tmp,
+                               capture_output=True)
+                wall = time.perf_counter() - t
+                after = resource.getrusage(resource.RUSAGE_CHILDREN)
+                cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+                written = (after.ru_oublock - before.ru_oublock) * 512
+                results.setdefault(name, []).append((wall, cpu, written))
+        steps = episodes * length
+        print(f"tfds build vs rldg mix ({episodes} episodes x {length} steps, 64x64 JPEG; tree {tree}; {runs} run(s);"
+              f" load {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores):")
+        for name, rows in results.items():
+            wall, cpu, written = (min(r[i] for r in rows) for i in range(3))
+            print(f"  {name:<30} {wall:6.1f} s wall (best)  {cpu:6.1f} s CPU  {steps / cpu:7.0f} steps per CPU-s"
+                  f"  {written / 2**20:7.1f} MiB written")
+        t, m = (min(r[1] for r in results[k]) for k in commands)
+        print(f"  CPU ratio tfds build / rldg mix: {t / m:.2f}x")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--episodes", type=int, default=1000)
     ap.add_argument("--length", type=int, default=50)
     ap.add_argument("--rss-length", type=int, default=10)
     ap.add_argument("--rss-sizes", default="1000,10000")
+    ap.add_argument("--tfds-vs-mix", action="store_true", help="time tfds build vs rldg mix (see above)")
+    ap.add_argument("--tree", type=Path, default=Path(__file__).resolve().parents[1])
+    ap.add_argument("--runs", type=int, default=1)
     ap.add_argument("--rss-child", nargs=3, help=argparse.SUPPRESS)
     ap.add_argument("--write-source", nargs=3, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.write_source:
         write_source(Path(args.write_source[2]) / "src", int(args.write_source[0]), int(args.write_source[1]))
+        return
+    if args.tfds_vs_mix:
+        tfds_vs_mix(args.episodes, args.length, args.tree, args.runs)
         return
     if args.rss_child:
         rss_child(int(args.rss_child[0]), int(args.rss_child[1]), args.rss_child[2])

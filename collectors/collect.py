@@ -12,6 +12,7 @@ episode.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import logging
 import multiprocessing as mp
@@ -50,14 +51,17 @@ class CollectConfig:
     intervene_steps: int = 10
     env_factory: str = ""  # module:function instead of robot_io.make (any dm_env task)
     demonstrator_factory: str = ""  # module:function instead of robot_io.make_demonstrator
+    robot: str = ""  # URL or JSON config of a HIL-SERL robot server: collectors.robot records through it
 
     def __post_init__(self) -> None:
-        if self.episodes <= 0 or self.workers <= 0:
-            raise ValueError(f"episodes and workers must be positive, got {self.episodes}, {self.workers}")
+        if self.episodes <= 0:
+            raise RldgError(f"--episodes must be at least 1, got {self.episodes}")
+        if self.workers <= 0:
+            raise RldgError(f"--workers must be at least 1, got {self.workers}")
         if self.image_size <= 0:
-            raise ValueError(f"image_size must be positive, got {self.image_size}")
+            raise RldgError(f"--image-size must be positive, got {self.image_size}")
         if self.start_stage < 0:
-            raise ValueError(f"start_stage must be >= 0, got {self.start_stage}")
+            raise RldgError(f"--start-stage must be >= 0, got {self.start_stage}")
 
     def worker_ranges(self) -> list[range]:
         """Contiguous episode-index ranges, one per worker (fewer workers than episodes used)."""
@@ -71,9 +75,10 @@ class CollectSummary:
     out: Path
     recorded: int = 0
     skipped: int = 0
-    steps: int = 0
+    steps: int = 0  # RLDS steps of the recorded episodes (T each, the final observation included)
+    transitions: int = 0  # steps with an action (T - 1 each), what `rldg stats` counts
     successes: int = 0
-    steps_by_source: dict = dataclasses.field(default_factory=dict)
+    steps_by_source: dict = dataclasses.field(default_factory=dict)  # steps by their source label
 
 
 def episode_name(index: int) -> str:
@@ -87,6 +92,86 @@ def worker_folder(out: str | os.PathLike, worker: int) -> Path:
 def committed_episodes(out: str | os.PathLike) -> set[int]:
     """Indices of the episodes committed under `out` by any worker folder (partial ones excluded)."""
     return {int(p.name[len("ep-"):]) for p in Path(out).glob("worker-*/ep-*") if p.is_dir()}
+
+
+# Keys that say what an episode is: a log folder holds episodes of one value of each. The others
+# (how many episodes, how many workers, where) may change between runs into the same folder.
+RUN_ONLY_KEYS = ("episodes", "workers", "out")
+
+
+def config_identity(config: CollectConfig | dict) -> dict:
+    """The configuration keys that define a run's episodes (all but RUN_ONLY_KEYS)."""
+    values = dataclasses.asdict(config) if isinstance(config, CollectConfig) else dict(config)
+    return {k: v for k, v in values.items() if k not in RUN_ONLY_KEYS}
+
+
+def read_manifest(out: str | os.PathLike) -> Optional[dict]:
+    """The `collect.json` of a log folder (None if it has none); unreadable is an RldgError."""
+    path = Path(out) / MANIFEST
+    if not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise RldgError(f"{path} is unreadable ({exc}); it describes the episodes in {out}") from None
+
+
+def check_config(config: CollectConfig) -> None:
+    """Checks that the task, variant, policy and factories of `config` exist, before any worker
+    starts: a typo is a one-line RldgError, not a worker's traceback."""
+    from collectors.sources import DEMONSTRATORS, HANDOFFS, load_factory
+
+    if config.env_factory:
+        load_factory(config.env_factory)
+        if config.start_stage:
+            raise RldgError("--start-stage is only supported for robot_io tasks, not with an env factory")
+    else:
+        from robot_io.registry import variant_info
+
+        variant_info(config.task, config.variant)  # names the known tasks / variants
+    if config.demonstrator_factory:
+        load_factory(config.demonstrator_factory)
+    policy = config.policy
+    if policy not in DEMONSTRATORS and not Path(policy).is_dir():
+        if ":" not in policy:
+            raise RldgError(f"--policy {policy!r} is neither expert, human, an existing checkpoint "
+                            f"folder nor a 'module:function' factory (see rldg collect --list)")
+        load_factory(policy)
+    if config.handoff not in HANDOFFS:
+        raise RldgError(f"--handoff {config.handoff!r} is not one of {', '.join(h for h in HANDOFFS if h)}")
+    if config.intervene_with and config.intervene_with not in DEMONSTRATORS:
+        raise RldgError(f"--intervene-with {config.intervene_with!r} is not one of {', '.join(DEMONSTRATORS)}")
+    if config.handoff and config.intervene_with:
+        raise RldgError("a hand-off and interventions in one run are not supported; pick one")
+
+
+def check_log_folder(config: CollectConfig, append: bool = False) -> CollectConfig:
+    """The configuration to record: `config` itself when `config.out` is new or holds episodes of
+    the same configuration (a rerun resumes or tops up). A folder of another configuration is
+    refused with an RldgError naming the differing keys, unless `append`: then the run records
+    into `out/run-<hash>/` beside them (its own collect.json), each episode keeping its own
+    configuration; the same appending command later resumes that subfolder."""
+    manifest = read_manifest(config.out)
+    if manifest is None:
+        return config
+    old, new = config_identity(manifest), config_identity(config)
+    differing = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
+    if not differing:
+        return config
+    if append:
+        digest = hashlib.sha256(json.dumps(new, sort_keys=True).encode()).hexdigest()[:8]
+        return check_log_folder(dataclasses.replace(config, out=str(Path(config.out) / f"run-{digest}")))
+    changes = "; ".join(f"{k}: {old.get(k)!r} there, {new.get(k)!r} now" for k in differing)
+    raise RldgError(f"{config.out} holds episodes of another configuration ({changes}): a log folder "
+                    f"must describe every episode in it. Use another --out, or --append to record "
+                    f"this configuration into a subfolder of {config.out}")
+
+
+def prepare_run(config: CollectConfig, append: bool = False) -> CollectConfig:
+    """Every check before a collection starts (arguments, then the log folder); returns the
+    configuration to record. One function, so every way of starting a collection checks the same."""
+    check_config(config)
+    return check_log_folder(config, append)
 
 
 def run_worker(config: CollectConfig, worker: int, indices: range, report: Callable[[dict], None]) -> None:
@@ -158,13 +243,16 @@ def write_manifest(config: CollectConfig) -> Path:
 
 
 def collect(config: CollectConfig, progress: Optional[Callable[[dict], None]] = None,
-            in_process: bool = False) -> CollectSummary:
+            in_process: bool = False, append: bool = False) -> CollectSummary:
     """Runs a collection in spawned worker processes (or, with `in_process` and one worker, here).
 
     Workers are fresh interpreters because MuJoCo's EGL renderer segfaults when created in a
     process that has imported TensorFlow (seen with tensorflow-cpu 2.21 + mujoco 3.3), as a
     notebook or test session often has; `in_process` is for environments that do not render.
+    `prepare_run` checks the arguments and the log folder first (see `check_log_folder` for
+    `append`).
     """
+    config = prepare_run(config, append)
     write_manifest(config)
     summary = CollectSummary(Path(config.out))
 
@@ -174,8 +262,10 @@ def collect(config: CollectConfig, progress: Optional[Callable[[dict], None]] = 
         else:
             summary.recorded += 1
             summary.steps += msg["length"]
+            summary.transitions += len(msg["sources"])
             summary.successes += int(msg["success"])
-            for s in msg["sources"]:
+            # the final step carries the last acting step's source label (collectors/logs.py)
+            for s in list(msg["sources"]) + list(msg["sources"])[-1:]:
                 summary.steps_by_source[s] = summary.steps_by_source.get(s, 0) + 1
         if progress:
             progress(msg)
@@ -214,6 +304,7 @@ def collect(config: CollectConfig, progress: Optional[Callable[[dict], None]] = 
             if p.is_alive():
                 p.terminate()
     if errors:
-        raise RldgError(f"collection into {config.out} failed (finished episodes are kept; run the "
-                        f"same command again to resume):\n" + "\n".join(errors))
+        raise RldgError(f"collection into {config.out} failed (finished episodes are kept; once the "
+                        f"cause is fixed, the same command records only the missing ones):\n"
+                        + "\n".join(errors))
     return summary

@@ -140,12 +140,17 @@ def record_episode(
     info_fn: Callable[[Any], Mapping[str, Any]] = step_info,
     max_steps: Optional[int] = None,
     seed_fn: Optional[Callable[[int], None]] = None,
+    step_extras_fn: Optional[Callable[[], Mapping[str, Any]]] = None,
+    outcome_extras_fn: Optional[Callable[[], Mapping[str, Any]]] = None,
 ) -> EpisodeOutcome:
     """Runs one episode of `env` with `actor` and records it as `folder/name` (atomically).
 
     `actor.act(observation, stage)` returns (action, source). `seed_fn(seed)` makes the next reset
     start from the episode's seed (default: `reseed`). `max_steps` is a safety net for
     environments without a time limit: reaching it raises RuntimeError and commits nothing.
+    `step_extras_fn()` adds fields to each step's custom data (e.g. the policy's proposal beside
+    an intervention); `outcome_extras_fn()` adds numbers to the episode metadata and outcome.json
+    (e.g. a robot loop's overruns).
     """
     quiet_envlogger()
     import envlogger
@@ -165,11 +170,15 @@ def record_episode(
             state["return"] += reward
             default_success = timestep.last() and timestep.discount == 0.0 and reward > 0
             state["success"] = bool(info.get("success", default_success))
-        return {"action_source": state["source"], "stage": np.int32(state["stage"])}
+        data = {"action_source": state["source"], "stage": np.int32(state["stage"])}
+        return {**data, **step_extras_fn()} if step_extras_fn else data
 
     def on_episode(timestep, action, _env):
-        return {"success": state["success"], "episode_return": np.float64(state["return"]),
-                "final_stage": np.int32(state["stage"])} if timestep.last() else None
+        if not timestep.last():
+            return None
+        meta = {"success": state["success"], "episode_return": np.float64(state["return"]),
+                "final_stage": np.int32(state["stage"])}
+        return {**meta, **(outcome_extras_fn() if outcome_extras_fn else {})}
 
     sources = []
     with envlogger.EnvLogger(_KeepOpen(env), data_directory=str(partial),
@@ -193,10 +202,17 @@ def record_episode(
     (partial / OUTCOME_FILE).write_text(json.dumps(
         {"episode_id": outcome.episode_id, "length": outcome.length, "success": outcome.success,
          "episode_return": outcome.episode_return, "task": header.task, "variant": header.variant,
-         "policy_id": header.policy_id, "seed": header.seed}, sort_keys=True))
+         "policy_id": header.policy_id, "seed": header.seed,
+         **({k: _plain(v) for k, v in outcome_extras_fn().items()} if outcome_extras_fn else {})},
+        sort_keys=True))
     os.replace(partial, final)  # the commit: only complete, closed logs carry their final name
     log.debug("recorded %s (%d steps)", final, len(sources) + 1)
     return outcome
+
+
+def _plain(value):
+    """numpy scalars as JSON numbers."""
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def read_outcomes(root: str | os.PathLike) -> list[dict]:

@@ -5,14 +5,26 @@ group of setup.py (as pytest finds plugins), so this module imports none of the 
 `validate` is also registered directly so that the core works from a source tree. A registration function takes the argparse subparsers object,
 adds one parser and sets `func` (a callable of the parsed args returning an exit status).
 Registration must stay cheap: heavy imports happen inside `func`.
+
+Errors: an `RldgError` (a user error: bad data, bad option, missing file) is printed as one line
+on stderr and exits with status 2; with `-v` its traceback is shown too. Any other exception is a
+bug and keeps its Python traceback.
+
+Noise: TensorFlow's C++ start-up lines (the oneDNN notice, the CPU-feature notice, absl's "before
+InitializeLog" warning) ignore `TF_CPP_MIN_LOG_LEVEL` and would hide the one line that matters, so
+`main` filters them out of stderr while TensorFlow is first imported (`quiet_tensorflow_startup`).
+Only the command line does this: a library user importing `rldg_data` keeps TensorFlow's defaults.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
+import re
 import sys
+import tempfile
 from importlib import metadata
 from typing import Callable, Optional, Sequence
 
@@ -67,18 +79,114 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+# Start-up lines of TensorFlow's C++ runtime: absl's pre-init warning, and INFO/WARNING records in
+# absl's format ("I0000 00:00:1796069238.914834   11311 port.cc:153] ...") or TF's older one
+# ("2024-01-11 05:40:05.061907: I tensorflow/...cc:182] ..."), plus the CPU-feature notice's second line.
+_STARTUP_NOISE = re.compile(
+    r"^(WARNING: All log messages before absl::InitializeLog\(\) is called"
+    r"|[IW]\d{4} \d\d:\d\d:[\d.]+\s+\d+ [\w.]+:\d+\] "
+    r"|\d{4}-\d\d-\d\d \d\d:\d\d:[\d.]+: [IW] \S+:\d+\] "
+    r"|To enable the following instructions: .* rebuild TensorFlow with the appropriate compiler flags)")
+
+
+# Warnings libraries log on import about optional parts the toolkit does not use (Beam's GCP I/O).
+_STARTUP_RECORDS = ("apitools not found, and bigquery client libraries are not available",)
+
+
+def _drop_startup_records(record: logging.LogRecord) -> bool:
+    return not any(str(record.msg).startswith(text) for text in _STARTUP_RECORDS)
+
+
+def is_startup_noise(line: str) -> bool:
+    """Whether one stderr line is a TensorFlow/absl start-up notice (never an error record)."""
+    return bool(_STARTUP_NOISE.match(line))
+
+
+@contextlib.contextmanager
+def _filtered_stderr():
+    """Sends file descriptor 2 to a temp file for the block, then forwards all but start-up noise.
+
+    Works at the descriptor level because the C++ runtime writes there, not to `sys.stderr`.
+    """
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile(mode="w+b") as tmp:
+        os.dup2(tmp.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            tmp.seek(0)
+            kept = [line for line in tmp.read().decode("utf-8", "replace").splitlines(keepends=True)
+                    if not is_startup_noise(line)]
+            if kept:
+                sys.stderr.write("".join(kept))
+                sys.stderr.flush()
+
+
+class _QuietImport:
+    """A meta-path finder that runs the first import of `module` under `_filtered_stderr`.
+
+    It finds the module's spec with the other finders and wraps only that loader's `exec_module`,
+    so the module is imported exactly once, by the normal machinery, and nothing else changes.
+    """
+
+    def __init__(self, module: str) -> None:
+        self.module = module
+
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname != self.module:
+            return None
+        import importlib.util
+
+        sys.meta_path.remove(self)
+        spec = importlib.util.find_spec(fullname)
+        if spec is None or spec.loader is None or not hasattr(spec.loader, "exec_module"):
+            return spec
+        inner = spec.loader.exec_module
+
+        def exec_module(module):
+            with _filtered_stderr():
+                inner(module)
+
+        spec.loader.exec_module = exec_module
+        return spec
+
+
+def quiet_tensorflow_startup() -> None:
+    """Silences TensorFlow's start-up lines in this process (the `rldg` command calls it first).
+
+    Sets `TF_CPP_MIN_LOG_LEVEL=2` unless the user set it, and filters the C++ notices that ignore
+    it out of stderr while `tensorflow` is first imported; a no-op once TensorFlow is imported.
+    """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if "tensorflow" in sys.modules or any(isinstance(f, _QuietImport) for f in sys.meta_path):
+        return
+    sys.meta_path.insert(0, _QuietImport("tensorflow"))
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    quiet_tensorflow_startup()
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
+    if not args.verbose:
+        logging.getLogger("absl").setLevel(logging.WARNING)  # TFDS logs INFO lines through absl
+        for handler in logging.getLogger().handlers:
+            handler.addFilter(_drop_startup_records)
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
     try:
         return int(args.func(args) or 0)
     except RldgError as exc:
+        if args.verbose:
+            import traceback
+
+            traceback.print_exc()
         print(f"rldg {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -1,7 +1,9 @@
-"""One exception hierarchy for the toolkit.
+"""One exception hierarchy for the whole toolkit: every error class of every package is here.
 
 Every error a user can hit on bad data carries *where* it happened (file, episode id, step index,
-field) so the message can say it, and a hint saying what to do. Callers catch `RldgError`.
+field) so the message can say it, and a hint saying what to do. Callers catch `RldgError`; the
+`rldg` command prints an `RldgError` as one line on stderr and exits with status 2 (a user error),
+while any other exception is a bug and keeps its traceback.
 """
 
 from __future__ import annotations
@@ -90,3 +92,36 @@ class UnsafeInputError(RldgError):
 
 class UnavailableError(RldgError):
     """A feature that cannot work in this environment (no Octo install, no display, ...)."""
+
+
+class ConfigError(RldgError):
+    """A configuration value out of range, or an unknown key in a stored config (the message names it).
+
+    Raised where a config dataclass is built (specialist, report, importer, ...), so a bad option
+    fails before any work starts.
+    """
+
+
+class LoaderConfigError(ConfigError):
+    """A training loader setting out of range (the message names it)."""
+
+
+class DemoError(RldgError):
+    """A demo stage's command failed; the message names the command and shows its output's tail."""
+
+
+class RobotError(RldgError):
+    """A robot server (HIL-SERL's API, real or simulated) that cannot be used as asked."""
+
+
+class RobotConnectionError(RobotError):
+    """The robot server could not be reached, or stopped answering (timeout, refused, reset)."""
+
+
+class RobotProtocolError(RobotError):
+    """The robot server answered something unusable (HTTP error, malformed JSON, NaN, wrong shape),
+    or a command was refused before sending (NaN pose)."""
+
+
+class CameraTimeoutError(RobotError):
+    """A camera gave no new frame in time (frozen, unplugged, or held by another process)."""

@@ -16,8 +16,10 @@ def register_show(sub) -> None:
         description=(
             "Read a TFDS contract dataset once (no image decoding) and print rich tables: episodes, "
             "steps and success rate; per source (episodes, steps, success, median length, action "
-            "smoothness); per task/variant; and the action/state statistics (from the dataset's "
-            "dataset_statistics.json when present, else computed)."),
+            "smoothness); per task/variant; and the action/state statistics of the train split (the "
+            "numbers `rldg stats` writes and the loaders normalize with; a stale "
+            "dataset_statistics.json is flagged). Steps count every step of an episode, "
+            "transitions the steps with an action (the last step has none)."),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("path", help="dataset folder (<data_dir>/<name>/<version>, or <data_dir>/<name>)")

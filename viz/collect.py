@@ -3,8 +3,9 @@
 `collect_dataset_view(path)` reads each episode once with `iter_episodes(decode_images=False)`
 (decoding JPEGs is what would make 1,000 episodes slow) and keeps per-episode rows (source,
 task, variant, split, outcome, length), per-step actions and states grouped by who acted, action
-speed profiles on a normalised time axis, and a few still-encoded sample episodes per source whose
-frames the episode views decode later. Figures, tables, the terminal summary and the notebooks all
+speed profiles on a normalised time axis, a few still-encoded sample episodes per source whose
+frames the episode views decode later, and the dataset's action/state statistics
+(`rldg_data.stats`, over the split a trainer uses: the same numbers as `rldg stats` and the loaders). Figures, tables, the terminal summary and the notebooks all
 work on the resulting `DatasetView`.
 """
 
@@ -20,6 +21,8 @@ import numpy as np
 from rldg_data.contract import spec
 from rldg_data.contract.episode import Episode
 from rldg_data.io.reader import iter_episodes, open_dataset
+from rldg_data.stats.accumulators import StatsAccumulator
+from rldg_data.stats.dataset import default_split
 from rldg_data.contract.validate import DatasetSummary
 
 PROFILE_BINS = 50
@@ -56,6 +59,9 @@ class DatasetView:
     samples: list[Episode]  # a few episodes per source, images still encoded
     action_dim: int
     state_dim: int
+    statistics: dict = dataclasses.field(default_factory=dict)  # dataset_statistics.json layout
+    statistics_split: Optional[str] = None  # the split statistics were taken over (None: all)
+    statistics_accumulator: Optional[StatsAccumulator] = None  # to merge views of several datasets
 
     @property
     def sources(self) -> list[str]:
@@ -93,6 +99,18 @@ def episode_source(sources: np.ndarray) -> str:
     order = {s: i for i, s in enumerate(spec.SOURCES)}
     best = sorted(zip(values, counts), key=lambda vc: (-vc[1], order.get(str(vc[0]), 99)))
     return str(best[0][0])
+
+
+def median_length(rows) -> float:
+    """Median episode length (steps) of `rows`, as every table and figure shows it (numpy's
+    median: the mean of the two middle lengths for an even count); 0 for no rows."""
+    lengths = [r.length for r in rows]
+    return float(np.median(lengths)) if lengths else 0.0
+
+
+def format_length(value: float) -> str:
+    """A median length for a table: whole steps, or .5 when it falls between two."""
+    return f"{value:.0f}" if float(value).is_integer() else f"{value:.1f}"
 
 
 def acting_steps(episode: Episode) -> slice:
@@ -161,9 +179,13 @@ def collect_dataset_view(
     profiles: dict[str, list[np.ndarray]] = collections.defaultdict(list)
     samples: list[Episode] = []
     kept: collections.Counter = collections.Counter()
+    stats_split = default_split(list(files.shards))
+    stats = StatsAccumulator()
     for dataset_split in files.shards:
         for episode in iter_episodes(files.path, dataset_split, decode_images=False):
             summary.add(episode, dataset_split)
+            if stats_split is None or dataset_split == stats_split:
+                stats.add_episode(episode)
             source = episode_source(episode.sources)
             acting = acting_steps(episode)
             act = episode.actions[acting]
@@ -186,6 +208,8 @@ def collect_dataset_view(
         actions=actions.arrays(action_dim), states=states.arrays(state_dim),
         profiles={k: np.stack(v) for k, v in sorted(profiles.items())}, samples=samples,
         action_dim=action_dim, state_dim=state_dim,
+        statistics=stats.to_dict() if stats.num_trajectories else {}, statistics_split=stats_split,
+        statistics_accumulator=stats,
     )
 
 

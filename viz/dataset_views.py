@@ -15,7 +15,7 @@ from typing import Callable
 import numpy as np
 
 from viz import style
-from viz.collect import DatasetView
+from viz.collect import DatasetView, format_length
 from viz.style import plt
 
 
@@ -100,7 +100,7 @@ def lengths_figure(view: DatasetView):
             if not lengths:
                 continue
             ax.hist(lengths, bins=bins, alpha=0.55, color=style.source_color(source),
-                    label=f"{source} (median {np.median(lengths):.0f}, n={len(lengths)})")
+                    label=f"{source} (median {format_length(np.median(lengths))}, n={len(lengths)})")
             drawn = True
         if drawn:
             ax.legend(fontsize=8)

@@ -7,6 +7,7 @@ read with `decode_images=False` (still-encoded frames) is accepted as is.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 from pathlib import Path
@@ -145,6 +146,25 @@ def _write_gif(frames: np.ndarray, target: Path, fps: int) -> Path:
     return target
 
 
+@contextlib.contextmanager
+def ffmpeg_without_fork_hooks():
+    """imageio-ffmpeg starts ffmpeg with `preexec_fn=os.setpgrp` (so Ctrl-C reaches Python only),
+    which makes Python fork in a way that runs at-fork hooks: in a process that imported JAX (a
+    notebook, a trainer) JAX warns that fork after its threads started can deadlock. Its own
+    switch IMAGEIO_FFMPEG_NO_PREVENT_SIGINT starts ffmpeg with a plain fork+exec (no Python code
+    runs in the child); set only while ffmpeg is started here."""
+    key = "IMAGEIO_FFMPEG_NO_PREVENT_SIGINT"
+    old = os.environ.get(key)
+    os.environ[key] = "1"
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = old
+
+
 def _write_mp4(frames: np.ndarray, target: Path, fps: int, imageio) -> Path:
     try:
         import imageio_ffmpeg  # noqa: F401
@@ -155,8 +175,9 @@ def _write_mp4(frames: np.ndarray, target: Path, fps: int, imageio) -> Path:
     frames = np.pad(frames, pad, mode="edge")
     tmp = style.atomic_target(target)
     try:
-        imageio.mimsave(tmp, list(frames), format="FFMPEG", fps=fps, codec="libx264",
-                        pixelformat="yuv420p", macro_block_size=16, output_params=["-loglevel", "error"])
+        with ffmpeg_without_fork_hooks():
+            imageio.mimsave(tmp, list(frames), format="FFMPEG", fps=fps, codec="libx264",
+                            pixelformat="yuv420p", macro_block_size=16, output_params=["-loglevel", "error"])
         os.replace(tmp, target)
     finally:
         if tmp.exists():

@@ -23,9 +23,9 @@ from pathlib import Path
 from typing import Callable, Optional
 
 from rldg_data.io.atomic import replace_dir
-from rldg_data.errors import UnsafeInputError
+from rldg_data.errors import ConfigError, UnsafeInputError
 from viz import style
-from viz.collect import DatasetView, collect_dataset_view
+from viz.collect import DatasetView, collect_dataset_view, format_length, median_length
 from viz.dataset_views import DATASET_FIGURES
 from viz.episode_views import filmstrip_figure, write_episode_video
 from viz.statistics import STAT_KEYS, statistics_table
@@ -33,6 +33,7 @@ from viz.statistics import STAT_KEYS, statistics_table
 log = logging.getLogger(__name__)
 
 REPORT_MARKER = ".rldg-report"
+STATISTICS_JSON = "statistics.json"  # the numbers of the statistics table (dataset_statistics.json layout)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -46,9 +47,9 @@ class ReportConfig:
 
     def __post_init__(self) -> None:
         if self.video not in ("mp4", "gif", "none"):
-            raise ValueError(f"video must be 'mp4', 'gif' or 'none', got {self.video!r}")
+            raise ConfigError(f"ReportConfig.video must be 'mp4', 'gif' or 'none', got {self.video!r}")
         if self.samples_per_source < 0 or self.fps <= 0:
-            raise ValueError(f"bad ReportConfig {self}")
+            raise ConfigError(f"ReportConfig: samples_per_source must be >= 0 and fps > 0, got {self}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -103,6 +104,7 @@ def write_report_files(view: DatasetView, folder: Path, config: ReportConfig = R
         episode_files[episode.episode_id] = files
     table = statistics_table(view)
     (folder / "summary.json").write_text(json.dumps(view.summary.to_dict(), indent=2, sort_keys=True))
+    (folder / STATISTICS_JSON).write_text(json.dumps(table.statistics, indent=2, sort_keys=True))
     card = folder / "card.md"
     card.write_text(card_section(figures, folder))
     page = folder / "index.html"
@@ -132,6 +134,7 @@ def render_html(view: DatasetView, table, figures: dict[str, Path],
     rel = lambda p: html.escape(p.relative_to(folder).as_posix(), quote=True)  # noqa: E731
     summary_rows = [
         ("episodes", summary.episodes), ("steps", summary.steps),
+        ("transitions (steps with an action)", summary.transitions),
         ("success rate", f"{summary.success_rate:.1%}"),
         ("tasks", ", ".join(f"{k}={v}" for k, v in sorted(summary.episodes_by_task.items()))),
         ("variants", ", ".join(f"{k}={v}" for k, v in sorted(summary.episodes_by_variant.items()))),
@@ -139,11 +142,11 @@ def render_html(view: DatasetView, table, figures: dict[str, Path],
     ]
     source_rows = []
     for source, rows in view.rows_by("source").items():
-        lengths = sorted(r.length for r in rows)
+        lengths = [r.length for r in rows]
         swatch = f'<span class="swatch" style="background:{style.source_color(source)}"></span>'
         source_rows.append([swatch + html.escape(source), len(rows), sum(lengths),
                             f"{sum(r.success for r in rows) / len(rows):.1%}",
-                            lengths[len(lengths) // 2],
+                            format_length(median_length(rows)),
                             f"{sum(r.smoothness for r in rows) / len(rows):.3f}"])
     figure_html = "\n".join(
         f'<figure><img src="{rel(figures[name])}" alt="{name}"><figcaption>{html.escape(caption)}'
@@ -155,7 +158,8 @@ def render_html(view: DatasetView, table, figures: dict[str, Path],
         summary_table=_table(["", "value"], [[html.escape(k), html.escape(str(v))] for k, v in summary_rows]),
         sources_table=_table(["source", "episodes", "steps", "success", "median length",
                               "mean |Δa|"], source_rows),
-        stats_origin=html.escape(f"Source: {table.origin}; {table.num_transitions} transitions."),
+        stats_origin=html.escape(f"{table.num_transitions} transitions (actions), {table.num_steps} steps "
+                                 f"(states); {table.origin}."),
         stats_table=_table(["field", *STAT_KEYS], [[n, *(f"{v:.4g}" for v in vals)] for n, vals in table.rows()]),
         figures=figure_html, episodes=episodes_html or '<p class="note">no episodes</p>',
     )

@@ -1,8 +1,11 @@
 """The statistics table of a report: action and state mean, std, min, max, q01, q99 per dimension.
 
-The dataset's own `dataset_statistics.json` (written by `rldg stats` in Octo's layout: `action`
-and `proprio` entries) is shown when it is there, so the table is what a trainer will normalise
-with; otherwise the same numbers are computed here from the view's arrays.
+The numbers are the toolkit's one statistics implementation (`rldg_data.stats`), accumulated in
+the view's single pass over the split a trainer normalizes with (`train` if the dataset has one,
+else every split): the same numbers `rldg stats` writes and a loader normalizes with. Actions are
+counted at the steps whose `is_last` is False (RLDS), states at every step. When the dataset's own
+`dataset_statistics.json` disagrees with them (written by an older version, or for other data) the
+table says so instead of showing stale numbers.
 """
 
 from __future__ import annotations
@@ -15,22 +18,25 @@ from typing import Optional
 
 import numpy as np
 
+from rldg_data.stats.accumulators import STATS_FILE
 from viz.collect import DatasetView
 
 log = logging.getLogger(__name__)
 
 STAT_KEYS = ("mean", "std", "min", "max", "q01", "q99")
-STATISTICS_FILE = "dataset_statistics.json"
-_ALIASES = {"q01": ("q01", "p01"), "q99": ("q99", "p99")}
+STATISTICS_FILE = STATS_FILE
+_FIELDS = (("action", "action"), ("state", "proprio"))
 
 
 @dataclasses.dataclass(frozen=True)
 class StatisticsTable:
     """Rows of (field, dimension) -> one value per STAT_KEYS, and where the numbers came from."""
 
-    origin: str  # the dataset_statistics.json path, or "computed from the dataset"
+    origin: str  # what was counted (split, episodes), and whether a stale statistics file was found
     fields: dict[str, dict[str, np.ndarray]]  # "action" / "state" -> stat -> [dim]
-    num_transitions: int
+    num_transitions: int  # actions counted (steps with is_last False)
+    num_steps: int  # states counted (every step)
+    statistics: dict  # the dataset_statistics.json dict these rows come from
 
     def rows(self) -> list[tuple[str, list[float]]]:
         out = []
@@ -39,17 +45,6 @@ class StatisticsTable:
             for d in range(dims):
                 out.append((f"{field}[{d}]", [float(stats[k][d]) for k in STAT_KEYS]))
         return out
-
-
-def compute_statistics(values: np.ndarray) -> dict[str, np.ndarray]:
-    """mean, std, min, max, q01, q99 per column of a [N, D] array (zeros when N is 0)."""
-    values = np.asarray(values, np.float64)
-    if values.ndim != 2 or len(values) == 0:
-        dim = values.shape[1] if values.ndim == 2 else 0
-        return {k: np.zeros(dim) for k in STAT_KEYS}
-    q01, q99 = np.quantile(values, [0.01, 0.99], axis=0)
-    return {"mean": values.mean(0), "std": values.std(0), "min": values.min(0),
-            "max": values.max(0), "q01": q01, "q99": q99}
 
 
 def find_statistics_file(dataset_path: str | Path) -> Optional[Path]:
@@ -61,45 +56,42 @@ def find_statistics_file(dataset_path: str | Path) -> Optional[Path]:
     return None
 
 
-def load_statistics_file(path: Path) -> Optional[StatisticsTable]:
-    """Reads Octo-layout statistics; None (logged) when the file has no usable action entry."""
+def _file_differs(path: Path, stats: dict) -> bool:
+    """True when a statistics file does not hold `stats` (counts or any of the shown numbers)."""
     try:
         data = json.loads(Path(path).read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        log.warning("%s unreadable (%s): computing statistics instead", path, exc)
-        return None
-    fields = {}
-    for field, keys in (("action", ("action",)), ("state", ("proprio", "state"))):
-        entry = next((data[k] for k in keys if isinstance(data.get(k), dict)), None)
-        if entry is None:
-            continue
-        try:
-            fields[field] = {k: np.asarray(_pick(entry, k), np.float64).reshape(-1) for k in STAT_KEYS}
-        except KeyError as exc:
-            log.warning("%s: %s has no %s: computing statistics instead", path, field, exc)
-            return None
-    if "action" not in fields:
-        log.warning("%s has no 'action' statistics: computing them instead", path)
-        return None
-    transitions = data.get("num_transitions", data.get("action", {}).get("num_transitions", 0))
-    return StatisticsTable(str(path), fields, int(np.asarray(transitions).reshape(-1)[0]))
-
-
-def _pick(entry: dict, key: str):
-    for alias in _ALIASES.get(key, (key,)):
-        if alias in entry:
-            return entry[alias]
-    raise KeyError(key)
+    except (OSError, json.JSONDecodeError):
+        return True
+    if not isinstance(data, dict):
+        return True
+    for key in ("num_transitions", "num_trajectories"):
+        if data.get(key) != stats.get(key):
+            return True
+    for _, key in _FIELDS:
+        mine, theirs = stats.get(key) or {}, data.get(key)
+        if not isinstance(theirs, dict):
+            return True
+        for name in STAT_KEYS:
+            if name in mine and not np.allclose(np.asarray(theirs.get(name, np.nan), np.float64),
+                                                mine[name], rtol=1e-6, atol=1e-9):
+                return True
+    return False
 
 
 def statistics_table(view: DatasetView) -> StatisticsTable:
-    """The dataset's own statistics file when usable, else statistics computed from `view`."""
+    """The table of `view.statistics` (see module docstring)."""
+    stats = view.statistics
+    fields = {}
+    for name, key in _FIELDS:
+        entry = stats.get(key) or {}
+        fields[name] = {k: np.asarray(entry[k], np.float64).reshape(-1) for k in STAT_KEYS if k in entry}
+        if len(fields[name]) != len(STAT_KEYS):
+            fields[name] = {}
+    split = f"split {view.statistics_split}" if view.statistics_split else "every split"
+    origin = (f"computed over {split} ({stats.get('num_trajectories', 0)} episodes) by "
+              f"rldg_data.stats, as `rldg stats` and the loaders do")
     found = find_statistics_file(view.path)
-    if found is not None:
-        table = load_statistics_file(found)
-        if table is not None:
-            return table
-    actions = view.all_actions()
-    return StatisticsTable("computed from the dataset",
-                           {"action": compute_statistics(actions), "state": compute_statistics(view.all_states())},
-                           len(actions))
+    if found is not None and _file_differs(found, stats):
+        origin += f"; {found} holds other numbers (stale: rerun `rldg stats`)"
+    return StatisticsTable(origin, fields, int(stats.get("num_transitions", 0)),
+                           int(stats.get("num_steps", 0)), stats)

@@ -13,7 +13,7 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-from viz.collect import DatasetView, collect_dataset_view
+from viz.collect import DatasetView, collect_dataset_view, format_length, median_length
 from viz.statistics import STAT_KEYS, statistics_table
 
 
@@ -26,13 +26,15 @@ def summary_tables(view: DatasetView, statistics: bool = True) -> list[Table]:
     overview.add_row("path", view.path)
     overview.add_row("episodes", f"{summary.episodes} "
                      f"({', '.join(f'{k}={v}' for k, v in sorted(summary.episodes_by_dataset_split.items()))})")
-    overview.add_row("steps", str(summary.steps))
+    overview.add_row("steps", f"{summary.steps} ({summary.transitions} transitions: the last step of "
+                     "an episode has no action)")
     overview.add_row("success", f"{summary.success_rate:.1%} ({summary.successes}/{summary.episodes})")
     overview.add_row("tasks", ", ".join(f"{k}={v}" for k, v in sorted(summary.episodes_by_task.items())))
     overview.add_row("splits", ", ".join(f"{k}={v}" for k, v in sorted(summary.episodes_by_split.items())))
 
-    sources = Table(title="per source (episodes filed by who acted most; 'steps acted' by step)")
-    for column in ("source", "episodes", "episode steps", "steps acted", "success", "median length",
+    sources = Table(title="per source (episodes filed by who acted most; 'steps labelled' counts "
+                          "each step by its own source)")
+    for column in ("source", "episodes", "episode steps", "steps labelled", "success", "median length",
                    "mean |Δa|"):
         sources.add_column(column, justify="right" if column != "source" else "left",
                            no_wrap=column == "source")
@@ -42,7 +44,7 @@ def summary_tables(view: DatasetView, statistics: bool = True) -> list[Table]:
         lengths = [r.length for r in rows]
         sources.add_row(source, str(len(rows)), str(sum(lengths)), str(summary.steps_by_source.get(source, 0)),
                         f"{np.mean([r.success for r in rows]):.1%}" if rows else "-",
-                        f"{np.median(lengths):.0f}" if rows else "-",
+                        format_length(median_length(rows)) if rows else "-",
                         f"{np.mean([r.smoothness for r in rows]):.3f}" if rows else "-")
 
     variants = Table(title="per task/variant")
@@ -54,11 +56,12 @@ def summary_tables(view: DatasetView, statistics: bool = True) -> list[Table]:
         groups.setdefault(f"{row.task}/{row.variant}", []).append(row)
     for name, rows in sorted(groups.items()):
         variants.add_row(name, str(len(rows)), f"{np.mean([r.success for r in rows]):.1%}",
-                         f"{np.median([r.length for r in rows]):.0f}")
+                         format_length(median_length(rows)))
     tables = [overview, sources, variants]
     if statistics:
         table = statistics_table(view)
-        stats = Table(title=f"statistics ({table.origin})")
+        stats = Table(title=f"statistics: {table.num_transitions} transitions (actions), "
+                            f"{table.num_steps} steps (states); {table.origin}")
         stats.add_column("field", no_wrap=True)
         for key in STAT_KEYS:
             stats.add_column(key, justify="right")

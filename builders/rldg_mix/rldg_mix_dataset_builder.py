@@ -1,98 +1,108 @@
-"""rldg_mix: a TFDS builder whose configs are mixing recipes (recipes/*.yaml, or RLDG_MIX_RECIPE).
+"""rldg_mix: a TFDS builder whose configs are mixing recipes.
 
-    PYTHONPATH=builders tfds build builders/rldg_mix --config NAME --data_dir D \
-        --beam_pipeline_options="direct_running_mode=multi_processing,direct_num_workers=2"
+    tfds build builders/rldg_mix --config path/to/my_mix.yaml --data_dir D     # any recipe file
+    tfds build builders/rldg_mix --config dummy --data_dir D                   # a bundled recipe
+        [--beam_pipeline_options="direct_running_mode=multi_processing,direct_num_workers=2"]
 
-The work (read sources, filter, dedup, select, relabel, split, statistics) is the Beam pipeline of
-`rldg_data.mix.pipeline`, run with the `--beam_pipeline_options` given to `tfds build`; TFDS then
-writes the examples it yields (JPEG bytes passed through) and `dataset_statistics*.json` plus the
-card are copied beside them. `rldg mix RECIPE.yaml` writes the same episodes without this second
-write (see README.md for why both exist).
+A recipe file given as `--config` becomes the config named by the recipe's own `name` (its
+`version` is the dataset version): `D/rldg_mix/<name>/<version>/`, so two recipes never share a
+folder. Recipe format: docs/RECIPES.md. The build is `rldg mix`'s own Beam pipeline
+(`rldg_data.mix.pipeline.build_into`), run with the `--beam_pipeline_options` given to `tfds build`
+and writing its shards, statistics, `rldg_info.json` and card straight into the folder TFDS is
+preparing; TFDS then writes `dataset_info.json` and renames the folder into place. Nothing is
+written twice.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
-import shutil
-import tempfile
 from pathlib import Path
 
 import tensorflow_datasets as tfds
 
 from rldg_data.contract import spec
-from rldg_data.io.reader import iter_episodes, open_dataset
+from rldg_data.errors import RecipeError
+from rldg_data.io.reader import open_dataset
+from rldg_data.io.tfds_build import AtomicRebuild
 from rldg_data.mix.recipe import load_recipe
 
 RECIPES = Path(__file__).with_name("recipes")
-RECIPE_ENV = "RLDG_MIX_RECIPE"  # a recipe file to build as config "custom"
-_SIDE_FILES = ("dataset_statistics*.json", "README.md", "rldg_info.json")
-
-
-def _recipe_files() -> dict[str, Path]:
-    found = {p.stem: p for p in sorted(RECIPES.glob("*.yaml"))}
-    if os.environ.get(RECIPE_ENV):
-        found["custom"] = Path(os.environ[RECIPE_ENV])
-    return found
+RECIPE_ENV = "RLDG_MIX_RECIPE"  # older way: `--config custom` with this variable naming the file
 
 
 class RldgMixConfig(tfds.core.BuilderConfig):
-    """A builder config naming one recipe file."""
+    """A builder config naming one recipe file (config name = recipe name)."""
 
     def __init__(self, *, recipe_file: str, **kwargs):
         super().__init__(**kwargs)
         self.recipe_file = recipe_file
 
 
-class Builder(tfds.core.GeneratorBasedBuilder):
+def config_for(recipe_file: str | os.PathLike) -> RldgMixConfig:
+    """The config of a recipe file: its recipe's name and version (paths are not checked yet)."""
+    recipe = load_recipe(recipe_file, check_paths=False)
+    return RldgMixConfig(name=recipe.name, version=recipe.version, recipe_file=str(Path(recipe_file).resolve()),
+                         description=recipe.description or f"recipe {Path(recipe_file).name}")
+
+
+class Builder(AtomicRebuild, tfds.core.GeneratorBasedBuilder):
     """RLDS mix of specialist rollouts and human demos, selected by a recipe."""
 
     VERSION = tfds.core.Version("1.0.0")
     RELEASE_NOTES = {"1.0.0": "First release."}
-    BUILDER_CONFIGS = [RldgMixConfig(name=n, recipe_file=str(p), description=f"recipe {p.name}")
-                       for n, p in _recipe_files().items()]
+    # With RLDG_MIX_RECIPE set, that recipe is the one config (what `tfds build` without --config builds).
+    BUILDER_CONFIGS = ([config_for(os.environ[RECIPE_ENV])] if os.environ.get(RECIPE_ENV) else
+                       [config_for(RECIPES / "dummy.yaml")])
+
+    def _create_builder_config(self, builder_config, version):
+        """`--config` may be a recipe file (or `custom` with RLDG_MIX_RECIPE set): its config is
+        named after the recipe. Anything else must be a bundled config."""
+        if isinstance(builder_config, str):
+            if builder_config == "custom" and os.environ.get(RECIPE_ENV):
+                builder_config = os.environ[RECIPE_ENV]
+            name = builder_config.split(":")[0]
+            if name.endswith((".yaml", ".yml")) or os.sep in name:
+                builder_config = config_for(name)
+                version = builder_config.version
+                bundled = self.builder_configs.get(builder_config.name)
+                if bundled is not None:
+                    if Path(bundled.recipe_file).resolve() != Path(builder_config.recipe_file):
+                        raise RecipeError(f"recipe {name} is named {builder_config.name!r}, like the recipe "
+                                          f"{bundled.recipe_file}: give it another name")
+                    builder_config = bundled
+            elif name not in self.builder_configs:
+                raise RecipeError(
+                    f"rldg_mix has no config {name!r} (configs: {', '.join(sorted(self.builder_configs))}); "
+                    f"pass a recipe file: --config path/to/recipe.yaml (format: docs/RECIPES.md)")
+        return super()._create_builder_config(builder_config, version)
 
     def _recipe(self):
         return load_recipe(self.builder_config.recipe_file)
 
     def _info(self) -> tfds.core.DatasetInfo:
         try:
-            recipe = self._recipe()
-            first = recipe.sources[0]
-            data_spec = open_dataset(first.location).spec
+            data_spec = open_dataset(self._recipe().sources[0].location).spec or spec.DatasetSpec()
         except Exception:  # sources not built yet: declare the default contract features
             data_spec = spec.DatasetSpec()
         return self.dataset_info_from_configs(features=spec.features_for(data_spec),
                                               supervised_keys=None, homepage="", citation="")
 
     def _download_and_prepare(self, dl_manager, download_config=None):
-        self._beam_options = getattr(download_config, "beam_options", None)
-        self._work = Path(tempfile.mkdtemp(prefix="rldg_mix-"))
-        try:
-            super()._download_and_prepare(dl_manager, download_config)
-            for pattern in _SIDE_FILES:
-                for f in self._built.glob(pattern):
-                    shutil.copy(f, Path(self.data_dir) / f.name)
-        finally:
-            shutil.rmtree(self._work, ignore_errors=True)
+        """The mix pipeline writes straight into the folder TFDS is preparing (`self.data_dir`)."""
+        from rldg_data.mix.pipeline import build_into
+
+        if self.info.file_format != tfds.core.FileFormat.TFRECORD:
+            raise RecipeError(f"rldg_mix writes TFRecord shards; --file_format {self.info.file_format.value} "
+                              f"is not supported")
+        split_infos = build_into(self._recipe(), self.data_dir, self.name,
+                                 getattr(download_config, "beam_options", None))
+        self.info.set_splits(tfds.core.SplitDict([
+            dataclasses.replace(s, filename_template=self._get_filename_template(s.name)) for s in split_infos]))
 
     def _split_generators(self, dl_manager):
-        from rldg_data.mix.pipeline import build_mix
+        raise NotImplementedError("rldg_mix builds through rldg_data.mix.pipeline.build_into "
+                                  "(see _download_and_prepare); it has no example generators")
 
-        self._built = build_mix(self._recipe(), self._work, self._beam_options)
-        return {split: self._generate_examples(self._built, split) for split in open_dataset(self._built).shards}
-
-    def _generate_examples(self, path, split):
-        for episode in iter_episodes(path, split, decode_images=False, validate=False):
-            yield episode.episode_id, _example(episode)
-
-
-def _example(episode) -> dict:
-    """A contract Episode as the nested dict TFDS's features encode (images stay encoded bytes)."""
-    steps: dict = {}
-    for name, values in episode.steps.items():
-        head, _, leaf = name.partition("/")
-        if leaf:
-            steps.setdefault(head, {})[leaf] = list(values) if values.dtype == object else values
-        else:
-            steps[name] = values
-    return {spec.STEPS: steps, spec.EPISODE_METADATA: episode.metadata.to_dict()}
+    def _generate_examples(self):
+        raise NotImplementedError("rldg_mix builds through rldg_data.mix.pipeline.build_into")

@@ -55,7 +55,8 @@ def format_summary(summary) -> str:
     return "\n".join([
         f"dataset   {summary.name} {summary.version}  ({summary.path})",
         f"episodes  {summary.episodes}  ({counts(summary.episodes_by_dataset_split)})",
-        f"steps     {summary.steps}",
+        f"steps     {summary.steps}  ({summary.transitions} transitions: the last step of an "
+        "episode has no action)",
         f"sources   {counts(summary.steps_by_source)} (steps)",
         f"variants  {counts(summary.episodes_by_variant)}",
         f"splits    {counts(summary.episodes_by_split)}",

@@ -12,6 +12,8 @@ from typing import Any, Mapping
 
 import numpy as np
 
+from rldg_data.errors import ConfigError
+
 # Step fields, as flat paths ("observation/image" is steps/observation/image in the RLDS example).
 IMAGE = "observation/image"
 WRIST_IMAGE = "observation/wrist_image"
@@ -115,9 +117,9 @@ class DatasetSpec:
 
     def __post_init__(self) -> None:
         if self.image_size <= 0 or self.state_dim <= 0 or self.action_dim <= 0 or self.privileged_dim < 0:
-            raise ValueError(f"DatasetSpec sizes must be positive, got {self}")
+            raise ConfigError(f"DatasetSpec sizes must be positive, got {self}")
         if self.image_encoding not in ("jpeg", "png"):
-            raise ValueError(f"image_encoding must be 'jpeg' or 'png', got {self.image_encoding!r}")
+            raise ConfigError(f"image_encoding must be 'jpeg' or 'png', got {self.image_encoding!r}")
 
     def step_shapes(self) -> dict[str, tuple[int, ...]]:
         """Per-step shape of every step field of this spec (without the time axis)."""

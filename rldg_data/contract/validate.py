@@ -14,19 +14,25 @@ from typing import Callable, Optional
 from rldg_data.contract import spec
 from rldg_data.contract.episode import Episode
 from rldg_data.errors import ContractError, DatasetError
-from rldg_data.io.reader import iter_records, open_dataset
-from rldg_data.io.tfexample import decode_episode
+from rldg_data.io.codec import check_record
+from rldg_data.io.reader import open_dataset
+from rldg_data.io.records import iter_records
+from rldg_data.stats.accumulators import statistics_arrays
 
 
 @dataclasses.dataclass
 class DatasetSummary:
-    """Counts of a dataset: episodes, steps, and episodes per source, variant, split and task."""
+    """Counts of a dataset: episodes, steps, transitions, and episodes per source, variant, split
+    and task. `steps` counts every step (T per episode, the final observation included);
+    `transitions` the steps with an action (is_last False: T - 1), what statistics count;
+    `steps_by_source` counts steps by each step's own source label."""
 
     path: str = ""
     name: str = ""
     version: str = ""
     episodes: int = 0
     steps: int = 0
+    transitions: int = 0
     successes: int = 0
     steps_by_source: collections.Counter = dataclasses.field(default_factory=collections.Counter)
     episodes_by_variant: collections.Counter = dataclasses.field(default_factory=collections.Counter)
@@ -42,6 +48,7 @@ class DatasetSummary:
         meta = episode.metadata
         self.episodes += 1
         self.steps += len(episode)
+        self.transitions += len(statistics_arrays(episode.steps)["action"])
         self.successes += int(bool(meta.success))
         if spec.SOURCE in episode.steps:
             self.steps_by_source.update(str(s) for s in episode.steps[spec.SOURCE])
@@ -99,16 +106,10 @@ def validate_dataset(
 
 
 def _check_record(record, shard, index, data_spec, split, seen_ids, summary, violations) -> None:
-    try:
-        episode = decode_episode(record, file=str(shard), expected=data_spec)
-    except (ContractError, ValueError) as exc:
-        if isinstance(exc, ContractError):
-            violations.append(exc.located(episode_id=f"#{index} in file"))
-        else:
-            violations.append(ContractError(str(exc), file=str(shard), episode_id=f"#{index} in file"))
+    episode, problems = check_record(record, file=str(shard), index=index, expected=data_spec)
+    violations.extend(problems)
+    if episode is None:
         return
-    label = episode.episode_id or f"#{index} in file"
-    violations.extend(v.located(file=str(shard), episode_id=label) for v in episode.violations(data_spec))
     if episode.episode_id:
         if episode.episode_id in seen_ids:
             violations.append(ContractError(

@@ -1,9 +1,12 @@
-"""Datasets on disk: reading, writing and the record formats in between.
+"""Datasets on disk: reading, writing and the record formats in between (the one record layer).
 
-`atomic` writes files and folders through a temporary path and a rename (never a half-written
-dataset); `tfexample` encodes and decodes an episode as a `tf.train.Example`; `images` encodes and
-decodes JPEG frames; `reader` opens and iterates a TFDS dataset folder; `writer` writes one;
-`card` renders a mix's dataset card; `beam_io` reads contract shards and writes TFRecord parts in a
-Beam pipeline; `records` and `frames` index records and decode frames for the training loaders.
-Import from the submodules; this package init re-exports nothing.
+`records` is TFRecord framing (the one reader, CRC-checked, the writer, and an offset index for
+random access); `codec` encodes and decodes an episode as a `tf.train.Example` (and the nested
+dict TFDS builders yield) and holds the one decode -> violations -> location check;
+`example_proto` builds the Example message classes without TensorFlow; `images` is the one frame
+codec (JPEG decoded by libjpeg-turbo via simplejpeg); `reader` opens and iterates a TFDS dataset
+folder; `writer` writes one; `atomic` writes through a temporary path and a rename (never a
+half-written dataset); `card` renders a mix's dataset card; `beam_io` adapts reading and part
+writing to a Beam pipeline. Reading imports no TensorFlow. Import from the submodules; this
+package init re-exports nothing.
 """

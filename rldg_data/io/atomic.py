@@ -27,10 +27,16 @@ def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
 def replace_dir(tmp: str | os.PathLike, final: str | os.PathLike) -> Path:
     """Renames the finished folder `tmp` to `final`, replacing an existing `final`.
 
-    The old folder is first renamed aside (`.old-<name>-<random>`), then deleted after the new one
-    is in place: a crash in between leaves either folder complete under `final`, never a mixture.
+    Where the file system can (Linux renameat2 RENAME_EXCHANGE: ext4, xfs, btrfs, tmpfs) the two
+    folders are exchanged in one step, so `final` is complete at every instant; the old one, now
+    under `tmp`, is deleted afterwards. Elsewhere the old folder is first renamed aside
+    (`.old-<name>-<random>`), then deleted after the new one is in place: a crash in between leaves
+    no mixture, but for that instant no folder under `final`.
     """
     tmp, final = Path(tmp), Path(final)
+    if final.exists() and exchange_dirs(tmp, final):
+        shutil.rmtree(tmp, ignore_errors=True)
+        return final
     old = None
     if final.exists():
         old = final.with_name(f".old-{final.name}-{uuid.uuid4().hex[:8]}")
@@ -40,3 +46,26 @@ def replace_dir(tmp: str | os.PathLike, final: str | os.PathLike) -> Path:
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
     return final
+
+
+def exchange_dirs(a: str | os.PathLike, b: str | os.PathLike) -> bool:
+    """Atomically swaps two existing paths (Linux renameat2 with RENAME_EXCHANGE).
+
+    Returns False, touching nothing, where the kernel, C library or file system cannot; raises
+    OSError for any other failure (a missing path, permissions).
+    """
+    import ctypes
+    import errno
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    if renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.EXDEV):
+        return False
+    raise OSError(err, os.strerror(err), f"{a} <-> {b}")

@@ -1,9 +1,9 @@
-"""DoFns that read contract shards and write TFRecord parts, safe on any Beam runner.
+"""Reading contract shards and writing TFRecord parts with atomic renames, safe on any Beam runner.
 
 No side inputs and no runner-provided sinks (TFDS's Beam writer and `WriteToText` do not finish on
-the DaskRunner, see NOTES.md): each bundle writes its own part file under a temporary name and
-renames it when the bundle finishes, beside a JSON sidecar listing what it holds; the driver turns
-parts into TFDS shards after the run.
+the DaskRunner, see NOTES.md): each build task (one source shard) writes its own part file per
+split under a temporary name and renames it when the task finishes, beside a JSON sidecar listing
+what it holds; the driver turns parts into TFDS shards after the run.
 """
 
 from __future__ import annotations
@@ -15,81 +15,53 @@ import uuid
 from pathlib import Path
 from typing import Iterator
 
-import apache_beam as beam
-
 from rldg_data.contract import spec
 from rldg_data.contract.episode import Episode
-from rldg_data.errors import ContractError
-from rldg_data.io.tfexample import decode_episode
+from rldg_data.io.reader import iter_shard
+from rldg_data.io.records import RecordWriter
 
 PART_PREFIX = "part-"
 
 
-def iter_records_batched(path: str, count: int, batch: int = 256) -> Iterator[bytes]:
-    """Records of a TFRecord shard, read in batches (a tenth of the per-record cost of
-    `reader.iter_records`); CRC errors and short shards raise ContractError naming the file."""
-    import tensorflow as tf
-
-    seen = 0
-    try:
-        for records in tf.data.TFRecordDataset(path).batch(batch).as_numpy_iterator():
-            seen += len(records)
-            yield from records
-    except (tf.errors.DataLossError, tf.errors.OutOfRangeError, tf.errors.InvalidArgumentError,
-            tf.errors.NotFoundError) as exc:
-        raise ContractError(f"damaged or missing TFRecord near record {seen}: {exc.message.splitlines()[0]}",
-                            file=path, hint="rebuild the source dataset") from exc
-    if seen != count:
-        raise ContractError(f"shard holds {seen} records, dataset_info.json says {count}", file=path,
-                            hint="the shard is truncated; rebuild the source dataset")
-
-
 def read_shard(path: str, count: int, data_spec: spec.DatasetSpec, decode_images: bool) -> Iterator[Episode]:
-    """Episodes of one shard file, checked against the contract (first violation raises, naming the file)."""
-    for record in iter_records_batched(path, count):
-        episode = decode_episode(record, file=path, decode_image_fields=decode_images, expected=data_spec)
-        found = episode.violations(data_spec if decode_images else None)
-        if found:
-            raise found[0].located(file=path)
-        yield episode
+    """Episodes of one shard file, checked against the contract (first violation raises, naming
+    the file): `reader.iter_shard`, the same reading every tool does."""
+    return iter_shard(path, count, data_spec, decode_images=decode_images)
 
 
-class WriteParts(beam.DoFn):
-    """Writes (split, episode_id, record, summary) elements into per-bundle TFRecord part files.
+class PartWriter:
+    """Writes one build task's episodes into its own TFRecord part per split.
 
-    Emits nothing: each finished part is `<folder>/part-<split>-<uuid>.tfrecord` plus a
-    `.json` sidecar with one row per episode (id, record sha256, steps, source, metadata summary).
+    Parts are named after the task (`<folder>/part-<split>-<task:05d>.tfrecord`), so a retried task
+    rewrites the same files and the shard layout does not depend on the runner. Each part is written
+    under a temporary name and renamed on `close()`, beside a `.json` sidecar with one row per
+    episode (id, record sha256, steps, source, metadata summary).
     """
 
-    def __init__(self, folder: str) -> None:
-        self.folder = folder
-
-    def start_bundle(self) -> None:
+    def __init__(self, folder: str, task: int) -> None:
+        self.folder, self.task = folder, task
         self._parts: dict[str, tuple] = {}
 
-    def process(self, element) -> None:
-        split, episode_id, record, summary = element
+    def write(self, split: str, episode_id: str, record: bytes, summary: dict) -> None:
         if split not in self._parts:
-            import tensorflow as tf
-
-            stem = f"{PART_PREFIX}{split}-{uuid.uuid4().hex}"
-            tmp = os.path.join(self.folder, f".{stem}.tfrecord")
-            self._parts[split] = (stem, tmp, tf.io.TFRecordWriter(tmp), [], [0])
+            stem = f"{PART_PREFIX}{split}-{self.task:05d}"
+            tmp = os.path.join(self.folder, f".{stem}.{uuid.uuid4().hex[:8]}.tfrecord")
+            self._parts[split] = (stem, tmp, RecordWriter(tmp), [], [0])
         _, _, writer, rows, size = self._parts[split]
         writer.write(record)
         size[0] += len(record) + 16
         rows.append({"episode_id": episode_id, "sha256": hashlib.sha256(record).hexdigest(), **summary})
 
-    def finish_bundle(self) -> None:
+    def close(self) -> dict[str, int]:
+        """Renames every finished part into place; returns episodes written per split."""
+        written = {}
         for split, (stem, tmp, writer, rows, size) in self._parts.items():
             writer.close()
             os.replace(tmp, os.path.join(self.folder, f"{stem}.tfrecord"))
-            sidecar = {"split": split, "num_bytes": size[0], "episodes": rows}
-            side_tmp = os.path.join(self.folder, f".{stem}.json")
-            with open(side_tmp, "w") as f:
-                json.dump(sidecar, f)
-            os.replace(side_tmp, os.path.join(self.folder, f"{stem}.json"))
+            write_json(self.folder, f"{stem}.json", {"split": split, "num_bytes": size[0], "episodes": rows})
+            written[split] = len(rows)
         self._parts = {}
+        return written
 
 
 def write_json(folder: str, name: str, data) -> None:

@@ -1,18 +1,24 @@
-"""Encoding and decoding of step images (JPEG or PNG), the per-frame half of every pipeline.
+"""Encoding and decoding of step images (JPEG or PNG): the toolkit's one image codec.
 
-PIL (libjpeg-turbo, zlib) does the work: for 64x64 to 256x256 frames it is several times faster
-than a TensorFlow op per frame, and it needs no graph. JPEG uses quality 95, as TFDS's own
+Every reader decodes frames here: the loaders, the report and notebooks, relabeling in the mix.
+JPEG frames are decoded by simplejpeg (libjpeg-turbo 3 bundled in its wheel, no TensorFlow):
+measured fastest of PIL, simplejpeg and PyTurboJPEG on our 64-256 px frames, with output identical
+to PIL's (benchmarks/bench_jpeg.py, BENCHMARKS.md). PNG frames (lossless datasets) and anything
+that is not a JPEG go through PIL. Encoding uses PIL at JPEG quality 95, as TFDS's own
 `tfds.features.Image(encoding_format="jpeg")` does through `tf.image.encode_jpeg`.
 """
 
 from __future__ import annotations
 
 import io
+from typing import Optional
 
 import numpy as np
+import simplejpeg
 from PIL import Image
 
 JPEG_QUALITY = 95
+_JPEG_MAGIC = b"\xff\xd8"
 
 
 def encode_image(frame: np.ndarray, encoding: str = "jpeg") -> bytes:
@@ -33,20 +39,28 @@ def encode_images(frames: np.ndarray, encoding: str = "jpeg") -> list[bytes]:
     return [encode_image(frame, encoding) for frame in frames]
 
 
-def decode_image(data: bytes) -> np.ndarray:
-    """JPEG or PNG bytes -> uint8 HxWx3 array. Raises ValueError on bytes that are no image."""
+def decode_image(data: bytes, size: Optional[int] = None) -> np.ndarray:
+    """JPEG or PNG bytes -> uint8 HxWx3 array (resized bilinearly to size x size when `size` is
+    given and differs). Raises ValueError on bytes that are no image."""
     try:
-        with Image.open(io.BytesIO(data)) as img:
-            return np.asarray(img.convert("RGB"))
-    except Exception as exc:  # PIL raises several types for broken data
+        if data[:2] == _JPEG_MAGIC:
+            frame = simplejpeg.decode_jpeg(data, colorspace="RGB")
+        else:
+            with Image.open(io.BytesIO(data)) as img:
+                frame = np.asarray(img.convert("RGB"))
+    except Exception as exc:  # simplejpeg and PIL raise several types for broken data
         raise ValueError(f"cannot decode image ({len(data)} bytes): {exc}") from exc
+    if size is not None and frame.shape[:2] != (size, size):
+        frame = np.asarray(Image.fromarray(frame).resize((size, size), Image.BILINEAR))
+    return frame
 
 
-def decode_images(blobs) -> np.ndarray:
-    """A sequence of encoded images -> uint8 [T, H, W, 3]; every frame must have the same shape."""
-    frames = [decode_image(b) for b in blobs]
+def decode_images(blobs, size: Optional[int] = None) -> np.ndarray:
+    """A sequence of encoded images -> uint8 [T, H, W, 3] (resized to `size` when given); every
+    frame must have the same shape."""
+    frames = [decode_image(b, size) for b in blobs]
     if not frames:
-        return np.zeros((0, 0, 0, 3), np.uint8)
+        return np.zeros((0, size or 0, size or 0, 3), np.uint8)
     shapes = {f.shape for f in frames}
     if len(shapes) != 1:
         raise ValueError(f"frames of different shapes in one episode: {sorted(shapes)}")

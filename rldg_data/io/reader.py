@@ -1,9 +1,10 @@
 """Reading a TFDS contract dataset from disk back into `Episode`s.
 
 `open_dataset(path)` resolves a dataset folder (a version folder, or a dataset folder holding
-versions) and reads TFDS's own metadata; `iter_episodes()` streams episodes shard by shard,
-parsing each record with the dataset's declared shapes. A damaged shard (truncated, flipped
-bytes: TFRecord CRC mismatch) raises ContractError naming the file and the record.
+versions) and reads TFDS's own metadata (`dataset_info.json`, `features.json`, as JSON: no
+TensorFlow); `iter_episodes()` streams episodes shard by shard (`iter_shard`), parsing each record
+with the dataset's declared shapes and checking it (`codec.check_record`). A damaged shard
+(truncated, flipped bytes: TFRecord CRC mismatch) raises ContractError naming the file and record.
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ from typing import Iterator, Optional
 
 from rldg_data.contract import spec
 from rldg_data.contract.episode import Episode
-from rldg_data.errors import ContractError, DatasetError
-from rldg_data.io.tfexample import decode_episode
+from rldg_data.errors import ConfigError, ContractError, DatasetError
+from rldg_data.io.codec import check_record, decode_episode
+from rldg_data.io.records import iter_records
 
 
 @dataclasses.dataclass(frozen=True)
@@ -39,19 +41,33 @@ class DatasetFiles:
 
 def resolve_dataset_dir(path: str | os.PathLike) -> Path:
     """The version folder of a dataset: `path` itself if it holds dataset_info.json, else its
-    newest version subfolder that does."""
+    newest version subfolder that does, else (a TFDS builder folder with one config holding a
+    dataset) that config's newest version; with several configs the error lists them."""
     path = Path(path)
     if (path / "dataset_info.json").is_file():
         return path
-    if path.is_dir():
-        # hidden folders are our writers' temporaries; `incomplete.*` are TFDS's (a killed build)
-        versions = [p for p in path.iterdir()
-                    if p.is_dir() and not p.name.startswith((".", "incomplete."))
-                    and (p / "dataset_info.json").is_file()]
-        if versions:
-            return max(versions, key=lambda p: _version_key(p.name))
+    versions = _version_dirs(path)
+    if versions:
+        return max(versions, key=lambda p: _version_key(p.name))
+    # <data_dir>/<builder>: TFDS puts a builder-config level in between (rldg_rollouts/default/1.0.0)
+    configs = sorted(p for p in _subfolders(path) if _version_dirs(p))
+    if len(configs) == 1:
+        return resolve_dataset_dir(configs[0])
+    hint = (f"; did you mean {' or '.join(str(c) for c in configs)}?" if configs else
+            "; give the folder that `tfds build` or `rldg` wrote")
     raise DatasetError(f"{path} is not a TFDS dataset folder (no dataset_info.json in it or in a "
-                       f"version subfolder); give the folder that `tfds build` or `rldg` wrote")
+                       f"version subfolder){hint}")
+
+
+def _subfolders(path: Path) -> list[Path]:
+    # hidden folders are our writers' temporaries; `incomplete.*` are TFDS's (a killed build)
+    if not path.is_dir():
+        return []
+    return [p for p in path.iterdir() if p.is_dir() and not p.name.startswith((".", "incomplete."))]
+
+
+def _version_dirs(path: Path) -> list[Path]:
+    return [p for p in _subfolders(path) if (p / "dataset_info.json").is_file()]
 
 
 def _version_key(name: str) -> tuple:
@@ -72,8 +88,8 @@ def open_dataset(path: str | os.PathLike) -> DatasetFiles:
     version = info.get("version", folder.name)
     data_spec, spec_error = None, None
     try:
-        data_spec = spec.spec_from_features(_load_features(folder))
-    except Exception as exc:  # a dataset whose features are not the contract's
+        data_spec = spec_from_features_json(folder / "features.json")
+    except (OSError, ValueError, KeyError, TypeError, IndexError, ConfigError) as exc:  # not a contract's
         spec_error = f"features are not a contract dataset's: {exc!r}"
     shards: dict[str, list[Path]] = {}
     lengths: dict[str, list[int]] = {}
@@ -88,29 +104,59 @@ def open_dataset(path: str | os.PathLike) -> DatasetFiles:
     return DatasetFiles(folder, name, version, data_spec, shards, lengths, spec_error)
 
 
-def _load_features(folder: Path):
-    import tensorflow_datasets as tfds
+def spec_from_features_json(path: Path) -> spec.DatasetSpec:
+    """The `DatasetSpec` of a dataset from TFDS's `features.json` (what `spec.features_for` wrote),
+    read as JSON. KeyError names a missing contract feature, ValueError a malformed one."""
+    root = json.loads(Path(path).read_text())
 
-    return tfds.features.FeatureConnector.from_config(str(folder))
+    def children(node: dict, where: str) -> dict:
+        try:
+            return node["featuresDict"]["features"]
+        except (KeyError, TypeError):
+            raise KeyError(f"{where} is not a FeaturesDict") from None
 
+    def shape(node: dict, kind: str, where: str) -> list[int]:
+        try:
+            return [int(d) for d in node[kind]["shape"].get("dimensions", [])]
+        except (KeyError, TypeError, AttributeError):
+            raise KeyError(f"{where} has no {kind} shape") from None
 
-def iter_records(path: Path, expected_count: Optional[int] = None) -> Iterator[tuple[int, bytes]]:
-    """(index, serialized record) of one TFRecord shard; ContractError on damage or a short shard."""
-    import tensorflow as tf
-
-    if not path.is_file():
-        raise ContractError("shard file is missing", file=str(path))
-    index = -1
     try:
-        for index, record in enumerate(tf.data.TFRecordDataset(str(path)).as_numpy_iterator()):
-            yield index, record
-    except (tf.errors.DataLossError, tf.errors.OutOfRangeError, tf.errors.InvalidArgumentError) as exc:
-        raise ContractError(f"damaged TFRecord after record {index}: {exc.message.splitlines()[0]}",
-                            file=str(path), episode_id=f"#{index + 1} in file",
-                            hint="the shard is truncated or corrupted; rebuild the dataset") from exc
-    if expected_count is not None and index + 1 != expected_count:
-        raise ContractError(f"shard holds {index + 1} records, dataset_info.json says {expected_count}",
-                            file=str(path), hint="the shard is truncated; rebuild the dataset")
+        sequence = children(root, "features")[spec.STEPS]["sequence"]["feature"]
+    except (KeyError, TypeError):
+        raise KeyError(f"{spec.STEPS} (a Dataset of steps)") from None
+    step = children(sequence, spec.STEPS)
+    obs = children(step["observation"], "steps/observation") if "observation" in step else {}
+    for name in ("image", "state"):
+        if name not in obs:
+            raise KeyError(f"steps/observation/{name}")
+    if "action" not in step:
+        raise KeyError("steps/action")
+    image = shape(obs["image"], "image", "steps/observation/image")
+    state = shape(obs["state"], "tensor", "steps/observation/state")
+    action = shape(step["action"], "tensor", "steps/action")
+    encoding = obs["image"]["image"].get("encodingFormat") or "png"
+    privileged = shape(obs["privileged_state"], "tensor", "steps/observation/privileged_state")[0] \
+        if "privileged_state" in obs else 0
+    return spec.DatasetSpec(image_size=image[0], wrist="wrist_image" in obs, state_dim=state[0],
+                            action_dim=action[0], image_encoding=encoding if encoding in ("jpeg", "png") else "png",
+                            privileged_dim=privileged)
+
+
+def iter_shard(path: str | os.PathLike, count: Optional[int], data_spec: Optional[spec.DatasetSpec], *,
+               decode_images: bool = True, validate: bool = True) -> Iterator[Episode]:
+    """Episodes of one shard file in order. With `validate`, each is checked against the contract
+    (and, with decoded images, the spec's shapes); the first problem raises, naming the file."""
+    path = str(path)
+    for index, record in iter_records(path, count):
+        if not validate:
+            yield decode_episode(record, file=path, decode_image_fields=decode_images, expected=data_spec)
+            continue
+        episode, problems = check_record(record, file=path, index=index, expected=data_spec,
+                                         decode_images=decode_images)
+        if problems:
+            raise problems[0]
+        yield episode
 
 
 def iter_episodes(
@@ -133,14 +179,7 @@ def iter_episodes(
         if split_name not in files.shards:
             raise DatasetError(f"{files.path}: no split {split_name!r} (has {sorted(files.shards)})")
         for shard, count in zip(files.shards[split_name], files.shard_lengths[split_name]):
-            for _, record in iter_records(shard, count):
-                episode = decode_episode(record, file=str(shard), decode_image_fields=decode_images,
-                                         expected=files.spec)
-                if validate:
-                    found = episode.violations(files.spec if decode_images else None)
-                    if found:
-                        raise found[0].located(file=str(shard))
-                yield episode
+            yield from iter_shard(shard, count, files.spec, decode_images=decode_images, validate=validate)
 
 
 def read_episodes(path: str | os.PathLike, split: Optional[str] = None, **kwargs) -> list[Episode]:

@@ -1,9 +1,13 @@
-"""Random access to the episodes of TFDS datasets: an offset index of every TFRecord shard.
+"""TFRecord files, the framing of every shard: the one reader and writer of records.
 
-A TFRecord is a sequence of frames `length (8 bytes) | crc (4) | data | crc (4)`. Scanning only the
-headers gives each record's offset, so an epoch's episode order can be a global permutation read
-with `os.pread`, with no shuffle buffer at all. CRCs are not checked here (`rldg validate` does);
-a truncated shard raises ContractError naming the file and record.
+A TFRecord is a sequence of frames `length (uint64 LE) | masked crc32c(length) | data | masked
+crc32c(data)`. `iter_records` reads a shard front to back checking both CRCs (what `rldg
+validate`, the readers, the Beam mix and sharing use); `RecordWriter` writes one (the dataset
+writer and the Beam parts). For random access, `index_shard` scans only the headers to give each
+record's offset, so a loader's epoch can be a global permutation of `read_record` calls (`pread`,
+no shuffle buffer, CRCs left to `rldg validate`). No TensorFlow: the framing is TFRecord's own
+(tensorflow/core/lib/io/record_writer.cc), CRCs come from `google-crc32c` (C, about 3 GB/s).
+A damaged shard raises ContractError naming the file and the record.
 """
 
 from __future__ import annotations
@@ -12,13 +16,93 @@ import dataclasses
 import os
 import struct
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, BinaryIO, Iterator, Optional, Sequence
+
+import google_crc32c
 
 from rldg_data.errors import ContractError, DatasetError
-from rldg_data.io.reader import DatasetFiles, open_dataset
+
+if TYPE_CHECKING:  # reader imports this module
+    from rldg_data.io.reader import DatasetFiles
 
 _HEADER = 12
 _FOOTER = 4
+_MASK_DELTA = 0xA282EAD8
+
+
+def masked_crc(data: bytes) -> int:
+    """TFRecord's masked CRC32C of `data` (rotated right by 15 bits plus a constant)."""
+    crc = google_crc32c.value(data)
+    return (((crc >> 15) | (crc << 17)) + _MASK_DELTA) & 0xFFFFFFFF
+
+
+def frame(record: bytes) -> bytes:
+    """One record framed as TFRecord stores it."""
+    length = struct.pack("<Q", len(record))
+    return b"".join((length, struct.pack("<I", masked_crc(length)), record,
+                     struct.pack("<I", masked_crc(record))))
+
+
+class RecordWriter:
+    """Writes records to one TFRecord file (`write`, then `close`; or as a context manager)."""
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        self.path = str(path)
+        self._file: Optional[BinaryIO] = open(self.path, "wb")
+        self.num_bytes = 0
+
+    def write(self, record: bytes) -> None:
+        data = frame(record)
+        self._file.write(data)
+        self.num_bytes += len(data)
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+    def __enter__(self) -> "RecordWriter":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def iter_records(path: str | os.PathLike, expected_count: Optional[int] = None) -> Iterator[tuple[int, bytes]]:
+    """(index, record) of every record of one shard, CRCs checked; ContractError naming the file
+    and the record on a missing file, a damaged or truncated frame, or a count other than
+    `expected_count` (dataset_info.json's shard length)."""
+    path = str(path)
+    if not os.path.isfile(path):
+        raise ContractError("shard file is missing", file=path)
+    index = 0
+    with open(path, "rb", buffering=1 << 20) as f:
+        while True:
+            header = f.read(_HEADER)
+            if not header:
+                break
+            if len(header) < _HEADER:
+                raise _damage(path, index, "truncated record header")
+            length_bytes, (length_crc,) = header[:8], struct.unpack("<I", header[8:])
+            if masked_crc(length_bytes) != length_crc:
+                raise _damage(path, index, "damaged record header (length CRC mismatch)")
+            (length,) = struct.unpack("<Q", length_bytes)
+            data = f.read(length)
+            footer = f.read(_FOOTER)
+            if len(data) < length or len(footer) < _FOOTER:
+                raise _damage(path, index, f"truncated record ({length} bytes announced, file ends first)")
+            if masked_crc(data) != struct.unpack("<I", footer)[0]:
+                raise _damage(path, index, "damaged record (data CRC mismatch)")
+            yield index, data
+            index += 1
+    if expected_count is not None and index != expected_count:
+        raise ContractError(f"shard holds {index} records, dataset_info.json says {expected_count}",
+                            file=path, hint="the shard is truncated; rebuild the dataset")
+
+
+def _damage(path: str, index: int, what: str) -> ContractError:
+    return ContractError(f"{what} at record {index}", file=path, episode_id=f"#{index} in file",
+                         hint="the shard is truncated or corrupted; rebuild the dataset")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -59,6 +143,8 @@ def index_shard(path: Path, expected: int | None = None) -> list[tuple[int, int]
 
 def index_datasets(paths: Sequence[str | os.PathLike], split: str = "train") -> tuple[list[DatasetFiles], list[RecordRef]]:
     """Opens each dataset and indexes every record of `split`; DatasetError if a dataset lacks it."""
+    from rldg_data.io.reader import open_dataset
+
     files, refs = [], []
     for i, path in enumerate(paths):
         ds = open_dataset(path)

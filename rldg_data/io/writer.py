@@ -22,7 +22,8 @@ from rldg_data.contract import spec
 from rldg_data.io.atomic import replace_dir
 from rldg_data.contract.episode import Episode
 from rldg_data.errors import ContractError, DatasetError
-from rldg_data.io.tfexample import encode_episode
+from rldg_data.io.codec import encode_episode
+from rldg_data.io.records import RecordWriter
 
 log = logging.getLogger(__name__)
 
@@ -41,9 +42,6 @@ class _SplitShards:
     """Shards of one split being written: rolls to a new file past `max_bytes`."""
 
     def __init__(self, folder: Path, name: str, split: str, max_bytes: int) -> None:
-        import tensorflow as tf
-
-        self._tf = tf
         self.folder, self.name, self.split, self.max_bytes = folder, name, split, max_bytes
         self.lengths: list[int] = []
         self.sizes: list[int] = []
@@ -60,7 +58,7 @@ class _SplitShards:
         if self._writer is not None:
             self._writer.close()
         path = self.folder / f".part-{self.split}-{len(self.lengths):05d}"
-        self._writer = self._tf.io.TFRecordWriter(str(path))
+        self._writer = RecordWriter(path)
         self.lengths.append(0)
         self.sizes.append(0)
 

@@ -8,13 +8,9 @@ from __future__ import annotations
 import dataclasses
 from typing import Optional
 
-from rldg_data.errors import RldgError
+from rldg_data.errors import LoaderConfigError
 
 NORMALIZATION_TYPES = ("normal", "bounds", "bounds_q99", "none")
-
-
-class LoaderConfigError(RldgError):
-    """A loader setting out of range (the message names it)."""
 
 
 @dataclasses.dataclass(frozen=True)

@@ -4,13 +4,15 @@ The work is split as in Octo (whole-trajectory ops apart from per-frame ones), b
 decoded once per epoch, not once per window that uses it:
 1. episode order: a seeded global permutation of record offsets each epoch (no shuffle buffer);
    with `weights`, a seeded weighted draw over datasets instead (a mix, repeated forever);
-2. per episode, in a thread pool (order kept, so results are deterministic): read, parse, decode
-   frames (a compiled TensorFlow op, no GIL), normalize states and actions with the statistics;
+2. per episode, in a thread pool (order kept, so results are deterministic): read (`pread` at
+   the record's offset), parse (`io.codec`, protobuf's C parser), decode frames (`io.images`:
+   libjpeg-turbo via simplejpeg), normalize states and actions with the statistics;
 3. all windows of an episode are gathered at once with index arrays into a `WindowBuffer` of
    preallocated rows; a batch is a seeded random draw of rows (at least `window_buffer` to draw
    from), gathered with one fancy index per field.
 Memory is bounded by `prefetch_episodes` decoded episodes + the buffer's rows (`window_buffer` +
-one episode's windows, each holding its `window` frames).
+one episode's windows, each holding its `window` frames). Nothing here imports TensorFlow (a
+torch user's process stays about 400 MiB smaller; tests/rldg_data/test_loader_no_tf.py).
 """
 
 from __future__ import annotations
@@ -26,10 +28,11 @@ from rldg_data.contract import spec
 from rldg_data.errors import RldgError
 from rldg_data.loaders.buffer import WindowBuffer
 from rldg_data.loaders.config import LoaderConfig
-from rldg_data.io.frames import decode_frames
+from rldg_data.io.images import decode_images
 from rldg_data.io.records import RecordRef, index_datasets, read_record
-from rldg_data.stats.dataset import Normalizer, dataset_statistics
-from rldg_data.io.tfexample import decode_episode
+from rldg_data.loaders.normalize import Normalizer
+from rldg_data.stats.dataset import dataset_statistics
+from rldg_data.io.codec import decode_episode
 
 DecodedEpisode = collections.namedtuple(
     "DecodedEpisode", "images wrist_images state action instruction dataset episode_id length")
@@ -106,10 +109,10 @@ class RLDSLoader:
     def decode(self, ref: RecordRef) -> DecodedEpisode:
         """One episode ready for windowing (frames decoded once, states/actions normalized)."""
         ep = decode_episode(read_record(ref), file=ref.shard, decode_image_fields=False)
-        wrist = decode_frames(ep.steps[spec.WRIST_IMAGE], self.config.image_size) if self.config.wrist else None
+        wrist = decode_images(ep.steps[spec.WRIST_IMAGE], self.config.image_size) if self.config.wrist else None
         instruction = str(ep.steps[spec.LANGUAGE_INSTRUCTION][0]) if len(ep) else ""
         return DecodedEpisode(
-            images=decode_frames(ep.steps[spec.IMAGE], self.config.image_size),
+            images=decode_images(ep.steps[spec.IMAGE], self.config.image_size),
             wrist_images=wrist,
             state=self.normalizer.normalize(ep.steps[spec.STATE], "proprio"),
             action=self.normalizer.normalize(ep.steps[spec.ACTION], "action"),

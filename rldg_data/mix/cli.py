@@ -11,7 +11,12 @@ select by weights or counts (deterministic: hash of seed + episode_id), relabel,
 train/val, and write an RLDS TFDS dataset with dataset_statistics.json (Octo + OpenVLA layouts,
 whole mix and per source) and a dataset card (README.md), via an Apache Beam pipeline.
 
-Runners: DirectRunner by default; --workers N runs N local processes; --dask ADDRESS runs on a
+The recipe format, every key with an example: docs/RECIPES.md. The same recipe builds through
+TFDS as `tfds build builders/rldg_mix --config RECIPE.yaml --data_dir D` (one build, same data).
+
+Runner: Beam's FnApiRunner in this process by default (pinned: Beam's DirectRunner would first
+try to download the Prism runner; nothing here downloads anything); --workers N runs the
+FnApiRunner with N local worker processes; --dask ADDRESS runs Beam's DaskRunner on a
 dask.distributed scheduler; --beam-options passes any Beam flags (Dataflow, Flink, Spark: see
 docs/SCALING.md)."""
 
@@ -21,7 +26,8 @@ def register_mix(subparsers) -> None:
                               description=MIX_DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("recipe", help="recipe YAML file")
     p.add_argument("--data-dir", "--data_dir", dest="data_dir", required=True, help="output folder; the dataset goes to DATA_DIR/NAME/VERSION")
-    p.add_argument("--workers", type=int, default=1, help="DirectRunner worker processes (default 1)")
+    p.add_argument("--workers", type=int, default=1,
+                   help="local worker processes of the FnApiRunner (default 1: in this process)")
     p.add_argument("--dask", metavar="ADDRESS", help="run on the DaskRunner against this scheduler address")
     p.add_argument("--beam-options", default=None,
                    help="Beam pipeline options as 'k=v,k=v' (overrides --workers/--dask)")
@@ -40,14 +46,39 @@ def _beam_options(args):
 
 
 def _run_mix(args) -> int:
-    from rldg_data.mix.pipeline import build_mix
     from rldg_data.mix.recipe import load_recipe
 
-    path = build_mix(load_recipe(args.recipe), args.data_dir, _beam_options(args), overwrite=args.force)
+    recipe = load_recipe(args.recipe)  # a broken recipe fails in a second, before Beam and TF load
+    from rldg_data.mix.pipeline import build_mix
+
+    path = build_mix(recipe, args.data_dir, _beam_options(args), overwrite=args.force)
     info = json.loads((path / "rldg_info.json").read_text())
     print(f"wrote {path}")
     print(f"episodes {info['num_episodes']}  steps {info['num_steps']}  recipe {info['recipe_hash'][:12]}  "
           f"digest {info['digest'][:12]}")
     for name, s in info["sources"].items():
-        print(f"  {name}: {s['selected']}/{s['available']} selected, success {s['success_rate']:.1%}")
+        print(f"  {name}: {s['selected']}/{s['available']} selected, success {s['success_rate']:.1%}"
+              f"{why_not_all(name, info)}")
     return 0
+
+
+def why_not_all(name: str, info: dict) -> str:
+    """Why a source gave fewer episodes than passed its filters (weights, counts, duplicates), or ''.
+
+    `available` counts the episodes that pass the source's filters and are not duplicates of an
+    earlier-listed source; `selected` is what weights or counts kept of them."""
+    sources, recipe = info["sources"], {s["name"]: s for s in info["recipe"]["sources"]}
+    s, cfg = sources[name], recipe[name]
+    notes = []
+    if s["selected"] < s["available"]:
+        if cfg.get("count") is not None:
+            notes.append(f"count {cfg['count']}")
+        elif cfg.get("weight") is not None:
+            total = sum(r["weight"] for r in recipe.values())
+            full = [n for n, o in sources.items() if o["selected"] >= o["available"] and n != name]
+            limit = f", and {', '.join(full)} gave all it has" if full else ""
+            notes.append(f"weight {cfg['weight']:g} of {total:g}: {s['available'] - s['selected']} left out to keep "
+                         f"the recipe's proportions{limit}")
+    if s["duplicates_dropped"]:
+        notes.append(f"{s['duplicates_dropped']} episode ids already in an earlier source dropped")
+    return f" ({'; '.join(notes)})" if notes else ""

@@ -9,9 +9,52 @@ from pathlib import Path
 
 from rldg_data.contract import spec
 from rldg_data.io import beam_io as io
-from rldg_data.errors import DatasetError
+from rldg_data.errors import ContractError, DatasetError
 from rldg_data.mix.recipe import Recipe
 from rldg_data.io.writer import RLDG_INFO_FILE, dataset_digest, publish, shard_name
+
+
+def assemble(recipe: Recipe, mix_plan: dict, work: Path, dataset_name: str) -> tuple[list, dict]:
+    """Renames the pipeline's parts in `work` into TFDS shards `<dataset_name>-<split>.tfrecord-i-of-n`
+    (task order), writes `rldg_info.json` and the card; returns (TFDS SplitInfos, rldg_info)."""
+    import tensorflow_datasets as tfds
+
+    parts = [p for p in io.list_parts(work) if p["episodes"]]
+    if not parts:
+        raise DatasetError(f"recipe {recipe.name!r} selected no episodes (plan: {mix_plan['available'] or 0} "
+                           f"available per source); loosen its filters")
+    if mix_plan["available"] is None:  # a one-source, keep-all recipe: no plan pass ran
+        mix_plan = _plan_from_parts(recipe, mix_plan, parts)
+    by_split: dict[str, list[dict]] = collections.defaultdict(list)
+    for part in parts:
+        by_split[part["split"]].append(part)
+    split_infos, rows = [], []
+    for split, split_parts in sorted(by_split.items()):
+        for i, part in enumerate(split_parts):
+            os.replace(part["file"], work / shard_name(dataset_name, split, i, len(split_parts)))
+            os.remove(Path(part["file"]).with_suffix(".json"))
+            rows += [dict(r, dataset_split=split) for r in part["episodes"]]
+        split_infos.append(tfds.core.SplitInfo(name=split, shard_lengths=[len(p["episodes"]) for p in split_parts],
+                                               num_bytes=int(sum(p["num_bytes"] for p in split_parts))))
+    info = mix_info(recipe, mix_plan, rows)
+    (work / RLDG_INFO_FILE).write_text(json.dumps(info, indent=2, sort_keys=True))
+    from rldg_data.io.card import write_card
+
+    write_card(work, recipe, info)
+    return split_infos, info
+
+
+def _plan_from_parts(recipe: Recipe, mix_plan: dict, parts: list[dict]) -> dict:
+    """Counts of a one-pass build, and its check that no episode_id repeats inside the source."""
+    ids = collections.Counter(r["episode_id"] for part in parts for r in part["episodes"])
+    repeated = [i for i, n in ids.items() if n > 1]
+    if repeated:
+        source = recipe.sources[0]
+        raise ContractError("duplicate episode_id inside one source", episode_id=sorted(repeated)[0],
+                            file=source.location or source.path,
+                            field=f"{spec.EPISODE_METADATA}/{spec.EPISODE_ID}")
+    name = recipe.sources[0].name
+    return dict(mix_plan, available={name: len(ids)}, selected={name: len(ids)})
 
 
 def finalize(recipe: Recipe, data_spec: spec.DatasetSpec, mix_plan: dict, work: Path, final: Path,
@@ -19,30 +62,11 @@ def finalize(recipe: Recipe, data_spec: spec.DatasetSpec, mix_plan: dict, work: 
     """Turns the pipeline's output folder `work` into a published TFDS dataset at `final`."""
     import tensorflow_datasets as tfds
 
-    parts = [p for p in io.list_parts(work) if p["episodes"]]
-    if not parts:
-        raise DatasetError(f"recipe {recipe.name!r} selected no episodes (plan: {mix_plan['available']} "
-                           f"available per source); loosen its filters")
-    by_split: dict[str, list[dict]] = collections.defaultdict(list)
-    for part in parts:
-        by_split[part["split"]].append(part)
-    split_infos, rows = [], []
-    for split, split_parts in sorted(by_split.items()):
-        for i, part in enumerate(split_parts):
-            os.replace(part["file"], work / shard_name(recipe.name, split, i, len(split_parts)))
-            os.remove(Path(part["file"]).with_suffix(".json"))
-            rows += [dict(r, dataset_split=split) for r in part["episodes"]]
-        split_infos.append(tfds.core.SplitInfo(name=split, shard_lengths=[len(p["episodes"]) for p in split_parts],
-                                               num_bytes=int(sum(p["num_bytes"] for p in split_parts))))
+    split_infos, _ = assemble(recipe, mix_plan, work, recipe.name)
     tfds.folder_dataset.write_metadata(
         data_dir=str(work), features=spec.features_for(data_spec), split_infos=split_infos,
         filename_template="{DATASET}-{SPLIT}.{FILEFORMAT}-{SHARD_X_OF_Y}", check_data=False,
         description=recipe.description or f"RLDG mix {recipe.name} (recipe {recipe.hash[:12]})")
-    info = mix_info(recipe, mix_plan, rows)
-    (work / RLDG_INFO_FILE).write_text(json.dumps(info, indent=2, sort_keys=True))
-    from rldg_data.io.card import write_card
-
-    write_card(work, recipe, info)
     return publish(work, final, overwrite)
 
 

@@ -1,16 +1,25 @@
 """The mix pipeline: recipe sources -> filtered, selected, relabeled episodes -> a TFDS dataset.
 
-Two Beam passes over the sources, then metadata in the driver:
+Two Beam passes over the sources, then metadata in the driver. The unit of work is one source
+shard (a "task"): what crosses between workers is task tuples, per-episode ids and hashes (plan)
+and one packed statistics accumulator per shard (build), never episode payloads.
 1. plan: every episode that passes its source's filters emits (episode_id, source, hash); ids in
    several sources keep the first-listed source (dedup); per source, the sorted hashes are written
    to a small file. The driver turns weights/counts into exact per-source counts (`plan`).
-2. build: each source episode below its source's hash threshold is relabeled, stamped with the
-   recipe hash, hashed into `train` or `val`, serialized (JPEG bytes pass through undecoded) and
-   written into per-bundle TFRecord parts; `ComputeStats` writes `dataset_statistics.json`
-   (train split, whole mix) and `dataset_statistics_<source>.json`.
-3. the driver renames parts into TFDS shards, writes TFDS metadata, `rldg_info.json`, the dataset
-   card, and renames the folder into place (`writer.publish`).
-Nothing depends on process order or bundle boundaries except which shard file holds an episode.
+2. build: one DoFn call per source shard reads it, keeps episodes below their source's hash
+   threshold, relabels them, stamps the recipe hash, hashes them into `train` or `val`, serializes
+   them (JPEG bytes pass through undecoded) into the task's own TFRecord part per split, and emits
+   the shard's train statistics accumulator; `MergeStats` writes `dataset_statistics.json` (train
+   split, whole mix) and `dataset_statistics_<source>.json`.
+3. the driver renames parts (in task order) into TFDS shards and writes the TFDS metadata,
+   `rldg_info.json` and the dataset card (`finalize`): into a folder it then renames into place
+   (`build_mix`, `rldg mix`), or into the folder a TFDS builder is preparing (`build_into`,
+   `tfds build builders/rldg_mix`), so both commands share this one build.
+The output, shard layout included, depends only on the recipe and the inputs, never on the runner.
+
+Runner: the toolkit pins Beam's FnApiRunner for local runs (`LOCAL_RUNNER`): Beam 2.77's
+`DirectRunner` would first try to download the Prism runner binary and, offline, fall back to the
+FnApiRunner, so the same command would run a different engine online and offline.
 """
 
 from __future__ import annotations
@@ -24,39 +33,77 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 import apache_beam as beam
-from apache_beam.options.pipeline_options import PipelineOptions
+from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
 from rldg_data.contract import spec
-from rldg_data.mix import episode_ops, plan
 from rldg_data.io import beam_io as io
-from rldg_data.stats.beam import StatsCombineFn, stats_arrays
+from rldg_data.mix import episode_ops, plan
+from rldg_data.stats.beam import MergeStats, pack, stats_arrays
 from rldg_data.errors import ContractError, DatasetError, RecipeError
 from rldg_data.io.reader import open_dataset
 from rldg_data.mix.recipe import Recipe
-from rldg_data.stats.accumulators import STATS_FILE, per_source_stats_file
-from rldg_data.io.tfexample import encode_episode
+from rldg_data.stats.accumulators import STATS_FILE, StatsAccumulator, per_source_stats_file
+from rldg_data.io.codec import encode_episode
 
 log = logging.getLogger(__name__)
 ALL = "__all__"
-_EPISODE, _STATS = "episode", "stats"
 DASK_RUNNER = "apache_beam.runners.dask.dask_runner.DaskRunner"
 
 
+LOCAL_RUNNER = "FnApiRunner"  # apache_beam.runners.portability.fn_api_runner.FnApiRunner
+_DIRECT_NAMES = ("DirectRunner", "SwitchingDirectRunner",
+                 "apache_beam.runners.direct.direct_runner.DirectRunner")
+
+
 def pipeline_options(beam_options=None) -> PipelineOptions:
-    """PipelineOptions from None (DirectRunner), a list of flags, a 'k=v,k=v' string (as `tfds
-    build --beam_pipeline_options` takes), or PipelineOptions. `runner=DaskRunner` is accepted."""
+    """PipelineOptions from None (the local runner), a list of flags, a 'k=v,k=v' string (as `tfds
+    build --beam_pipeline_options` takes), or PipelineOptions. `runner=DaskRunner` is accepted.
+
+    No runner, or `DirectRunner`, means `LOCAL_RUNNER` (the engine Beam's DirectRunner falls back
+    to offline, without its attempt to download Prism); `direct_num_workers` and
+    `direct_running_mode` apply to it as they do to the DirectRunner."""
     if isinstance(beam_options, PipelineOptions):
-        return beam_options
-    if beam_options is None:
-        flags: list[str] = []
-    elif isinstance(beam_options, str):
-        flags = [f"--{kv.strip().lstrip('-')}" for kv in beam_options.split(",") if kv.strip()]
+        options = beam_options
     else:
-        flags = list(beam_options)
-    flags = [f"--runner={DASK_RUNNER}" if f in ("--runner=DaskRunner", "--runner=dask") else f for f in flags]
-    if not any(f.startswith("--runner") for f in flags):
-        flags.append("--runner=DirectRunner")
-    return PipelineOptions(flags)
+        if beam_options is None:
+            flags: list[str] = []
+        elif isinstance(beam_options, str):
+            flags = [f"--{kv.strip().lstrip('-')}" for kv in beam_options.split(",") if kv.strip()]
+        else:
+            flags = list(beam_options)
+        flags = [f"--runner={DASK_RUNNER}" if f in ("--runner=DaskRunner", "--runner=dask") else f
+                 for f in flags]
+        options = PipelineOptions(flags)
+    standard = options.view_as(StandardOptions)
+    if standard.runner is None or standard.runner in _DIRECT_NAMES:
+        standard.runner = LOCAL_RUNNER
+    return options
+
+
+def runner_description(options: PipelineOptions) -> str:
+    """Which engine runs, in words (logged at the start of each mix)."""
+    from apache_beam.options.pipeline_options import DirectOptions
+
+    runner = options.view_as(StandardOptions).runner
+    if runner == LOCAL_RUNNER:
+        direct = options.view_as(DirectOptions)
+        mode = direct.direct_running_mode or "in_memory"
+        return f"Beam FnApiRunner ({mode}, {direct.direct_num_workers or 1} worker(s))"
+    if runner == DASK_RUNNER:
+        return "Beam DaskRunner (dask.distributed)"
+    return f"Beam {runner}"
+
+
+def _with_partitions(options: PipelineOptions, tasks: int) -> PipelineOptions:
+    """On the DaskRunner, one bag partition per task unless the user chose: its default (partitions of
+    128 elements) puts a mix of up to 128 source shards into one partition, i.e. on one worker."""
+    if options.view_as(StandardOptions).runner == DASK_RUNNER:
+        from apache_beam.runners.dask.dask_runner import DaskOptions
+
+        dask = options.view_as(DaskOptions)
+        if not dask.npartitions and not dask.partition_size:
+            dask.npartitions = max(1, tasks)
+    return options
 
 
 def _source_tasks(recipe: Recipe) -> tuple[list[tuple[int, str, int]], spec.DatasetSpec]:
@@ -108,12 +155,13 @@ def _resolve_duplicates(element, names: Sequence[str]):
         yield ("drop", index), episode_id
 
 
-class _ReadSelected(beam.DoFn):
-    """Build pass: selected, relabeled, serialized episodes; train arrays to the `stats` output."""
+class _BuildShard(beam.DoFn):
+    """Build pass, one source shard per call: its selected, relabeled, serialized episodes go into the
+    task's own part files; it emits only (source, packed train statistics) and (ALL, the same)."""
 
     def __init__(self, recipe: Recipe, data_spec: spec.DatasetSpec, thresholds: list[int],
-                 drops: list[list[str]]) -> None:
-        self.recipe, self.spec, self.thresholds = recipe, data_spec, thresholds
+                 drops: list[list[str]], folder: str) -> None:
+        self.recipe, self.spec, self.thresholds, self.folder = recipe, data_spec, thresholds, folder
         self.drops = [set(d) for d in drops]
         self.recipe_hash = recipe.hash
         self._policies = None
@@ -130,11 +178,12 @@ class _ReadSelected(beam.DoFn):
             self._policies[index] = load_policy(cfg.policy, hold=False)  # a label per state
         return self._policies[index]
 
-    def process(self, task):
-        index, path, count = task
+    def process(self, element):
+        task, (index, path, count) = element
         source = self.recipe.sources[index]
         decode = episode_ops.needs_decoded_images(source.relabels)
         limit, drops, seed = self.thresholds[index], self.drops[index], self.recipe.seed
+        parts, train = io.PartWriter(self.folder, task), StatsAccumulator()
         for ep in io.read_shard(path, count, self.spec, decode_images=decode):
             if not episode_ops.passes_filters(ep, source.filters):
                 continue
@@ -146,16 +195,15 @@ class _ReadSelected(beam.DoFn):
             if found:
                 raise found[0].located(file=path)
             split = "val" if plan.is_val(seed, ep.episode_id, self.recipe.val_fraction) else "train"
-            record = encode_episode(ep, self.spec.image_encoding)
-            # One output of tagged pairs, split below: the DaskRunner mixes up multi-output ParDos.
-            yield _EPISODE, (split, ep.episode_id, record, io.summary_of(ep, source.name))
+            parts.write(split, ep.episode_id, encode_episode(ep, self.spec.image_encoding),
+                        io.summary_of(ep, source.name))
             if split == "train":
-                yield _STATS, (source.name, stats_arrays(ep))
-
-
-def _tagged(element, tag: str):
-    if element[0] == tag:
-        yield element[1]
+                train.add_arrays(stats_arrays(ep))
+        parts.close()
+        if train.num_trajectories:
+            blob = pack(train)
+            yield source.name, blob
+            yield ALL, blob
 
 
 def _write_plan_file(element, folder: str) -> None:
@@ -168,10 +216,20 @@ def _write_stats_file(element, folder: str) -> None:
     io.write_json(folder, STATS_FILE if key == ALL else per_source_stats_file(key), stats)
 
 
+def needs_plan(recipe: Recipe) -> bool:
+    """Whether selection needs the plan pass: weights or counts (thresholds), or several sources
+    (deduplication). A one-source recipe without them keeps every episode passing its filters, so
+    its build is one pass (its ids are checked for repeats in `finalize` instead)."""
+    return len(recipe.sources) > 1 or recipe.uses_weights or any(s.count is not None for s in recipe.sources)
+
+
 def run_plan(recipe: Recipe, tasks, data_spec, work: Path, options: PipelineOptions) -> dict:
     """Plan pass (Beam), then the per-source counts and hash thresholds (driver)."""
     names = [s.name for s in recipe.sources]
-    p = beam.Pipeline(options=options)
+    if not needs_plan(recipe):
+        return {"available": None, "selected": None, "thresholds": [plan.KEEP_ALL], "drops": [[]],
+                "duplicates_dropped": {names[0]: 0}}
+    p = beam.Pipeline(options=_with_partitions(options, len(tasks)))
     _ = (p | "Shards" >> beam.Create(list(enumerate(tasks)))
          | "Spread" >> beam.Reshuffle() | "Tasks" >> beam.Values()
          | "Filter" >> beam.ParDo(_ReadFiltered(recipe, data_spec))
@@ -198,21 +256,15 @@ def run_plan(recipe: Recipe, tasks, data_spec, work: Path, options: PipelineOpti
 
 
 def run_build(recipe: Recipe, tasks, data_spec, mix_plan: dict, work: Path, options: PipelineOptions) -> None:
-    """Build pass: selected episodes into TFRecord parts, statistics into JSON files."""
-    p = beam.Pipeline(options=options)
-    out = (p | "Shards" >> beam.Create(list(enumerate(tasks)))
-           | "Spread" >> beam.Reshuffle() | "Tasks" >> beam.Values()
-           | "Select" >> beam.ParDo(_ReadSelected(recipe, data_spec, mix_plan["thresholds"],
-                                                  mix_plan["drops"])))
-    episodes = out | "Episodes" >> beam.FlatMap(_tagged, _EPISODE)
-    stats = out | "StatsInputs" >> beam.FlatMap(_tagged, _STATS)
-    parts = episodes | "WriteParts" >> beam.ParDo(io.WriteParts(str(work)))
-    written = (stats | "PerSourceAndAll" >> beam.FlatMap(lambda kv: [kv, (ALL, kv[1])])
-               | "Stats" >> beam.CombinePerKey(StatsCombineFn())
-               | "WriteStats" >> beam.Map(_write_stats_file, str(work)))
-    # One leaf for the whole graph: the DaskRunner computes only the last transform's bag,
-    # so a branch that does not lead into it would silently never run.
-    _ = (parts, written) | "Join" >> beam.Flatten() | "Done" >> beam.Map(lambda _: None)
+    """Build pass: selected episodes into one TFRecord part per task and split, statistics into JSON."""
+    p = beam.Pipeline(options=_with_partitions(options, len(tasks)))
+    # One leaf for the whole graph: the DaskRunner computes only the last transform's bag.
+    _ = (p | "Shards" >> beam.Create(list(enumerate(tasks)))
+         | "Spread" >> beam.Reshuffle()
+         | "Build" >> beam.ParDo(_BuildShard(recipe, data_spec, mix_plan["thresholds"], mix_plan["drops"],
+                                             str(work)))
+         | "Stats" >> beam.CombinePerKey(MergeStats())
+         | "WriteStats" >> beam.Map(_write_stats_file, str(work)))
     _run(p)
 
 
@@ -227,6 +279,18 @@ def _run(pipeline: beam.Pipeline) -> None:
             client.close()
 
 
+def run_passes(recipe: Recipe, work: Path, beam_options=None) -> tuple[dict, spec.DatasetSpec]:
+    """Plan and build passes into the existing folder `work`; returns (plan, spec) for `finalize`."""
+    tasks, data_spec = _source_tasks(recipe)
+    options = pipeline_options(beam_options)
+    log.info("mix %s: %d source shards on %s", recipe.name, len(tasks), runner_description(options))
+    mix_plan = run_plan(recipe, tasks, data_spec, work, options)
+    if mix_plan["available"] is not None:
+        log.info("mix plan: %s", {k: mix_plan[k] for k in ("available", "selected")})
+    run_build(recipe, tasks, data_spec, mix_plan, work, options)
+    return mix_plan, data_spec
+
+
 def build_mix(recipe: Recipe, data_dir: str | os.PathLike, beam_options=None, overwrite: bool = False) -> Path:
     """Builds the recipe's dataset as `<data_dir>/<name>/<version>` and returns that folder.
 
@@ -238,15 +302,23 @@ def build_mix(recipe: Recipe, data_dir: str | os.PathLike, beam_options=None, ov
     final = Path(data_dir) / recipe.name / recipe.version
     if final.exists() and not overwrite:
         raise DatasetError(f"{final} already exists (pass overwrite=True / --force to replace it)")
-    tasks, data_spec = _source_tasks(recipe)
-    options = pipeline_options(beam_options)
     work = Path(data_dir) / recipe.name / f".tmp-{recipe.version}-{uuid.uuid4().hex[:8]}"
     work.mkdir(parents=True)
     try:
-        mix_plan = run_plan(recipe, tasks, data_spec, work, options)
-        log.info("mix plan: %s", {k: mix_plan[k] for k in ("available", "selected")})
-        run_build(recipe, tasks, data_spec, mix_plan, work, options)
+        mix_plan, data_spec = run_passes(recipe, work, beam_options)
         return finalize(recipe, data_spec, mix_plan, work, final, overwrite)
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise
+
+
+def build_into(recipe: Recipe, folder: str | os.PathLike, dataset_name: str, beam_options=None) -> list:
+    """Builds the recipe straight into `folder` (a TFDS builder's data dir being prepared), shards
+    named for `dataset_name`, statistics, `rldg_info.json` and card beside them; returns the TFDS
+    SplitInfos for the builder to record (TFDS writes `dataset_info.json` and renames the folder)."""
+    from rldg_data.mix.finalize import assemble
+
+    folder = Path(folder)
+    mix_plan, _ = run_passes(recipe, folder, beam_options)
+    split_infos, _ = assemble(recipe, mix_plan, folder, dataset_name)
+    return split_infos

@@ -15,6 +15,7 @@ from typing import Mapping, Optional, Sequence
 from rldg_data.errors import RecipeError
 
 NONE_SELECTED = -1
+KEEP_ALL = 2 ** 64  # above every hash: the threshold of a source kept whole
 
 
 def episode_hash(seed: int, episode_id: str, salt: str = "") -> int:

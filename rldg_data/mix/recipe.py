@@ -1,5 +1,7 @@
 """Mixing recipes: YAML -> frozen dataclasses, validated in exactly this one place.
 
+The format, every key with an example: docs/RECIPES.md.
+
 A recipe names its sources (contract datasets on disk), per-source filters, relabels, weights or
 episode counts, the validation fraction and a seed:
 
@@ -189,10 +191,13 @@ def recipe_from_dict(values: Mapping, base_dir: str | os.PathLike = ".", check_p
     has_c = [s.count is not None for s in sources]
     if any(has_w) and any(has_c) or (any(has_w) and not all(has_w)) or (any(has_c) and not all(has_c)):
         raise RecipeError("recipe.sources: give every source a `weight`, or every source a `count`, or none")
-    val = float(values.get("val_fraction", 0.05))
-    if not 0 <= val < 1:
-        raise RecipeError(f"recipe.val_fraction: {val} is not in [0, 1)")
-    return Recipe(name=name, sources=tuple(sources), seed=int(values.get("seed", 0)), val_fraction=val,
+    val = values.get("val_fraction", 0.05)
+    if isinstance(val, bool) or not isinstance(val, (int, float)) or not 0 <= val < 1:
+        raise RecipeError(f"recipe.val_fraction: expected a number in [0, 1), got {val!r}")
+    seed = values.get("seed", 0)
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise RecipeError(f"recipe.seed: expected a non-negative integer, got {seed!r}")
+    return Recipe(name=name, sources=tuple(sources), seed=seed, val_fraction=float(val),
                   version=str(values.get("version", "1.0.0")),
                   description=str(values.get("description", "")))
 

@@ -25,7 +25,8 @@ from pathlib import Path, PurePosixPath
 from typing import Callable, Iterator, Optional
 
 from rldg_data.errors import ContractError, DatasetError, UnsafeInputError
-from rldg_data.io.reader import iter_records, open_dataset
+from rldg_data.io.reader import open_dataset
+from rldg_data.io.records import iter_records
 from rldg_data.io.writer import RLDG_INFO_FILE, dataset_digest, publish
 
 log = logging.getLogger(__name__)
@@ -302,7 +303,7 @@ def _compare_sums(root: Path, computed: dict[str, str], report: VerifyReport) ->
 
 def recompute_digest(version_dir: str | os.PathLike) -> tuple[str, int]:
     """(digest, episodes) of a dataset from its records, as `writer.dataset_digest` defines it."""
-    from rldg_data.io.tfexample import decode_episode
+    from rldg_data.io.codec import decode_episode
 
     files = open_dataset(version_dir)
     pairs = []

@@ -1,4 +1,15 @@
-"""Dataset statistics (action and proprio) with mergeable, order-independent accumulators.
+"""Dataset statistics (action and proprio): the toolkit's one statistics implementation.
+
+Every tool that reports or uses statistics goes through these accumulators: the mix pipeline (a
+Beam CombineFn, `stats.beam`), `rldg stats` and the training loaders (`stats.dataset`: several
+datasets are merged accumulators) and the report's table (viz). Reading never writes into a
+dataset; only `rldg stats` and the mix write `dataset_statistics.json`.
+
+What is counted follows RLDS (`rlds.transformations.sar_fields_mask`): in SAR alignment the action
+(and reward) of a step with `is_last` set is not data (the last step holds the final observation
+and a placeholder action), so actions are taken at the steps with `is_last` False and states at
+every step. `num_transitions` counts those actions (T - 1 per episode of T steps), `num_steps`
+counts steps (T per episode), `num_trajectories` episodes.
 
 `StatsAccumulator` holds, per key (`action`, `proprio` = `observation/state`): the number of
 transitions, exact sums and sums of squares (per-episode float64 sums kept as integers in units
@@ -10,7 +21,7 @@ of numpy's linear-interpolated quantiles.
 
 The JSON layout serves both loaders: Octo reads mean/std/min/max/p01/p99 and OpenVLA reads
 q01/q99 plus `mask` (False for the absolute gripper dimension, the last action dimension), and
-both read `num_transitions` and `num_trajectories` at the top level.
+both read `num_transitions` and `num_trajectories` at the top level (`num_steps` is ours).
 """
 
 from __future__ import annotations
@@ -142,6 +153,17 @@ class FieldStats:
         }
 
 
+def statistics_arrays(steps: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """What statistics count of one episode's step arrays: {"action": the actions of the steps
+    whose `is_last` is False [T-1, A], "proprio": the states of every step [T, S]} (RLDS's
+    `sar_fields_mask`: the last step's action is a placeholder, its observation is data)."""
+    action = np.asarray(steps[spec.ACTION])
+    is_last = np.asarray(steps[spec.IS_LAST], bool).reshape(-1) if spec.IS_LAST in steps else None
+    if is_last is None or len(is_last) != len(action):  # no flags: the last step is the last row
+        is_last = np.arange(len(action)) == len(action) - 1
+    return {"action": action[~is_last], "proprio": np.asarray(steps[spec.STATE])}
+
+
 class StatsAccumulator:
     """Statistics of action and proprio over episodes; `merge` is exact and order-independent."""
 
@@ -150,10 +172,11 @@ class StatsAccumulator:
         self.num_trajectories = 0
 
     def add_episode(self, episode: Episode) -> "StatsAccumulator":
-        return self.add_arrays({key: episode.steps[name] for key, name in FIELDS.items()})
+        return self.add_arrays(statistics_arrays(episode.steps))
 
     def add_arrays(self, arrays: Mapping[str, np.ndarray]) -> "StatsAccumulator":
-        """Adds one episode given as {"action": [T, A], "proprio": [T, S]}."""
+        """Adds one episode given as `statistics_arrays` gives it: {"action": [T-1, A],
+        "proprio": [T, S]} (the arrays are counted as they are)."""
         for key, values in arrays.items():
             self.fields[key].add(values)
         self.num_trajectories += 1
@@ -175,6 +198,7 @@ class StatsAccumulator:
             "action": action.to_dict(action_mask),
             "proprio": self.fields["proprio"].to_dict(),
             "num_transitions": int(action.count),
+            "num_steps": int(self.fields["proprio"].count),
             "num_trajectories": int(self.num_trajectories),
             "sketch": {"kind": "log-bucket histogram", "relative_accuracy": RELATIVE_ACCURACY,
                        "zero_below": MIN_ABS},
@@ -186,24 +210,3 @@ def write_json_atomic(path: str | os.PathLike, data) -> Path:
     from rldg_data.io.atomic import write_text_atomic
 
     return write_text_atomic(path, json.dumps(data, indent=2, sort_keys=True))
-
-
-def compute_dataset_statistics(path: str | os.PathLike, split: Optional[str] = None,
-                               write: bool = True) -> dict:
-    """Statistics of a contract dataset (split `train` if it has one, else every split).
-
-    Streams episodes without decoding images; with `write`, saves `dataset_statistics.json`
-    beside the data. Returns the statistics dict.
-    """
-    from rldg_data.io.reader import iter_episodes, open_dataset
-
-    files = open_dataset(path)
-    if split is None and "train" in files.shards:
-        split = "train"
-    acc = StatsAccumulator()
-    for episode in iter_episodes(files.path, split, decode_images=False):
-        acc.add_episode(episode)
-    stats = acc.to_dict()
-    if write:
-        write_json_atomic(files.path / STATS_FILE, stats)
-    return stats

@@ -1,4 +1,4 @@
-"""`rldg stats DATASET`: parses arguments and calls one library function."""
+"""`rldg stats DATASET [DATASET ...]`: parses arguments and calls one library function."""
 
 from __future__ import annotations
 
@@ -7,22 +7,37 @@ import json
 
 def register_stats(subparsers) -> None:
     p = subparsers.add_parser(
-        "stats", help="compute dataset_statistics.json of a dataset",
+        "stats", help="compute dataset_statistics.json of a dataset (or of several, merged)",
         description="Compute action/proprio statistics (mean, std, min, max, p01/p99 for Octo, q01/q99 "
-                    "and mask for OpenVLA, counts) of a contract dataset's train split (or --split) "
-                    "and write dataset_statistics.json beside its data.")
-    p.add_argument("dataset", help="dataset folder (version folder or its parent)")
+                    "and mask for OpenVLA, counts) of a contract dataset's train split (or --split), "
+                    "the numbers the loaders normalize with, and write dataset_statistics.json beside "
+                    "its data. With several datasets, their statistics are merged (as a loader over "
+                    "all of them computes them) and written only to --out. Actions are counted at "
+                    "the steps that have one (RLDS: the last step of an episode holds the final "
+                    "observation and no action): num_transitions; states at every step: num_steps.")
+    p.add_argument("dataset", nargs="+", help="dataset folder(s) (version folder or its parent)")
     p.add_argument("--split", default=None, help="split to use (default: train if present, else all)")
+    p.add_argument("--out", default=None, help="write the statistics JSON here instead (any number of "
+                   "datasets); with one dataset and no --out it goes beside the data")
     p.add_argument("--print", dest="show", action="store_true", help="also print the statistics JSON")
     p.set_defaults(func=_run_stats)
 
 
 def _run_stats(args) -> int:
-    from rldg_data.stats.accumulators import compute_dataset_statistics
+    from rldg_data.stats.accumulators import STATS_FILE, write_json_atomic
+    from rldg_data.stats.dataset import compute_dataset_statistics, dataset_statistics
 
-    stats = compute_dataset_statistics(args.dataset, args.split)
+    if args.out:
+        stats = dataset_statistics(args.dataset, args.split)
+        where = write_json_atomic(args.out, stats)
+    elif len(args.dataset) == 1:
+        stats = compute_dataset_statistics(args.dataset[0], args.split)
+        where = STATS_FILE
+    else:
+        stats, where = dataset_statistics(args.dataset, args.split), None
     if args.show:
         print(json.dumps(stats, indent=2))
-    print(f"{stats['num_trajectories']} episodes, {stats['num_transitions']} transitions: "
-          f"wrote dataset_statistics.json")
+    print(f"{stats['num_trajectories']} episodes, {stats['num_steps']} steps, "
+          f"{stats['num_transitions']} transitions (steps with an action)"
+          + (f": wrote {where}" if where else " (not written: give --out FILE)"))
     return 0

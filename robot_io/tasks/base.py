@@ -11,10 +11,11 @@ import abc
 import dataclasses
 from typing import TYPE_CHECKING, Any, Mapping
 
-import mujoco
 import numpy as np
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # MuJoCo only in annotations: `robot_io.TASKS` and the variant table load without it
+    import mujoco
+
     from robot_io.sim_env import SimEnv
 
 PRIVILEGED_DIM = 17

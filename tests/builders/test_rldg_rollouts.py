@@ -75,7 +75,7 @@ def _tfds_build(data_dir: Path, manual_dir: Path) -> None:
     env = dict(os.environ, PYTHONPATH=str(REPO), TF_CPP_MIN_LOG_LEVEL="2")
     res = subprocess.run([TFDS, "build", "builders/rldg_rollouts", "--data_dir", str(data_dir),
                           "--manual_dir", str(manual_dir)], cwd=REPO, env=env,
-                         capture_output=True, text=True, timeout=300)
+                         capture_output=True, text=True, timeout=900)
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
 
 
@@ -222,3 +222,48 @@ def test_robot_io_handoff_episode_labels_sources_and_stages(tmp_path):
     bottleneck = robot_io.make("assembly", variant, render=False).bottleneck_stage
     assert set(src[stage < bottleneck]) <= {"human"} and "human" in set(src)
     assert set(src[stage >= bottleneck]) <= {"rl"} and "rl" in set(src)  # seed 0 reaches it
+
+
+def _tfds(*args: str, env_extra: dict | None = None) -> subprocess.CompletedProcess:
+    env = dict(os.environ, PYTHONPATH=str(REPO), TF_CPP_MIN_LOG_LEVEL="2", **(env_extra or {}))
+    return subprocess.run([TFDS, "build", "builders/rldg_rollouts", *args], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=900)
+
+
+def _toy_logs(out: Path, episodes: int) -> Path:
+    collect(CollectConfig(task="toy", variant="a", policy="human", episodes=episodes, out=str(out),
+                          image_size=16, **SUITES["toy"]["extra"]), in_process=True)
+    return out
+
+
+@pytest.mark.slow  # ~2-8 min on 2 busy cores: four `tfds build` runs
+@pytest.mark.timeout(1800)
+def test_a_second_build_of_other_logs_never_returns_the_old_dataset(tmp_path):
+    """Issue 22 #2: `tfds build ... --manual_dir LOGS` again after collecting more into LOGS (or
+    with other logs) refuses to reuse the dataset of the old logs, says how to rebuild, and
+    `--overwrite` rebuilds it."""
+    data_dir, logs = tmp_path / "data", _toy_logs(tmp_path / "logs", 2)
+    config_dir = data_dir / "rldg_rollouts" / "default"
+    assert _tfds("--data_dir", str(data_dir), "--manual_dir", str(logs)).returncode == 0
+    before = sorted((p.name, p.read_bytes()) for p in (config_dir / "1.0.0").iterdir())
+    _toy_logs(logs, 3)  # one more episode into the same folder
+    res = _tfds("--data_dir", str(data_dir), "--manual_dir", str(logs))
+    assert res.returncode != 0 and "Traceback" not in res.stderr, res.stderr[-3000:]
+    assert "was built from other inputs (2 episode logs" in res.stderr and "not from 3 episode logs" in res.stderr
+    assert "--overwrite" in res.stderr
+    assert sorted((p.name, p.read_bytes()) for p in (config_dir / "1.0.0").iterdir()) == before
+    res = _tfds("--data_dir", str(data_dir), "--manual_dir", str(logs), "--overwrite")
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert validate_dataset(config_dir).summary.episodes == 3
+    res = _tfds("--data_dir", str(data_dir), "--manual_dir", str(logs))  # same logs: reused
+    assert res.returncode == 0 and validate_dataset(config_dir).summary.episodes == 3
+
+
+def test_build_without_logs_says_what_to_pass(tmp_path):
+    """Issue 22 #6: `tfds build builders/rldg_rollouts` without --manual_dir: a clear message."""
+    res = _tfds("--data_dir", str(tmp_path / "data"))
+    assert res.returncode != 0 and "Traceback" not in res.stderr, res.stderr[-3000:]
+    assert "no collector logs given: pass the folder `rldg collect --out` wrote as --manual_dir" in res.stderr
+    res = _tfds("--data_dir", str(tmp_path / "data"), "--manual_dir", str(tmp_path / "nowhere"))
+    assert res.returncode != 0 and "Traceback" not in res.stderr, res.stderr[-3000:]
+    assert f"log folder {tmp_path / 'nowhere'} does not exist" in res.stderr

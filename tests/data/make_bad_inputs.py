@@ -26,7 +26,7 @@ if str(ROOT) not in sys.path:
 
 from rldg_data.contract import spec  # noqa: E402
 from rldg_data.contract.episode import Episode  # noqa: E402
-from rldg_data.io.tfexample import encode_episode  # noqa: E402
+from rldg_data.io.codec import encode_episode  # noqa: E402
 from rldg_data.io.writer import DatasetWriter  # noqa: E402
 from tests.factories import make_episode, make_episodes  # noqa: E402
 

@@ -66,7 +66,7 @@ def test_mix_is_a_valid_tfds_dataset_with_stats_card_and_recipe_hash(direct_buil
     assert abs(sel["rl"] / sum(sel.values()) - 0.6) < 0.03
     stats = json.loads((direct_build / STATS_FILE).read_text())
     train = read_episodes(direct_build, "train")
-    actions = np.concatenate([e.steps["action"] for e in train])
+    actions = np.concatenate([e.steps["action"][:-1] for e in train])  # RLDS: not the last step's
     assert stats["num_trajectories"] == len(train) and stats["num_transitions"] == len(actions)
     assert np.allclose(stats["action"]["mean"], actions.astype(np.float64).mean(0), atol=1e-6)
     assert stats["action"]["mask"][-1] is False and all(stats["action"]["mask"][:-1])
@@ -119,7 +119,9 @@ def test_rldg_mix_and_stats_commands(sources, direct_build, tmp_path, capsys):
                       "sources:\n  rl: {path: rl_data, weight: 0.6}\n"
                       "  human: {path: human_data, weight: 0.4, filters: {max_length: 5}}\n")
     assert main(["mix", str(recipe), "--data-dir", str(tmp_path)]) == 0
-    assert "rl:" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "rl:" in out and "left out to keep the recipe's proportions" in out  # why weights dropped some
+    assert "3 episode ids already in an earlier source dropped" in out
     built = tmp_path / "mix_test" / "1.0.0"
     assert _result(built) == _result(direct_build)
     stats_file = built / "dataset_statistics.json"
@@ -148,3 +150,40 @@ def test_weights_hold_within_two_points_on_more_than_a_thousand_episodes(tmp_pat
     assert info["num_episodes"] >= 1000
     share = info["sources"]["a"]["selected"] / info["num_episodes"]
     assert abs(share - 0.45) <= 0.02
+
+
+def test_a_mix_runs_the_pinned_runner_and_reaches_for_no_network(sources, tmp_path, caplog):
+    import logging
+
+    root, _, _ = sources
+    caplog.set_level(logging.DEBUG)
+    build_mix(_recipe(root), tmp_path)
+    lines = [r.getMessage().lower() for r in caplog.records]
+    assert any("fnapirunner" in line for line in lines)
+    for word in ("prism", "download", "falling back"):  # Beam 2.77's DirectRunner fetching Prism
+        assert not [line for line in lines if word in line], word
+
+
+def test_mix_help_names_the_runner_and_the_recipe_docs(capsys):
+    from rldg_data.cli import main
+
+    with pytest.raises(SystemExit):
+        main(["mix", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "FnApiRunner" in text and "docs/RECIPES.md" in text and "--config RECIPE.yaml" in text
+
+
+@pytest.mark.parametrize("second_source", [False, True], ids=["one-pass build", "with plan pass"])
+def test_a_repeated_episode_id_inside_one_source_is_an_error_naming_it(tmp_path, second_source):
+    from rldg_data.errors import ContractError
+    from tests.data.make_bad_inputs import write_unchecked
+
+    eps = make_episodes(4, seed=5, image_size=8)
+    sources = {"a": {"path": str(write_unchecked(tmp_path / "twice", eps + eps[:1]))}}  # a buggy writer's
+    if second_source:
+        sources["b"] = {"path": str(write_dataset(make_episodes(3, seed=6, image_size=8), tmp_path, "other"))}
+    recipe = recipe_from_dict({"name": "dups", "sources": sources}, tmp_path)
+    with pytest.raises(ContractError, match="duplicate episode_id") as info:
+        build_mix(recipe, tmp_path / "out")
+    assert eps[0].episode_id in str(info.value)
+    assert not (tmp_path / "out" / "dups" / "1.0.0").exists()

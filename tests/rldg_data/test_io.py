@@ -124,7 +124,7 @@ def test_reads_what_tfds_itself_serializes(tmp_path):
     """Our decoder agrees with TFDS's own encoder (the reference serialization)."""
     from tensorflow_datasets.core import example_serializer
 
-    from rldg_data.io.tfexample import decode_episode
+    from rldg_data.io.codec import decode_episode
 
     ep = make_episode("ref", length=4, image_size=8, wrist=True)
     data_spec = spec.DatasetSpec(8, True, 4, 4, "png")

@@ -109,10 +109,10 @@ def test_batches_equal_the_windows_computed_one_by_one(wrist_dataset, shuffle):
 
 
 def test_frames_decode_once_to_the_written_pixels_and_resize_on_request():
-    from rldg_data.io.frames import decode_frames
+    from rldg_data.io.images import decode_images as decode_frames
 
     rng = np.random.default_rng(0)
-    frames = rng.integers(0, 255, (130, 6, 5, 3), dtype=np.uint8)  # more than one graph call
+    frames = rng.integers(0, 255, (130, 6, 5, 3), dtype=np.uint8)
     blobs = []
     for frame in frames:
         out = io.BytesIO()
@@ -154,8 +154,9 @@ def test_normalizer_round_trip_and_openvla_rules():
     rng = np.random.default_rng(0)
     x = rng.uniform(-1, 1, (50, 4)).astype(np.float32)
     x[:, 1] = 0.25  # constant dimension
-    from rldg_data.stats.dataset import summarize
-    stats = {"action": summarize(x), "proprio": summarize(x)}
+    from rldg_data.stats.accumulators import StatsAccumulator
+    acc = StatsAccumulator().add_arrays({"action": x, "proprio": x})
+    stats = acc.to_dict()
     normal = Normalizer(stats, "normal")
     np.testing.assert_allclose(normal.denormalize(normal.normalize(x, "action"), "action"), x, atol=1e-5)
     q99 = Normalizer(stats, "bounds_q99").normalize(x, "action")

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from rldg_data.stats.accumulators import STATS_FILE, StatsAccumulator, compute_dataset_statistics
+from rldg_data.stats.accumulators import STATS_FILE, StatsAccumulator
+from rldg_data.stats.dataset import compute_dataset_statistics, dataset_statistics
 
 
 def _episodes(rng, n, dist):
@@ -63,5 +64,25 @@ def test_compute_dataset_statistics_writes_the_file(tiny_dataset):
     stats = compute_dataset_statistics(path)
     assert json.loads((path / STATS_FILE).read_text()) == stats
     assert stats["num_trajectories"] == len(episodes)
-    assert stats["num_transitions"] == sum(len(e) for e in episodes)
+    assert stats["num_transitions"] == sum(len(e) - 1 for e in episodes)  # RLDS: last action is not data
+    assert stats["num_steps"] == sum(len(e) for e in episodes)
     assert set(stats["action"]) >= {"mean", "std", "min", "max", "p01", "p99", "q01", "q99", "mask"}
+    actions = np.concatenate([e.actions[:-1] for e in episodes]).astype(np.float64)
+    states = np.concatenate([e.steps["observation/state"] for e in episodes]).astype(np.float64)
+    np.testing.assert_allclose(stats["action"]["mean"], actions.mean(0), atol=1e-9)
+    np.testing.assert_allclose(stats["action"]["max"], actions.max(0))
+    np.testing.assert_allclose(stats["proprio"]["mean"], states.mean(0), atol=1e-9)
+
+
+def test_reading_statistics_never_writes_and_follows_the_split(tmp_path):
+    from rldg_data.io.writer import write_dataset
+    from tests.factories import make_episodes
+
+    eps = make_episodes(6, seed=3, image_size=16)
+    path = write_dataset({"train": eps[:4], "val": eps[4:]}, tmp_path, "two_splits")
+    before = sorted(p.name for p in path.iterdir())
+    train, val = dataset_statistics(path), dataset_statistics(path, "val")
+    assert sorted(p.name for p in path.iterdir()) == before  # nothing written into the dataset
+    assert train["num_trajectories"] == 4 and val["num_trajectories"] == 2
+    assert train["num_transitions"] == sum(len(e) - 1 for e in eps[:4])
+    assert train != val

@@ -11,7 +11,7 @@ import pytest
 
 from rldg_data.contract import spec
 from rldg_data.cli import main
-from rldg_data.io.tfexample import encode_episode
+from rldg_data.io.codec import encode_episode
 from rldg_data.io.writer import DatasetWriter
 from tests.factories import make_episode, make_episodes
 

@@ -8,7 +8,7 @@ import pytest
 
 from tests.viz.conftest import assert_real_image
 from viz import style
-from viz.episode_views import overlaid_frames, write_episode_video
+from viz.episode_views import ffmpeg_without_fork_hooks, overlaid_frames, write_episode_video
 
 
 def _intervention(viz_view):
@@ -34,7 +34,28 @@ def test_episode_video_has_one_frame_per_step(viz_view, tmp_path, fmt):
     path = write_episode_video(episode, tmp_path / f"episode.{fmt}", fps=5)
     assert path.suffix == f".{fmt}"
     assert_real_image(path) if fmt == "gif" else None
-    frames = list(imageio.mimread(path, memtest=False)) if fmt == "gif" else \
-        [f for f in imageio.get_reader(path, format="FFMPEG")]
+    with ffmpeg_without_fork_hooks():
+        frames = list(imageio.mimread(path, memtest=False)) if fmt == "gif" else \
+            [f for f in imageio.get_reader(path, format="FFMPEG")]
     assert len(frames) == len(episode)
     assert np.asarray(frames[0]).std() > 5
+
+
+def test_writing_a_video_in_a_jax_process_does_not_fork_it(tmp_path):
+    """Issue 20: JAX warns that os.fork() after its threads started can deadlock; writing an MP4
+    (ffmpeg subprocess) from a process that imported JAX must not run Python's fork hooks."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[2]
+    code = ("import jax, jax.numpy as jnp; jnp.ones(2).sum().block_until_ready()\n"
+            "from tests.factories import make_episode\n"
+            "from viz.episode_views import write_episode_video\n"
+            f"print(write_episode_video(make_episode(12, seed=1), {str(tmp_path / 'e.mp4')!r}))\n")
+    res = subprocess.run([sys.executable, "-W", "error::RuntimeWarning", "-c", code], cwd=repo,
+                         env=dict(os.environ, PYTHONPATH=str(repo), JAX_PLATFORMS="cpu"),
+                         capture_output=True, text=True, timeout=180)
+    assert res.returncode == 0 and "os.fork() was called" not in res.stderr, res.stderr[-2000:]
+    assert res.stdout.strip().endswith("e.mp4")

@@ -57,3 +57,51 @@ def test_notebooks_run_top_to_bottom(kernel_env):
         assert not [o for o in outputs if o.get("output_type") == "error"], name
         images = [o for o in outputs if "image/png" in o.get("data", {})]
         assert len(images) >= 3, f"{name} should show its figures"
+
+
+def _run(nb_path: Path, env: dict) -> list[str]:
+    """Executes one notebook with `env` set; returns its printed text."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    nb = nbformat.read(nb_path, as_version=4)
+    patch = pytest.MonkeyPatch()
+    for k, v in env.items():
+        patch.setenv(k, v)
+    try:
+        NotebookClient(nb, kernel_name=KERNEL, timeout=180,
+                       resources={"metadata": {"path": str(nb_path.parents[2])}}).execute()
+    finally:
+        patch.undo()
+    return ["".join(o.get("text", "")) for c in nb.cells if c.cell_type == "code"
+            for o in c.get("outputs", []) if o.get("output_type") == "stream"]
+
+
+def test_compare_sources_compares_whichever_sources_are_present(kernel_env, tmp_path):
+    """Issue 22 #7: a human + scripted mix is compared, not "lacks rl or human"."""
+    from rldg_data.io.writer import write_dataset
+    from tests.factories import make_episode
+
+    episodes = [make_episode(f"{s}-{i}", length=4 + i + (3 if s == "human" else 0), seed=i, source=s)
+                for s in ("human", "scripted") for i in range(3)]
+    data = write_dataset(episodes, tmp_path / "data", "hs")
+    text = "\n".join(_run(NOTEBOOKS[0].with_name("compare_sources.ipynb"), {"RLDG_DATASET": str(data)}))
+    assert "human vs scripted" in text and "lacks" not in text, text
+
+
+def test_notebooks_default_dataset_is_a_path_the_demo_writes(tmp_path):
+    """Without RLDG_DATASET the notebooks look where `make demo` puts its RL + human mix; the
+    pattern they name must match the folder the demo's stage cache creates."""
+    import fnmatch
+    import re
+
+    from trainers.demo.cache import StageCache
+
+    stage = StageCache(tmp_path / "runs" / "demo" / "cache").path("mix-demo_rl_vs_human", {"recipe": {}})
+    written = (stage / "data" / "rldg_mix").relative_to(tmp_path).as_posix()
+    demo = (Path(__file__).resolve().parents[2] / "trainers" / "demo" / "pipeline.py").read_text()
+    assert "f\"mix-{recipe['name']}\"" in demo and '"name": "demo_rl_vs_human"' in demo
+    assert 'tfds_build("rldg_mix", tmp / "data"' in demo
+    for nb in NOTEBOOKS:
+        pattern = re.search(r'DEMO_MIX = "([^"]+)"', nb.read_text().replace('\\"', '"')).group(1)
+        assert fnmatch.fnmatch(written, pattern), (nb.name, written, pattern)

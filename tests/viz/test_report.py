@@ -82,7 +82,7 @@ def test_report_replaces_an_old_report_but_refuses_other_folders(viz_dataset, tm
 def test_cli_show_and_report(viz_dataset, tmp_path, capsys):
     assert main(["show", str(viz_dataset)]) == 0
     out = capsys.readouterr().out
-    for text in ("vizmix", "intervention", "insertion/usb_c", "action[0]", "computed from the dataset"):
+    for text in ("vizmix", "intervention", "insertion/usb_c", "action[0]", "rldg_data.stats"):
         assert text in out
     assert main(["report", str(viz_dataset), "--out", str(tmp_path / "r"), "--video", "gif",
                  "--samples", "0"]) == 0

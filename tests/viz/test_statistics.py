@@ -1,4 +1,4 @@
-"""The statistics table: the dataset's own dataset_statistics.json wins over computed numbers."""
+"""The statistics table: the toolkit's statistics of the trainer's split, stale files flagged."""
 
 from __future__ import annotations
 
@@ -6,42 +6,32 @@ import json
 
 import numpy as np
 
-from viz.statistics import compute_statistics, statistics_table
+from rldg_data.stats.dataset import dataset_statistics
+from viz.statistics import statistics_table
 
 
-def test_computed_statistics_match_numpy(viz_view):
+def test_table_holds_the_toolkit_statistics(viz_view, viz_episodes):
     table = statistics_table(viz_view)
-    actions = viz_view.all_actions()
-    assert table.origin == "computed from the dataset"
-    assert table.num_transitions == len(actions)
-    np.testing.assert_allclose(table.fields["action"]["mean"], actions.mean(0), rtol=1e-5)
-    np.testing.assert_allclose(table.fields["action"]["q99"], np.quantile(actions, 0.99, axis=0), rtol=1e-5)
+    actions = np.concatenate([e.actions[:-1] for e in viz_episodes]).astype(np.float64)
+    assert table.statistics == dataset_statistics(viz_view.path)
+    assert table.num_transitions == len(actions) == viz_view.summary.transitions
+    assert table.num_steps == viz_view.summary.steps
+    np.testing.assert_allclose(table.fields["action"]["mean"], actions.mean(0), atol=1e-9)
+    np.testing.assert_allclose(table.fields["action"]["q99"], np.quantile(actions, 0.99, axis=0),
+                               rtol=0.005, atol=1e-6)
+    assert "split train" in table.origin and "stale" not in table.origin
     assert len(table.rows()) == viz_view.action_dim + viz_view.state_dim
 
 
-def test_dataset_statistics_file_is_shown_when_present(viz_view, tmp_path):
+def test_a_statistics_file_with_other_numbers_is_flagged(viz_view, tmp_path):
     import dataclasses
 
-    stats = {"action": {"mean": [0.5] * 4, "std": [1] * 4, "min": [-1] * 4, "max": [1] * 4,
-                        "p01": [-0.9] * 4, "p99": [0.9] * 4},
-             "proprio": {k: [0.0] * 4 for k in ("mean", "std", "min", "max", "q01", "q99")},
-             "num_transitions": 123, "num_trajectories": 7}
     folder = tmp_path / "ds"
     folder.mkdir()
-    (folder / "dataset_statistics.json").write_text(json.dumps(stats))
+    stale = json.loads(json.dumps(viz_view.statistics))
+    stale["num_transitions"] += len(viz_view.rows)  # counted with each last step, as before
+    (folder / "dataset_statistics.json").write_text(json.dumps(stale))
     table = statistics_table(dataclasses.replace(viz_view, path=str(folder)))
-    assert table.origin.endswith("dataset_statistics.json")
-    assert table.num_transitions == 123
-    assert table.rows()[0] == ("action[0]", [0.5, 1.0, -1.0, 1.0, -0.9, 0.9])
-
-
-def test_unusable_statistics_file_falls_back_to_computing(viz_view, tmp_path):
-    import dataclasses
-
-    (tmp_path / "dataset_statistics.json").write_text("{not json")
-    table = statistics_table(dataclasses.replace(viz_view, path=str(tmp_path)))
-    assert table.origin == "computed from the dataset"
-
-
-def test_empty_input_gives_zeros():
-    assert compute_statistics(np.zeros((0, 3)))["mean"].shape == (3,)
+    assert "stale" in table.origin and table.statistics == viz_view.statistics
+    (folder / "dataset_statistics.json").write_text(json.dumps(viz_view.statistics))
+    assert "stale" not in statistics_table(dataclasses.replace(viz_view, path=str(folder))).origin

@@ -19,14 +19,10 @@ import time
 from pathlib import Path
 from typing import Mapping, Optional, Sequence
 
-from rldg_data.errors import RldgError
+from rldg_data.errors import DemoError
 
 REPO = Path(__file__).resolve().parents[2]
 BUILDERS = REPO / "builders"
-
-
-class DemoError(RldgError):
-    """A demo stage's command failed; the message names the command and shows its output's tail."""
 
 
 def rldg(*args: str) -> list[str]:

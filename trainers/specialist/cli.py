@@ -26,42 +26,23 @@ def register_specialist(sub) -> None:
             "success rate, median steps to success), keep the best checkpoint in --out, stop at the\n"
             "time limit or once success has held at --success-threshold for --patience evaluations.\n"
             "--out gets policy.json, actor.npz (no pickle) and curve.json/curve.csv."))
-    t.add_argument("--task", required=True)
-    t.add_argument("--variant", required=True)
+    from rldg_data.cli_options import add_dataclass_options
+    from trainers.specialist.config import SACConfig, TrainConfig
+
+    t.add_argument("--task", required=True, help=f"robot_io task ({', '.join(_tasks())})")
+    t.add_argument("--variant", required=True, help="variant of the task (see `rldg collect --help`)")
     t.add_argument("--out", required=True, help="checkpoint folder to write")
-    t.add_argument("--demos", type=int, default=20, help="demonstrations for the buffer (default 20)")
-    t.add_argument("--demo-dataset", help="contract dataset to take demos from (default: collect live)")
-    t.add_argument("--demonstrator", choices=("human", "expert"), default="human",
-                   help="who gives live demos (default: the human proxy)")
-    t.add_argument("--minutes", type=float, default=15.0, help="wall-clock limit (default 15)")
-    t.add_argument("--clock", choices=("wall", "cpu"), default="wall",
-                   help="what --minutes limits: wall time, or this process's CPU time (shared machines)")
-    t.add_argument("--max-env-steps", type=int, default=200_000)
-    t.add_argument("--eval-every", type=int, default=5_000, help="env steps between evaluations")
-    t.add_argument("--eval-episodes", type=int, default=20)
-    t.add_argument("--success-threshold", type=float, default=0.95,
-                   help="stop once evaluations reach this success rate --patience times in a row")
-    t.add_argument("--confirm-episodes", type=int, default=30,
-                   help="episodes added to an evaluation that reaches the threshold before it counts")
-    t.add_argument("--patience", type=int, default=2, help="evaluations at the threshold before stopping")
-    t.add_argument("--start-steps", type=int, default=1_000, help="random-action steps first")
-    t.add_argument("--step-cost", type=float, default=0.01,
-                   help="reward cost per decision: shorter cycles, no standing still (default 0.01; 0: sparse)")
+    # Defaults and help below come from the config dataclasses (one source): see TrainConfig/SACConfig.
+    add_dataclass_options(t, TrainConfig, [
+        "demos", "demo_dataset", "demonstrator", "minutes", "clock", "max_env_steps", "eval_every",
+        "eval_episodes", "success_threshold", "confirm_episodes", "patience", "start_steps", "step_cost"],
+        choices={"demonstrator": ("human", "expert"), "clock": ("wall", "cpu")})
     t.add_argument("--start-stage", default="0", help="stage to start episodes at, or 'bottleneck'")
-    t.add_argument("--seed", type=int, default=0)
-    t.add_argument("--hidden", type=int, nargs="+", default=[128, 128])
-    t.add_argument("--batch-size", type=int, default=256)
-    t.add_argument("--utd", type=int, default=1, help="critic updates per decision")
-    t.add_argument("--update-every", type=int, default=10,
-                   help="decisions between jitted update calls (same UTD, fewer dispatches)")
-    t.add_argument("--bc-weight", type=float, default=1.0, help="BC term on demo samples (0: off)")
-    t.add_argument("--discount", type=float, default=0.97,
-                   help="per decision (default 0.97, as HIL-SERL at 10 Hz; use 0.99 with --action-repeat 1)")
-    t.add_argument("--demo-fraction", type=float, default=0.5, help="share of each batch from demos")
-    t.add_argument("--q-weight", type=float, default=2.5, help="weight of the -Q term in the actor loss")
-    t.add_argument("--normalize-q", action=argparse.BooleanOptionalAction, default=True,
-                   help="divide the actor's Q term by the batch's mean |Q|, as TD3+BC (default on)")
-    t.add_argument("--init-temperature", type=float, default=0.1)
+    add_dataclass_options(t, TrainConfig, ["seed"])
+    add_dataclass_options(t, SACConfig, ["hidden", "batch_size", "utd_ratio"], names={"utd_ratio": "--utd"})
+    add_dataclass_options(t, TrainConfig, ["update_every"])
+    add_dataclass_options(t, SACConfig, ["bc_weight", "discount", "demo_fraction", "q_weight", "normalize_q",
+                                         "init_temperature"])
     t.add_argument("--obs-features", choices=("offsets", "raw", "normalized"), default="offsets",
                    help="offsets: hand-to-object and task-point-to-goal offsets, heights, gripper "
                         "(default; robot_io's 17-d privileged state); raw: the privileged state as "
@@ -70,10 +51,7 @@ def register_specialist(sub) -> None:
                    help="plain TD targets (default: at least the discounted return collected)")
     t.add_argument("--bc-on-idle", action="store_true",
                    help="also imitate demo steps without hand motion (default: skipped)")
-    t.add_argument("--action-repeat", type=int, default=4,
-                   help="control steps each action is held (default 4: decide at 20 Hz, not 80 Hz)")
-    t.add_argument("--imitate-successes", action=argparse.BooleanOptionalAction, default=False,
-                   help="the BC term also imitates the agent's own successful episodes (default off)")
+    add_dataclass_options(t, TrainConfig, ["action_repeat", "imitate_successes"])
     t.add_argument("--threads", type=int, default=1, help="CPU threads for XLA (default 1)")
     t.set_defaults(func=_run_train)
     e = cmds.add_parser("eval", help="evaluate a checkpoint (success rate, steps to success)",
@@ -87,35 +65,45 @@ def register_specialist(sub) -> None:
     e.set_defaults(func=_run_eval)
 
 
+def _tasks() -> tuple[str, ...]:
+    from robot_io.registry import TASKS  # the one list of tasks (no MuJoCo import)
+
+    return TASKS
+
+
+def _int_option(option: str, value: str) -> int:
+    try:
+        return int(value)
+    except ValueError:
+        from rldg_data.errors import ConfigError
+
+        raise ConfigError(f"{option}: expected an integer or 'bottleneck', got {value!r}") from None
+
+
 def _threads(n: int) -> None:
     if n == 1 and "XLA_FLAGS" not in os.environ:
         os.environ["XLA_FLAGS"] = SINGLE_THREAD_XLA
+
+
+def config_from_args(args) -> "TrainConfig":
+    """The TrainConfig of parsed `rldg specialist train` arguments (unset options: the dataclass defaults)."""
+    from rldg_data.cli_options import from_args
+    from trainers.specialist.config import SACConfig, TrainConfig
+
+    sac = from_args(SACConfig, args, normalize_obs=args.obs_features == "normalized",
+                    relative_obs=args.obs_features == "normalized", offset_obs=args.obs_features == "offsets",
+                    mc_lower_bound=not args.no_mc_bound)
+    start_stage = -1 if args.start_stage == "bottleneck" else _int_option("--start-stage", args.start_stage)
+    return from_args(TrainConfig, args, start_stage=start_stage, bc_skip_idle=not args.bc_on_idle, sac=sac)
 
 
 def _run_train(args) -> int:
     _threads(args.threads)
     from tqdm import tqdm
 
-    from trainers.specialist.config import SACConfig, TrainConfig
     from trainers.specialist.train import train_specialist
 
-    sac = SACConfig(hidden=tuple(args.hidden), batch_size=args.batch_size, utd_ratio=args.utd,
-                    bc_weight=args.bc_weight, demo_fraction=args.demo_fraction,
-                    discount=args.discount, q_weight=args.q_weight, normalize_q=args.normalize_q,
-                    init_temperature=args.init_temperature,
-                    normalize_obs=args.obs_features == "normalized",
-                    relative_obs=args.obs_features == "normalized", offset_obs=args.obs_features == "offsets",
-                    mc_lower_bound=not args.no_mc_bound)
-    start_stage = -1 if args.start_stage == "bottleneck" else int(args.start_stage)
-    config = TrainConfig(task=args.task, variant=args.variant, out=args.out, demos=args.demos,
-                         demo_dataset=args.demo_dataset, demonstrator=args.demonstrator, minutes=args.minutes,
-                         max_env_steps=args.max_env_steps, eval_every=args.eval_every,
-                         eval_episodes=args.eval_episodes, success_threshold=args.success_threshold,
-                         patience=args.patience, confirm_episodes=args.confirm_episodes,
-                         start_steps=args.start_steps, step_cost=args.step_cost,
-                         start_stage=start_stage, seed=args.seed, update_every=args.update_every,
-                         clock=args.clock, bc_skip_idle=not args.bc_on_idle,
-                         action_repeat=args.action_repeat, imitate_successes=args.imitate_successes, sac=sac)
+    config = config_from_args(args)
     with tqdm(total=config.max_env_steps, unit="step", desc="specialist", disable=None, file=sys.stderr) as bar:
         def progress(row: dict) -> None:
             bar.update(row["env_steps"] - bar.n)

@@ -9,11 +9,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Mapping, Optional
 
-from rldg_data.errors import RldgError
-
-
-class ConfigError(RldgError):
-    """A specialist config value out of range, or an unknown key in a stored config."""
+from rldg_data.errors import ConfigError
 
 
 def _check(ok: Any, message: str, value: Any) -> None:
@@ -25,34 +21,31 @@ def _check(ok: Any, message: str, value: Any) -> None:
 class SACConfig:
     """SAC with an ensemble of LayerNorm critics, tanh-Gaussian actor and auto-tuned temperature.
 
-    utd_ratio: critic updates per environment step (RLPD/HIL-SERL use a high ratio); the actor and
-      temperature are updated once per environment step, as in HIL-SERL's launcher.
-    demo_fraction: share of every batch drawn from the demonstration buffer (RLPD's symmetric
+    Why each default is what it is, with the runs that chose it: BENCHMARKS.md, "specialist design
+    choices". Each entry below is also the `--help` of its `rldg specialist train` option.
+
+    hidden: hidden layer sizes of the actor and critic MLPs.
+    batch_size: transitions per gradient update.
+    utd_ratio: critic updates per decision (RLPD/HIL-SERL use a high ratio); the actor and
+      temperature are updated once per decision, as in HIL-SERL's launcher.
+    demo_fraction: share of each batch drawn from the demonstration buffer (RLPD's symmetric
       sampling is 0.5); 0 samples only online data.
-    discount: per decision. 0.97 as HIL-SERL, which acts at 10 Hz; with the default action repeat
-      (TrainConfig.action_repeat 4: 20 Hz decisions) an insertion takes 30-50 decisions. Acting at
-      the simulator's 80 Hz (action_repeat 1) it needs 0.99: 0.97^150 leaves almost no
-      sparse-reward signal at the start (Q ~0.07 at 30k steps on insertion/vga).
+    discount: per decision. 0.97 as HIL-SERL at 10 Hz, which suits the default action repeat of 4
+      (20 Hz decisions); use 0.99 when acting at the simulator's 80 Hz (action repeat 1).
     bc_weight: weight of a behaviour-cloning term (squared error of the deterministic action) on the
-      demonstration half of the batch; 0 turns it off.
+      demonstration samples of each batch; 0 turns it off.
     q_weight, normalize_q: weight of the -Q term in the actor loss; with normalize_q it is divided by
-      the batch's mean |Q| (TD3+BC's lambda = 2.5 / mean |Q|). On by default: with a plain Q term
-      (|Q| ~0.3) the BC term dominated and success stayed at 0.5-0.8; normalised, the specialist
-      reached 0.9+ on every seen insertion variant (BENCHMARKS.md, section specialist).
+      the batch's mean |Q| (TD3+BC's lambda = 2.5 / mean |Q|), so BC does not dominate.
+    init_temperature: the entropy temperature at the start (tuned automatically afterwards).
     normalize_obs, relative_obs: feed the networks standardised observations (demo statistics) plus
       hand-to-object and task-point-to-goal offsets (`sac.observation_transform`, folded into the
-      exported actor). Off: the BC term fitted the 20 noisy human demos far closer (BC loss 0.04
-      vs 0.10) and the policy generalised worse (success 0.1-0.3 vs 0.5-0.85).
+      exported actor).
     offset_obs: feed the networks only offsets (hand to grasp point, task point to goal), heights
-      and the gripper opening (`sac.offset_transform`), instead of raw coordinates; folded into
-      the exported actor like the other feature maps. On by default (needs the 17-d privileged
-      layout of robot_io; turn it off for other observations): on raw coordinates the policy
-      learnt the 20 demos' absolute positions and closed the gripper beside the peg.
+      and the gripper opening (`sac.offset_transform`) instead of raw coordinates, which the policy
+      would memorise; folded into the exported actor. Needs robot_io's 17-d privileged layout.
     mc_lower_bound: critic targets are max(TD target, discounted return actually collected from
-      that transition); the return of demos (and of finished online episodes) reaches the start
-      of a 300-step episode at once instead of after ~20k bootstrapping updates.
-    The critic's output layer starts at zero (networks.Critic): a default-initialised head started
-    at Q ~ -0.9 with rewards in [0, 1].
+      that transition), so the return of demos reaches the start of a long episode at once.
+    The critic's output layer starts at zero (networks.Critic), as rewards are in [0, 1].
     """
 
     hidden: tuple[int, ...] = (128, 128)
@@ -94,38 +87,40 @@ class SACConfig:
 class TrainConfig:
     """One specialist run: which task variant, how many demos, how long, when to evaluate and stop.
 
-    step_cost: reward per decision subtracted from the sparse success reward (0 = pure sparse); a
-      cost pushes the specialist to finish faster (shorter cycle times than the demonstrations),
-      and it makes standing still costly: without it the policy stalled at fixed points of the BC
-      fit (hovering above the peg) and success swung between 0.2 and 0.7.
+    Why each default is what it is, with the runs that chose it: BENCHMARKS.md, "specialist design
+    choices". Each entry below is also the `--help` of its `rldg specialist train` option.
+
+    demos: demonstrations collected live for the demo buffer.
     demo_dataset: a contract RLDS dataset to take demonstrations from; None collects `demos`
-      episodes from the task's human-proxy demonstrator (`demonstrator` kind).
-    start_stage: the stage episodes start at; -1 means the task's `bottleneck_stage` (assembly).
-    start_steps: environment steps of uniform random actions before the actor acts (and learns).
-    update_every: environment steps between update calls; each call then runs that many update
-      rounds in one jitted scan (same update-to-data ratio, fewer dispatches).
-    bc_skip_idle: leave demo steps without hand motion (the human proxy pauses ~28% of its steps)
-      out of the BC term (they stay in the replay buffer). A deterministic policy cannot model a
-      pause: it learnt near-zero actions, stalled at fixed points and failed; pure BC on raw
-      observations went from 0.1-0.25 to 0.8-0.85 success on insertion/vga with the filter.
-    confirm_episodes: an evaluation that reaches `success_threshold` is extended by this many
-      further episodes before it counts (for early stopping and for the best checkpoint): 20
-      episodes at 0.95 gave 0.90 on 50 fresh ones; a 20-episode estimate is +-0.1.
+      episodes from the task's `demonstrator`.
+    demonstrator: who gives live demonstrations: the human proxy or the scripted expert.
+    minutes: time limit of the run (see clock).
     clock: what `minutes` limits: "wall" time, or this process's "cpu" time (the honest measure of
-      "minutes on one core" when other jobs share the machine; XLA runs single-threaded).
-    action_repeat: control steps each action is held for; the agent decides at 1/action_repeat of
-      the simulator's 80 Hz (HIL-SERL acts at 10 Hz). A decision then moves the hand up to
-      action_repeat cm, so one action changes Q visibly and the sparse reward is a few dozen
-      decisions away instead of a few hundred. Demonstrations become one transition per start
+      minutes on one core when other jobs share the machine).
+    max_env_steps: control steps after which training stops.
+    eval_every: control steps between evaluations.
+    eval_episodes: episodes per evaluation (strict success rate, median steps to success).
+    success_threshold: stop once (confirmed) evaluations reach this success rate `patience` times in
+      a row; above the 0.9 a benchmark asks for, as the best of many evaluations overestimates.
+    confirm_episodes: episodes added to an evaluation that reaches `success_threshold` before it
+      counts (for early stopping and for the best checkpoint).
+    patience: evaluations at the threshold in a row before stopping.
+    start_steps: control steps of uniform random actions before the actor acts (and learns).
+    update_every: decisions between update calls; each call runs that many update rounds in one
+      jitted scan (same update-to-data ratio, fewer dispatches).
+    step_cost: reward per decision subtracted from the sparse success reward (0 = pure sparse):
+      shorter cycles than the demonstrations, and standing still costs.
+    bc_skip_idle: leave demo steps without hand motion (the human proxy's pauses) out of the BC term
+      (they stay in the replay buffer); a deterministic policy cannot model a pause.
+    action_repeat: control steps each action is held; the agent decides at 1/action_repeat of the
+      simulator's 80 Hz (HIL-SERL acts at 10 Hz). Demonstrations become one transition per start
       step (sliding windows, the mean of the window's actions); `discount`, `update_every` and
       `utd_ratio` count decisions; `eval_every`, `start_steps` and `max_env_steps` count control
       steps. The checkpoint stores it, and its policy holds each action as long.
     imitate_successes: the BC term also imitates the agent's own successful online episodes
-      (self-imitation), not only the demonstrations. Off by default: on insertion/vga it made no
-      difference once the Q term was normalised (BENCHMARKS.md).
-    success_threshold: early stopping once (confirmed) evaluations reach it `patience` times in a
-      row. 0.95 rather than the 0.9 a benchmark asks for: the best of many evaluations on the same
-      starting states overestimates a policy (0.92 during training was 0.82 on fresh states).
+      (self-imitation), not only the demonstrations.
+    start_stage: the stage episodes start at; -1 means the task's `bottleneck_stage` (assembly).
+    seed: seeds the environment, the demonstrations and the networks.
     """
 
     task: str

@@ -1,4 +1,12 @@
-"""`Episode` <-> serialized `tf.train.Example`, in exactly the layout TFDS gives a contract dataset.
+"""The one episode codec: `Episode` <-> serialized `tf.train.Example`, in TFDS's layout.
+
+`encode_episode` serializes an episode (the dataset writer, the Beam mix); `features_dict` gives
+the nested dict a TFDS builder yields for the same episode (builders/rldg_rollouts, rldg_mix), so
+both routes write the same features; `decode_episode` parses a record; `check_record` is the one
+decode -> contract violations -> location sequence every reader uses (`rldg validate` collects the
+problems, the readers and the Beam pipeline raise the first), and `check_episode` its second half
+for episodes that come from elsewhere (collector logs). No TensorFlow: the message classes are
+built from a descriptor (`example_proto`).
 
 TFDS stores an RLDS episode as one Example whose keys are the flattened feature paths
 (`steps/observation/image`, `episode_metadata/episode_id`, ...), every step field stacked over
@@ -18,12 +26,8 @@ from google.protobuf.message import DecodeError
 from rldg_data.contract import spec
 from rldg_data.contract.episode import Episode, EpisodeMetadata
 from rldg_data.errors import ContractError
+from rldg_data.io.example_proto import Example
 from rldg_data.io.images import decode_images, encode_images
-
-try:  # the generated proto classes, without importing all of TensorFlow
-    from tensorflow.core.example import example_pb2
-except ImportError:  # pragma: no cover - tensorflow is a hard dependency
-    raise
 
 _INT_FIELDS = (spec.IS_FIRST, spec.IS_LAST, spec.IS_TERMINAL, spec.STAGE)
 _INT_METADATA = (spec.SUCCESS, spec.LENGTH, spec.SEED)
@@ -37,17 +41,13 @@ def encode_episode(episode: Episode, image_encoding: str = "jpeg",
     bytes, as `reader.iter_episodes(decode_images=False)` gives them) are written as they are:
     re-mixing a dataset without touching its images never re-encodes a JPEG.
     """
-    example = example_pb2.Example()
+    example = Example()
     feature = example.features.feature
     for name, values in episode.steps.items():
         key = f"{spec.STEPS}/{name}"
         if name in spec.IMAGE_FIELDS:
-            blobs = (encoded_images or {}).get(name)
-            if blobs is None and values.dtype == object:  # read with decode_images=False
-                blobs = list(values)
-            if blobs is None:
-                blobs = encode_images(values, image_encoding)
-            feature[key].bytes_list.value.extend(blobs)
+            feature[key].bytes_list.value.extend(image_blobs(values, image_encoding,
+                                                             (encoded_images or {}).get(name)))
         elif name in spec.TEXT_STEP_FIELDS:
             feature[key].bytes_list.value.extend(_text_list(values))
         elif name in _INT_FIELDS:
@@ -63,6 +63,34 @@ def encode_episode(episode: Episode, image_encoding: str = "jpeg",
         else:
             feature[key].float_list.value.append(float(value))
     return example.SerializeToString(deterministic=True)  # map keys sorted: same bytes in any process
+
+
+def image_blobs(values, image_encoding: str = "jpeg", encoded: Optional[list[bytes]] = None) -> list[bytes]:
+    """The encoded frames of an image field: `encoded` if given, the bytes themselves when the
+    field was read with images left encoded (an object array), else frames encoded now."""
+    if encoded is not None:
+        return list(encoded)
+    if values.dtype == object:  # read with decode_images=False
+        return list(values)
+    return encode_images(values, image_encoding)
+
+
+def features_dict(episode: Episode, image_encoding: str = "jpeg") -> dict:
+    """The nested example a TFDS builder yields for `episode` (features of `spec.features`):
+    columnar step fields (one array per field), frames as encoded bytes (TFDS stores them as they
+    are), text as str. What `encode_episode` serializes, in the form TFDS encodes itself."""
+    steps: dict = {}
+    for name, values in episode.steps.items():
+        if name in spec.IMAGE_FIELDS:
+            values = image_blobs(values, image_encoding)
+        elif name in spec.TEXT_STEP_FIELDS:
+            values = [str(v) for v in values]
+        node = steps
+        *parents, leaf = spec.split_path(name)
+        for parent in parents:
+            node = node.setdefault(parent, {})
+        node[leaf] = values
+    return {spec.STEPS: steps, spec.EPISODE_METADATA: episode.metadata.to_dict()}
 
 
 def _text_list(values) -> list[bytes]:
@@ -84,7 +112,7 @@ def decode_episode(
     a step field with the wrong number of values for its declared shape raises ContractError naming
     the file, episode and field. `expected` gives the per-step shapes to restore.
     """
-    example = example_pb2.Example()
+    example = Example()
     try:
         example.ParseFromString(data)
     except DecodeError as exc:
@@ -167,3 +195,29 @@ def _read_metadata(feature) -> tuple[dict, list[str]]:
         item = raw[0]
         values[name] = item.decode("utf-8") if isinstance(item, bytes) else item
     return values, missing
+
+
+def check_episode(episode: Episode, expected: Optional[spec.DatasetSpec] = None, *,
+                  file: Optional[str] = None, label: Optional[str] = None) -> list[ContractError]:
+    """Every contract violation of `episode` (against `expected` too, when given), each located:
+    the file, and the episode's id (or `label`, e.g. '#3 in file', when it has none)."""
+    where = episode.episode_id or label
+    return [v.located(file=file, episode_id=where) for v in episode.violations(expected)]
+
+
+def check_record(record: bytes, *, file: Optional[str] = None, index: Optional[int] = None,
+                 expected: Optional[spec.DatasetSpec] = None, decode_images: bool = True
+                 ) -> tuple[Optional[Episode], list[ContractError]]:
+    """Decodes one record and checks it: (episode or None, its located contract violations).
+
+    A record that does not decode gives (None, [the error]). Shapes are checked against
+    `expected` only with `decode_images` (frames left encoded have no shape to check).
+    """
+    label = f"#{index} in file" if index is not None else None
+    try:
+        episode = decode_episode(record, file=file, decode_image_fields=decode_images, expected=expected)
+    except ContractError as exc:
+        return None, [exc.located(file=file, episode_id=exc.episode_id or label)]
+    except ValueError as exc:  # a metadata value of the wrong type
+        return None, [ContractError(str(exc), file=file, episode_id=label)]
+    return episode, check_episode(episode, expected if decode_images else None, file=file, label=label)

@@ -11,7 +11,7 @@ from rldg_data.contract import spec
 from rldg_data.cli import main as rldg
 from rldg_data.errors import ContractError, UnsafeInputError
 from rldg_data.io.reader import read_episodes
-from trainers.hil_serl import (ImportOptions, absolute_gripper, episode_from_transitions, import_hil_serl,
+from collectors.hil_serl import (ImportOptions, absolute_gripper, episode_from_transitions, import_hil_serl,
                                split_episodes)
 
 

@@ -6,7 +6,12 @@ HIL-SERL saves flat lists of transition dicts (`observations`, `actions`, `next_
 shows only as `infos["intervene_action"]`; the gripper command (last action dimension) is relative
 (-1 close, 0 hold, +1 open). The pure functions here split episodes, drop the history axis, mark
 interventions and integrate the gripper into the absolute command (+1 open, -1 closed) that Octo and
-OpenVLA expect; `import_hil_serl` reads the pickles (only when trusted) and writes the dataset.
+OpenVLA expect; `file_episodes` reads one pickle (only when trusted) as contract episodes.
+
+Two ways in, one conversion: `rldg import hil-serl` (`import_hil_serl`, writes the dataset with
+`rldg_data.io.writer`) and `tfds build builders/hil_serl` (a TFDS builder over `file_episodes`).
+Unpickling runs code stored in the file, so both refuse unless the user opts in: `--trust-pickle` /
+`trust_pickle=True`, or for the builder a file named `TRUST_PICKLE` (`TRUST_MARKER`) in the folder.
 """
 
 from __future__ import annotations
@@ -23,13 +28,14 @@ import numpy as np
 
 from rldg_data.contract import spec
 from rldg_data.contract.episode import Episode, EpisodeMetadata, make_steps
-from rldg_data.errors import ContractError, UnsafeInputError
+from rldg_data.errors import ConfigError, ContractError, UnsafeInputError
 
 log = logging.getLogger(__name__)
 
 TRANSITION_KEYS = ("observations", "actions", "next_observations", "rewards", "masks", "dones")
 INTERVENE_KEY = "intervene_action"
 GRIPPER_THRESHOLD = 0.5  # |relative command| above this opens or closes; below it holds
+TRUST_MARKER = "TRUST_PICKLE"  # a file of this name in a pickle folder: its owner trusts the pickles
 
 
 @dataclasses.dataclass(frozen=True)
@@ -38,10 +44,14 @@ class ImportOptions:
 
     source: who acted where there was no intervention: "rl" (policy rollouts, buffers) or "human"
       (demonstration files); intervention steps are always `intervention`.
+    instruction: the language_instruction of every step.
+    task: episode_metadata/task (the contract wants one in every episode).
+    variant: episode_metadata/variant.
+    split: episode_metadata/split: seen or unseen.
+    policy_id: episode_metadata/policy_id of every episode.
     wrist: also write the second camera as `observation/wrist_image`.
     cameras: camera keys in the order (main, wrist); None takes the observation's image keys in order.
     relative_gripper: convert the last action dimension from relative to absolute.
-    task: the contract wants a task name in every episode; "hil_serl" unless the user names one.
     """
 
     instruction: str = ""
@@ -56,9 +66,9 @@ class ImportOptions:
 
     def __post_init__(self) -> None:
         if self.source not in (spec.SOURCE_RL, spec.SOURCE_HUMAN):
-            raise ValueError(f"source must be 'rl' or 'human', got {self.source!r}")
+            raise ConfigError(f"ImportOptions.source must be 'rl' or 'human', got {self.source!r}")
         if self.split not in spec.SPLITS:
-            raise ValueError(f"split must be one of {spec.SPLITS}, got {self.split!r}")
+            raise ConfigError(f"ImportOptions.split must be one of {spec.SPLITS}, got {self.split!r}")
 
 
 def load_transitions(path: str | os.PathLike, trust_pickle: bool = False) -> list[dict]:
@@ -206,3 +216,21 @@ def import_hil_serl(paths: Sequence[str | os.PathLike], out: str | os.PathLike, 
 
     return write_dataset(all_episodes(), out, name, overwrite=overwrite,
                          description="HIL-SERL transitions imported by `rldg import hil-serl`.")
+
+
+def pickle_files(folder: str | os.PathLike) -> list[Path]:
+    """The `.pkl` files under `folder` (recursively, sorted); an error naming it when there are none."""
+    from rldg_data.errors import DatasetError
+
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise DatasetError(f"{folder}: no such folder (give the folder holding HIL-SERL .pkl files)")
+    found = sorted(p for p in folder.rglob("*.pkl") if p.is_file())
+    if not found:
+        raise DatasetError(f"{folder}: no .pkl files in it (give the folder holding HIL-SERL .pkl files)")
+    return found
+
+
+def folder_trusted(folder: str | os.PathLike) -> bool:
+    """Whether the user marked `folder` as holding pickles they made or trust (a `TRUST_MARKER` file)."""
+    return (Path(folder) / TRUST_MARKER).is_file()

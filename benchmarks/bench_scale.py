@@ -1,0 +1,216 @@
+"""Benchmark: does the mix scale out? One recipe, one source, five runners, per stage.
+
+Runners: the FnApiRunner in process (`rldg mix`'s default), the FnApiRunner with 1 and 2 worker
+processes (`--workers N`), and Beam's DaskRunner on a loopback `dask.distributed.LocalCluster`
+with 1 and 2 worker processes (`--dask`). Each runner runs in a fresh child process; per stage
+(plan pass, build pass, finalize) it reports wall time, CPU seconds of the whole process tree
+(driver + Beam/Dask workers, sampled every 0.1 s), bytes moved over loopback (where Beam's
+gRPC data plane and Dask's transfers go; machine-wide counter, so other loopback users add noise)
+and the peak RSS of each process. It checks that every runner gives the same dataset digest.
+
+Source: `benchmarks/bench_mix.py --write-source EPISODES LENGTH DIR` (64x64 JPEG, 8 MB shards);
+recipe `{name: scale, seed: 0, sources: {s: {path: DIR/src/source/1.0.0}}}` (issue 21).
+
+    .venv/bin/python benchmarks/bench_scale.py --source /tmp/s400k [--episodes 4000 --length 100]
+        [--runners inproc,mp1,mp2,dask1,dask2] [--json out.json]
+
+Dask workers' statistical profiler (a stack sample every 10 ms) is off unless BENCH_DASK_PROFILE=1: its
+CPU grows with wall time, which on a loaded machine hides the pipeline's own cost.
+
+Compare with an older checkout: PYTHONPATH=OLD_TREE .venv/bin/python benchmarks/bench_scale.py ...
+(the child processes import rldg_data from PYTHONPATH).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+HERE = Path(__file__).resolve()
+RUNNERS = {
+    "inproc": ("FnApiRunner, in process", None),
+    "mp1": ("FnApiRunner, 1 worker process", "direct_running_mode=multi_processing,direct_num_workers=1"),
+    "mp2": ("FnApiRunner, 2 worker processes", "direct_running_mode=multi_processing,direct_num_workers=2"),
+    "dask1": ("DaskRunner, LocalCluster of 1 worker process", 1),
+    "dask2": ("DaskRunner, LocalCluster of 2 worker processes", 2),
+}
+
+
+class TreeSampler:
+    """Samples CPU times and RSS of a process and all its descendants (workers come and go)."""
+
+    def __init__(self, interval: float = 0.1) -> None:
+        import psutil
+
+        self.psutil, self.root, self.interval = psutil, psutil.Process(), interval
+        self.cpu: dict[int, float] = {}
+        self.peak: dict[int, tuple[str, int]] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _sample(self) -> None:
+        procs = [self.root]
+        try:
+            procs += self.root.children(recursive=True)
+        except self.psutil.Error:
+            pass
+        for p in procs:
+            try:
+                with p.oneshot():
+                    t = p.cpu_times()
+                    self.cpu[p.pid] = t.user + t.system
+                    rss = p.memory_info().rss
+                    name = " ".join(p.cmdline()[1:4])[-60:] if p.pid != self.root.pid else "driver"
+            except self.psutil.Error:
+                continue
+            if rss > self.peak.get(p.pid, ("", 0))[1]:
+                self.peak[p.pid] = (name, rss)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._sample()
+            self._stop.wait(self.interval)
+
+    def start(self) -> "TreeSampler":
+        self._thread.start()
+        return self
+
+    def total_cpu(self) -> float:
+        self._sample()
+        return sum(self.cpu.values())
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def _loopback_bytes() -> int:
+    import psutil
+
+    lo = psutil.net_io_counters(pernic=True).get("lo")
+    return lo.bytes_sent if lo else 0
+
+
+def child(runner: str, source: str, out: str) -> None:
+    """In a fresh process: one mix on one runner, stage by stage."""
+    try:
+        from rldg_data.mix import pipeline as mix
+        from rldg_data.mix.finalize import finalize
+        from rldg_data.mix.recipe import recipe_from_dict
+    except ImportError:  # an older checkout (before the core layout move)
+        from rldg_data.beam import mix
+        from rldg_data.beam.finalize import finalize
+        from rldg_data.recipe import recipe_from_dict
+
+    recipe = recipe_from_dict({"name": "scale", "seed": 0, "sources": {"s": {"path": source}}}, "/")
+    sampler = TreeSampler().start()
+    cluster = None
+    label, opt = RUNNERS[runner]
+    t0 = time.perf_counter()
+    if runner.startswith("dask"):
+        import dask
+        import distributed
+
+        if os.environ.get("BENCH_DASK_PROFILE", "0") != "1":  # workers' 10 ms stack sampler: CPU grows with wall time
+            dask.config.set({"distributed.worker.profile.enabled": False})
+
+        cluster = distributed.LocalCluster(n_workers=opt, threads_per_worker=1, processes=True,
+                                           host="127.0.0.1", dashboard_address=None)
+        opt = ["--runner=DaskRunner", f"--dask_client_address={cluster.scheduler_address}"]
+    setup = time.perf_counter() - t0
+    stages = {}
+    work = Path(out) / "work"
+    work.mkdir(parents=True)
+
+    def stage(name, fn):
+        c, b, t = sampler.total_cpu(), _loopback_bytes(), time.perf_counter()
+        result = fn()
+        stages[name] = {"wall_s": time.perf_counter() - t, "cpu_s": sampler.total_cpu() - c,
+                        "loopback_bytes": _loopback_bytes() - b}
+        return result
+
+    tasks, data_spec = mix._source_tasks(recipe)
+    options = mix.pipeline_options(opt)
+    plan = stage("plan", lambda: mix.run_plan(recipe, tasks, data_spec, work, options))
+    stage("build", lambda: mix.run_build(recipe, tasks, data_spec, plan, work, options))
+    final = stage("finalize", lambda: finalize(recipe, data_spec, plan, work, Path(out) / "scale" / "1.0.0", False))
+    sampler.stop()
+    if cluster is not None:
+        cluster.close()
+    info = json.loads((final / "rldg_info.json").read_text())
+    workers = [{"process": n, "peak_rss_mib": r / 2**20, "cpu_s": sampler.cpu.get(pid, 0.0)}
+               for pid, (n, r) in sampler.peak.items()]
+    print(json.dumps({"runner": runner, "label": label, "setup_s": setup, "stages": stages,
+                      "total_wall_s": sum(s["wall_s"] for s in stages.values()),
+                      "total_cpu_s": sum(s["cpu_s"] for s in stages.values()),
+                      "episodes": info["num_episodes"], "steps": info["num_steps"], "digest": info["digest"],
+                      "shards": len(tasks), "processes": workers}))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--source", help="folder holding (or to receive) src/source/1.0.0")
+    ap.add_argument("--episodes", type=int, default=4000)
+    ap.add_argument("--length", type=int, default=100)
+    ap.add_argument("--runners", default=",".join(RUNNERS))
+    ap.add_argument("--json", help="also write the results here")
+    ap.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child:
+        child(*args.child)
+        return
+    root = Path(args.source or tempfile.mkdtemp(prefix="bench_scale-"))
+    source = root / "src" / "source" / "1.0.0"
+    if not source.exists():
+        subprocess.run([sys.executable, str(HERE.with_name("bench_mix.py")), "--write-source",
+                        str(args.episodes), str(args.length), str(root)], check=True)
+    results = []
+    for runner in args.runners.split(","):
+        with tempfile.TemporaryDirectory(dir=root) as out:
+            res = subprocess.run([sys.executable, str(HERE), "--child", runner, str(source), out],
+                                 capture_output=True, text=True)
+            if res.returncode:
+                print(f"{runner}: failed\n{res.stderr[-3000:]}", file=sys.stderr)
+                continue
+            results.append(json.loads(res.stdout.strip().splitlines()[-1]))
+        r = results[-1]
+        st = r["stages"]
+        peak = max(p["peak_rss_mib"] for p in r["processes"])
+        workers = [p for p in r["processes"] if p["process"] != "driver"]
+        wpeak = max((p["peak_rss_mib"] for p in workers), default=0)
+        print(f"{r['label']:<48} total {r['total_wall_s']:6.1f} s wall {r['total_cpu_s']:6.1f} s CPU | "
+              + " | ".join(f"{k} {v['wall_s']:5.1f}s/{v['cpu_s']:5.1f}cpu/{v['loopback_bytes'] / 2**20:6.1f}MiB"
+                           for k, v in st.items())
+              + f" | peak RSS driver {r['processes'][0]['peak_rss_mib'] if r['processes'] else 0:.0f} MiB, "
+                f"worker max {wpeak:.0f} MiB ({len(workers)} child processes) | digest {r['digest'][:12]}",
+              flush=True)
+        print("    CPU s by process: " + ", ".join(f"{p['process'][-28:]} {p['cpu_s']:.1f}" for p in r["processes"]))
+    by = {r["runner"]: r for r in results}
+    steps = results[0]["steps"] if results else 0
+
+    def ratio(a, b):
+        if a in by and b in by:
+            print(f"  {a} / {b} wall-time speed-up: {by[b]['total_wall_s'] / by[a]['total_wall_s']:.2f}x")
+
+    print(f"{steps} steps, {results[0]['shards'] if results else 0} source shards; "
+          f"throughput in steps/s: " + ", ".join(f"{k} {steps / v['total_wall_s']:.0f}" for k, v in by.items()))
+    ratio("mp2", "mp1")
+    ratio("dask2", "dask1")
+    ratio("dask1", "inproc")
+    digests = {r["digest"] for r in results}
+    print(f"  same dataset digest on every runner: {len(digests) == 1} ({', '.join(d[:12] for d in digests)})")
+    print(f"  load average during the run (1 min): {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,161 @@
+"""The mapping YAML of an import, parsed in one place into frozen dataclasses.
+
+Shared keys (both imports): `image`, `wrist_image`, `state`, `image_size`, `action` (an
+`ActionMap`), and episode defaults (`source`, `task`, `variant`, `split`, `policy_id`, `success`).
+An unknown key, a wrong type or a bad value is a ContractError naming the mapping file and key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any, Mapping, Optional, Sequence
+
+import numpy as np
+
+from rldg_data.contract import spec
+from rldg_data.errors import ContractError
+
+
+@dataclasses.dataclass(frozen=True)
+class ActionMap:
+    """How the source action becomes the contract's action in [-1, 1].
+
+    key: the source field holding it; dims: which dimensions to keep (default all);
+    low/high: the source range mapped linearly onto [-1, 1] (per dimension or one number);
+    from_stats: take low/high from the dataset's own statistics (LeRobot: meta/stats.json min/max);
+    clip: clip the mapped values to [-1, 1] (otherwise a value outside is a contract error).
+    With none of low/high/from_stats, the action is taken as it is (and must already lie in [-1, 1]).
+    """
+
+    key: str = "action"
+    dims: Optional[tuple[int, ...]] = None
+    low: Optional[tuple[float, ...]] = None
+    high: Optional[tuple[float, ...]] = None
+    from_stats: bool = False
+    clip: bool = False
+
+    def apply(self, action: np.ndarray, low=None, high=None) -> np.ndarray:
+        """[T, D] source actions -> [T, D'] contract actions (float32)."""
+        action = np.asarray(action, np.float64)
+        if action.ndim == 1:
+            action = action[:, None]
+        low = self.low if low is None else low
+        high = self.high if high is None else high
+        if low is not None:
+            lo = np.broadcast_to(np.asarray(low, np.float64), action.shape[1:])
+            hi = np.broadcast_to(np.asarray(high, np.float64), action.shape[1:])
+            span = np.where(hi > lo, hi - lo, 1.0)
+            action = np.where(hi > lo, 2.0 * (action - lo) / span - 1.0, 0.0)
+        if self.dims is not None:
+            action = action[:, list(self.dims)]
+        if self.clip:
+            action = np.clip(action, spec.ACTION_LOW, spec.ACTION_HIGH)
+        return action.astype(np.float32)
+
+    def out_dim(self, source_dim: int) -> int:
+        return len(self.dims) if self.dims is not None else source_dim
+
+
+@dataclasses.dataclass(frozen=True)
+class EpisodeDefaults:
+    """Episode fields the source does not carry: one value for every imported episode.
+    success None: the episode succeeded when its rewards sum above zero."""
+
+    source: str = spec.SOURCE_HUMAN
+    task: Optional[str] = None
+    variant: str = ""
+    split: str = "seen"
+    policy_id: Optional[str] = None
+    success: Optional[bool] = None
+
+
+def load_yaml(path: Optional[str | Path]) -> dict:
+    """The mapping at `path` as a dict ({} for no path); errors name the file."""
+    if path is None:
+        return {}
+    import yaml
+
+    path = Path(path)
+    if not path.is_file():
+        raise ContractError("mapping file not found", file=str(path))
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise ContractError(f"not valid YAML: {exc}", file=str(path)) from exc
+    if not isinstance(data, dict):
+        raise ContractError("a mapping file holds a YAML mapping (key: value)", file=str(path))
+    return data
+
+
+def check_keys(data: Mapping[str, Any], allowed: Sequence[str], file: Optional[str], prefix: str = "") -> None:
+    unknown = sorted(set(data) - set(allowed))
+    if unknown:
+        raise ContractError(f"unknown key {unknown[0]!r} (allowed: {sorted(allowed)})", file=file,
+                            field=prefix + unknown[0])
+
+
+def _numbers(value, file, field) -> Optional[tuple[float, ...]]:
+    if value is None:
+        return None
+    values = value if isinstance(value, (list, tuple)) else [value]
+    try:
+        return tuple(float(v) for v in values)
+    except (TypeError, ValueError) as exc:
+        raise ContractError(f"expected a number or a list of numbers, got {value!r}", file=file,
+                            field=field) from exc
+
+
+def parse_action(value: Any, file: Optional[str]) -> ActionMap:
+    """`action: KEY` or `action: {key, dims, low, high, from_stats, clip}`."""
+    if value is None:
+        return ActionMap()
+    if isinstance(value, str):
+        return ActionMap(key=value)
+    if not isinstance(value, dict):
+        raise ContractError(f"expected a key name or a mapping, got {value!r}", file=file, field="action")
+    check_keys(value, [f.name for f in dataclasses.fields(ActionMap)], file, "action.")
+    low, high = _numbers(value.get("low"), file, "action.low"), _numbers(value.get("high"), file, "action.high")
+    if (low is None) != (high is None):
+        raise ContractError("give both low and high (or neither)", file=file, field="action.low")
+    if low is not None and value.get("from_stats"):
+        raise ContractError("give low/high or from_stats, not both", file=file, field="action.from_stats")
+    dims = value.get("dims")
+    if dims is not None and not (isinstance(dims, list) and all(isinstance(d, int) for d in dims)):
+        raise ContractError(f"dims is a list of dimension indices, got {dims!r}", file=file, field="action.dims")
+    return ActionMap(key=str(value.get("key", "action")), dims=tuple(dims) if dims is not None else None,
+                     low=low, high=high, from_stats=bool(value.get("from_stats", False)),
+                     clip=bool(value.get("clip", False)))
+
+
+def parse_defaults(data: Mapping[str, Any], file: Optional[str]) -> EpisodeDefaults:
+    values = {f.name: data[f.name] for f in dataclasses.fields(EpisodeDefaults) if f.name in data}
+    defaults = EpisodeDefaults(**values)
+    if defaults.source not in spec.SOURCES:
+        raise ContractError(f"source {defaults.source!r} is not one of {list(spec.SOURCES)}", file=file,
+                            field="source")
+    if defaults.split not in spec.SPLITS:
+        raise ContractError(f"split {defaults.split!r} is not one of {list(spec.SPLITS)}", file=file,
+                            field="split")
+    if defaults.success is not None and not isinstance(defaults.success, bool):
+        raise ContractError("success is true, false or absent", file=file, field="success")
+    return defaults
+
+
+DEFAULT_KEYS = tuple(f.name for f in dataclasses.fields(EpisodeDefaults))
+
+
+def resize_frames(frames: np.ndarray, size: int) -> np.ndarray:
+    """Centre-crops frames [T, H, W, 3] to a square and resizes them to size x size (bilinear)."""
+    from PIL import Image
+
+    t, h, w = frames.shape[:3]
+    if h == w == size:
+        return frames
+    side = min(h, w)
+    top, left = (h - side) // 2, (w - side) // 2
+    out = np.empty((t, size, size, 3), np.uint8)
+    for i, frame in enumerate(frames):
+        crop = np.ascontiguousarray(frame[top:top + side, left:left + side])
+        out[i] = np.asarray(Image.fromarray(crop).resize((size, size), Image.BILINEAR))
+    return out
