@@ -7,6 +7,7 @@ from rldg_data.mix.recipe import FilterConfig, RelabelConfig
 from rldg_data.transforms import filters as F
 from rldg_data.transforms.actions import relabel_actions
 from rldg_data.transforms.language import relabel_language
+from rldg_data.transforms.pauses import trim_pauses
 from rldg_data.transforms.rewards import relabel_sparse_reward
 from rldg_data.transforms.stages import stages_from_sources
 
@@ -26,7 +27,9 @@ def passes_filters(episode: Episode, cfg: FilterConfig) -> bool:
 
 
 def apply_relabels(episode: Episode, cfg: RelabelConfig, policy=None) -> Episode:
-    """Applies the configured relabels in a fixed order: actions, reward, language, stages."""
+    """Applies the configured relabels in a fixed order: pauses, actions, reward, language, stages."""
+    if cfg.trim_pauses:
+        episode = trim_pauses(episode)
     if cfg.actions is not None:
         if policy is None:
             raise ValueError("an action relabel needs its policy loaded")

@@ -62,6 +62,7 @@ class ActionRelabel:
 class RelabelConfig:
     """How selected episodes are rewritten (applied in this order)."""
 
+    trim_pauses: bool = False  # drop human steps without hand motion (transforms.pauses)
     sparse_reward: bool = False
     language: Optional[tuple[tuple[str, str], ...]] = None  # (key, template) pairs
     stages: Optional[str] = None  # "from_sources"
@@ -154,6 +155,8 @@ def _relabels(values: Mapping, where: str, base_dir: Path) -> RelabelConfig:
             lang = {"*": lang}
         _check_keys(lang, set(map(str, lang)), f"{where}.language")
         kwargs["language"] = tuple(sorted((str(k), str(v)) for k, v in lang.items()))
+    if not isinstance(kwargs.get("trim_pauses", False), bool):
+        raise RecipeError(f"{where}.trim_pauses: expected true or false, got {kwargs['trim_pauses']!r}")
     if kwargs.get("stages") not in (None, "from_sources"):
         raise RecipeError(f"{where}.stages: unknown stage labeling {kwargs['stages']!r} (use from_sources)")
     if kwargs.get("actions") is not None:

@@ -14,7 +14,7 @@ from rldg_data.errors import RldgError
 from trainers.demo import recipes
 from trainers.demo.cache import StageCache
 from trainers.demo.profile import PROFILES, SPECIALIST_VARIANTS, DemoProfile, get_profile
-from trainers.demo.results import comparison_table, paper_rows
+from trainers.demo.results import comparison_table, gaps, paper_rows
 
 REPO = Path(__file__).resolve().parents[2]
 TASKS = ("insertion", "pick_place", "assembly")
@@ -46,6 +46,19 @@ def test_relabeled_recipe_puts_each_variants_specialist_on_human_states():
     assert "relabels" not in recipe["sources"]["assembly_round_nut"]  # the specialist knows one stage only
 
 
+def test_human_trimmed_recipe_removes_pauses_of_the_same_human_episodes():
+    recipe = recipes.training_recipe("human_trimmed", {("insertion", "vga"): 5}, RAW, CKPTS, seed=0,
+                                     family="insertion")
+    assert recipe["name"] == "demo_human_trimmed_insertion"
+    vga = recipe["sources"]["insertion_vga"]
+    assert vga["path"] == "/d/human" and vga["relabels"] == {"trim_pauses": True}
+
+
+def test_one_generalist_per_family_and_rldg_only_where_it_differs_from_rl():
+    assert recipes.family_datasets("insertion") == ("rl", "human", "human_trimmed", "relabeled")
+    assert "rldg" in recipes.family_datasets("assembly")
+
+
 def test_demo_recipes_are_valid_recipes(tmp_path):
     from rldg_data.mix.recipe import recipe_from_dict
 
@@ -57,9 +70,11 @@ def test_demo_recipes_are_valid_recipes(tmp_path):
         recipes.training_recipe("bogus", {tv: 2 for tv in SPECIALIST_VARIANTS}, RAW, CKPTS, 0)
 
 
-def _evaluation(success_seen: float, success_unseen: float, time: float) -> dict:
-    return {"splits": {"seen": {"success_rate": success_seen, "median_cycle_time": time, "episodes": 10},
-                       "unseen": {"success_rate": success_unseen, "median_cycle_time": None, "episodes": 10}}}
+def _evaluation(success_seen: float, success_unseen: float, time: float, n: int = 10) -> dict:
+    seen = int(round(success_seen * n))
+    return {"splits": {"seen": {"success_rate": success_seen, "successes": seen, "median_cycle_time": time,
+                                "episodes": n, "successful_steps": [time] * seen},
+                       "unseen": {"success_rate": success_unseen, "median_cycle_time": None, "episodes": n}}}
 
 
 def test_comparison_table_has_a_cell_per_dataset_task_and_split_and_paper_rows_use_them():
@@ -69,19 +84,28 @@ def test_comparison_table_has_a_cell_per_dataset_task_and_split_and_paper_rows_u
                    "relabeled": {t: _evaluation(0.7, 0.4, 150) for t in TASKS}}
     table = comparison_table(evaluations)
     assert set(table) == set(evaluations)
-    assert table["rl"]["assembly"]["seen"] == {"success_rate": 0.8, "median_cycle_time": 100, "episodes": 10}
+    cell = table["rl"]["assembly"]["seen"]
+    assert (cell["successes"], cell["episodes"], cell["success_rate"], cell["median_cycle_time"]) == (8, 10, 0.8, 100)
+    assert cell["ci95"] == [0.4902, 0.9433]  # Wilson 95% of 8/10
     efficiency = {"task": "insertion", "variant": "vga",
-                  "sizes": {"rl": {"2": {"success_rate": 0.5}, "4": {"success_rate": 0.9}, "8": {"success_rate": 0.9}},
-                            "human": {"2": {"success_rate": 0.1}, "4": {"success_rate": 0.3}}}}
+                  "sizes": {"rl": {"2": {"success_rate": 0.5, "episodes": 10}, "4": {"success_rate": 0.9, "episodes": 10},
+                                   "8": {"success_rate": 0.9, "episodes": 10}},
+                            "human": {"2": {"success_rate": 0.1, "episodes": 10}, "4": {"success_rate": 0.3, "episodes": 10}}}}
     spec = {"pick_place/red_cylinder": {"red_cylinder": {"success_rate": 1.0},
                                         "yellow_cube_dark_table": {"success_rate": 0.0}}}
-    rows = paper_rows(table, efficiency, spec)
+    rows = paper_rows(table, efficiency, spec, evaluations)
     text = json.dumps(rows)
-    assert "RLDG mix 90% vs human 40% (+50 points)" in text
-    assert "rl: best 90% first reached with 4 episodes" in text
+    assert "RLDG mix 90% [74%-97%] (n=30) vs human 40% [25%-58%] (n=30): +50 points [+26, +67]" in text
+    assert "intervals do not overlap" in text
+    assert "rl: best 90% [60%-98%] (n=10) first reached with 4 episodes" in text
+    assert "human data with 4 episodes: 30% [11%-60%] (n=10), reached by RL data with 2 episodes" in text
     assert "specialist 100% seen, 0% unseen" in text
-    assert "RL data 100.0 steps vs human data 200.0 steps" in text
+    assert "RL data 100.0 (n=8) vs human data 200.0 (n=4), ratio 0.50" in text
+    assert "share of the RL-human gap closed: 75%" in text
     assert len(rows) == 6
+    gap = gaps(table)["rldg"]["insertion"]["seen"]
+    assert gap["gap"] == 0.5 and gap["called"] is False  # 9/10 vs 4/10: the intervals still overlap
+    assert gap["ci95"][0] < 0.5 < gap["ci95"][1] and gap["p_value"] < 0.05
 
 
 def test_equal_counts_take_the_fewest_successes_and_leave_out_variants_a_source_never_solved():
@@ -99,6 +123,8 @@ def test_equal_counts_take_the_fewest_successes_and_leave_out_variants_a_source_
 def test_profiles_are_valid_and_a_bad_one_is_refused():
     assert get_profile("small").episodes > get_profile("tiny").episodes
     assert set(PROFILES) == {"tiny", "small", "full"}
+    assert get_profile("small", seed=3).seed == 3 and get_profile("small").seed == 0
+    assert get_profile("tiny").tasks == TASKS  # the end-to-end test covers every family
     with pytest.raises(RldgError, match="unknown demo profile"):
         get_profile("huge")
     with pytest.raises(RldgError, match="efficiency_sizes"):
@@ -143,7 +169,11 @@ def test_tiny_demo_runs_end_to_end_and_results_have_every_cell(tmp_path):
             for split in ("seen", "unseen"):
                 cell = results["table"][dataset][task][split]
                 assert 0.0 <= cell["success_rate"] <= 1.0 and cell["episodes"] >= 1
+                assert cell["ci95"][0] <= cell["success_rate"] <= cell["ci95"][1]
                 assert "median_cycle_time" in cell
+    assert results["same_data"] == {"rldg/insertion": "rl", "rldg/pick_place": "rl"}
+    assert set(results["gaps_vs_human"]) == {"rldg", "rl", "relabeled", "human_trimmed"}
+    assert "[" in (out / "results.md").read_text()  # intervals are shown
     assert len(results["paper_comparison"]) == 6
     assert set(results["efficiency"]["sizes"]) == {"rl", "human"}
     assert all(len(v) >= 1 for v in results["efficiency"]["sizes"].values())

@@ -63,7 +63,8 @@ def test_evaluation_in_the_simulated_suite_writes_json_and_table(tiny, tmp_path)
     results = json.loads(out.read_text())
     row = results["variants"][variant]
     assert row["episodes"] == 2 and 0 <= row["success_rate"] <= 1 and row["split"] == "seen"
-    assert "seen" in results["splits"] and "| variant |" in out.with_suffix(".md").read_text()
+    assert row["ci95"][0] <= row["success_rate"] <= row["ci95"][1] and len(row["successful_steps"]) == row["successes"]
+    assert "seen" in results["splits"] and "(n=2)" in out.with_suffix(".md").read_text()
 
 
 def test_cli_train_writes_a_checkpoint(tiny, tmp_path):
@@ -72,3 +73,40 @@ def test_cli_train_writes_a_checkpoint(tiny, tmp_path):
     assert main(["generalist", "train", "--dataset", f"{dataset},{dataset}", "--weights", "1,1",
                  "--out", str(out), "--steps", "3", "--image-size", "16", "--batch-size", "8"]) == 0
     assert (out / "weights.pt").is_file() and json.loads((out / "policy.json").read_text())["weights"] == [1, 1]
+
+
+def test_spatial_softmax_encoder_gives_keypoints_and_trains(tmp_path, tiny):
+    import torch
+
+    from trainers.generalist.model import GeneralistNet, SpatialSoftmax, hash_tokens
+
+    keypoints = SpatialSoftmax(4)(torch.zeros(2, 3, 4, 4))
+    assert keypoints.shape == (2, 6) and torch.allclose(keypoints, torch.zeros(2, 6), atol=1e-6)  # uniform: centre
+    peak = torch.zeros(1, 1, 4, 4)
+    peak[0, 0, 3, 0] = 50.0  # bottom-left
+    assert torch.allclose(SpatialSoftmax(4)(peak), torch.tensor([[-1.0, 1.0]]), atol=1e-3)
+    config = GeneralistConfig(**{**TINY.to_dict(), "encoder": "spatial_softmax", "steps": 2})
+    net = GeneralistNet(config, 4, 4)
+    tokens, offsets = hash_tokens(["x"], 8)
+    out = net(torch.zeros(1, config.window, 16, 16, 3, dtype=torch.uint8), torch.zeros(1, config.window, 4),
+              tokens % config.lang_buckets, offsets)
+    assert out.shape == (1, config.chunk, 4)
+    dataset, _ = tiny
+    ckpt = train_generalist(dataset, tmp_path / "ss", config)
+    assert json.loads((ckpt / "policy.json").read_text())["config"]["encoder"] == "spatial_softmax"
+    with pytest.raises(Exception, match="encoder"):
+        GeneralistConfig(encoder="vit")
+
+
+def test_open_loop_policy_runs_each_chunk_to_its_end(tiny):
+    from trainers.generalist.checkpoint import load_policy as load_generalist
+
+    _, ckpt = tiny
+    policy = load_generalist(ckpt, open_loop=True)
+    calls = []
+    predict = policy._predict
+    policy._predict = lambda obs: calls.append(1) or predict(obs)
+    obs = {"image": np.full((64, 64, 3), 90, np.uint8), "state": np.zeros(4, np.float32)}
+    for _ in range(2 * policy.config.chunk):
+        policy.act(obs)
+    assert len(calls) == 2  # one decision per chunk (20 Hz at chunk 4), not one per step

@@ -13,8 +13,10 @@ Run the whole RLDG recipe on the embedded simulated task suite and write the pap
      bottleneck (insert) stage: the committed checkpoints, or --retrain to train them;
   2. specialist rollouts, human-proxy demonstrations (same number of successes per variant) and
      assembly hand-offs (human proxy for grasp/transport, specialist for the insertion);
-  3. datasets with `tfds build`: RL-only, human-only, the RLDG mix and the relabeling ablation;
-  4. one generalist per dataset, evaluated on seen and unseen variants; a data-efficiency sweep;
+  3. datasets with `tfds build`: RL-only, human-only, human with pauses removed, the RLDG mix
+     (where it differs from RL-only) and the relabeling ablation;
+  4. one generalist per task family and dataset (the small profile: insertion only), evaluated on
+     seen and unseen variants (success with 95% Wilson intervals); a data-efficiency sweep;
   5. OUT/report.html, OUT/results.json, OUT/figures/ and a dataset report per dataset.
 Every stage is cached under OUT/cache keyed by its inputs: a rerun skips finished work and an
 interrupted run resumes where it stopped. Every command run is listed in OUT/commands.log.
@@ -29,6 +31,9 @@ def register_demo(sub) -> None:
     p.add_argument("--out", default="runs/demo", help="output folder (default runs/demo)")
     p.add_argument("--retrain", action="store_true",
                    help="train the specialists from scratch instead of the committed checkpoints")
+    p.add_argument("--seed", type=int,
+                   help="seed of collection, recipes, training and evaluation (default: the profile's, 0); "
+                        "runs with different seeds share no episode")
     p.add_argument("--specialists", metavar="DIR",
                    help="folder of <task>-<variant> specialist checkpoints to start from "
                         "(default: the committed ones in trainers/demo/specialists)")
@@ -39,7 +44,7 @@ def _run_demo(args) -> int:
     from trainers.demo.stages import CHILDREN
     from trainers.demo.profile import get_profile
 
-    profile = get_profile(args.profile)
+    profile = get_profile(args.profile, seed=args.seed)
     start = time.monotonic()
     CHILDREN.reset()
 

@@ -14,7 +14,10 @@ from pathlib import Path
 
 from rldg_data.io.atomic import write_text_atomic
 from trainers.demo.profile import DemoProfile
-from trainers.demo.results import DATASET_LABELS, SPLITS, comparison_table, efficiency_summary, paper_rows
+from trainers.demo.results import (DATASET_LABELS, SPLITS, comparison_table, cycle_times, efficiency_summary,
+                                   gaps, paper_rows, relabel_ablation)
+from trainers.demo.results import rate_cell
+from trainers.generalist.intervals import fmt_gap, fmt_rate
 
 TASK_ORDER = ("insertion", "pick_place", "assembly")
 
@@ -27,7 +30,11 @@ def write_results(out: Path, profile: DemoProfile, data: dict) -> dict:
         "profile": profile.to_dict(),
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
         "table": table,
-        "paper_comparison": paper_rows(table, data["efficiency"], data["specialist_generalization"]),
+        "gaps_vs_human": gaps(table),
+        "cycle_times": cycle_times(data["evaluations"]),
+        "relabel_ablation": relabel_ablation(table),
+        "paper_comparison": paper_rows(table, data["efficiency"], data["specialist_generalization"],
+                                       data["evaluations"]),
         "efficiency_summary": efficiency_summary(data["efficiency"]),
         **data,
     }
@@ -38,17 +45,40 @@ def write_results(out: Path, profile: DemoProfile, data: dict) -> dict:
     return results
 
 
+def _tasks(table: dict) -> list[str]:
+    return [t for t in TASK_ORDER if any(t in table[d] for d in table)]
+
+
 def render_markdown(results: dict) -> str:
-    """The comparison table and the paper rows as Markdown (for RESULTS.md)."""
-    table = results["table"]
-    lines = ["| training data | " + " | ".join(f"{t} {s}" for t in TASK_ORDER for s in SPLITS) + " |",
-             "|---|" + "---|" * (len(TASK_ORDER) * len(SPLITS))]
+    """The comparison table with intervals, the gaps, and the paper rows as Markdown (RESULTS.md)."""
+    table, tasks = results["table"], _tasks(results["table"])
+    same = results.get("same_data", {})
+    lines = [f"Wall time {results['seconds'] / 60:.1f} min on {results['machine']['cpus']} CPUs; "
+             f"profile {results['profile']['name']}, seed {results['profile']['seed']}.", "",
+             "| training data | " + " | ".join(f"{t} {s}" for t in tasks for s in SPLITS) + " |",
+             "|---|" + "---|" * (len(tasks) * len(SPLITS))]
     for d in DATASET_LABELS:
         if d in table:
             lines.append(f"| {DATASET_LABELS[d]} | " + " | ".join(
-                _cell((table[d].get(t) or {}).get(s)) for t in TASK_ORDER for s in SPLITS) + " |")
-    lines += ["", "(success rate / median cycle time in steps of the successful episodes)", "",
-              "| finding (RLDG paper) | paper | this run |", "|---|---|---|"]
+                _cell((table[d].get(t) or {}).get(s)) + (" (= RL row: same data)" if same.get(f"{d}/{t}") else "")
+                for t in tasks for s in SPLITS) + " |")
+    lines += ["", "(success rate [95% Wilson interval] (n episodes) / median cycle time in steps of the "
+              "successful episodes)", "", "Gaps against raw human data (Newcombe 95% interval, two-proportion "
+              "z-test; *called* when the two Wilson intervals do not overlap):", "",
+              "| dataset | task | split | gap vs human | called |", "|---|---|---|---|---|"]
+    for d, by_task in results.get("gaps_vs_human", {}).items():
+        for t, by_split in by_task.items():
+            for s, g in by_split.items():
+                lines.append(f"| {DATASET_LABELS.get(d, d)} | {t} | {s} | {fmt_gap(g)} | {'yes' if g['called'] else 'no'} |")
+    eff = results["efficiency"]
+    if eff.get("sizes"):
+        sizes = sorted({int(n) for v in eff["sizes"].values() for n in v})
+        lines += ["", f"Data efficiency on {eff['task']}/{eff['variant']}:", "",
+                  "| episodes | " + " | ".join(map(str, sizes)) + " |", "|---|" + "---|" * len(sizes)]
+        for src, by_size in sorted(eff["sizes"].items()):
+            lines.append(f"| {src} data | " + " | ".join(
+                fmt_rate(_rate_of(by_size.get(str(n)))) for n in sizes) + " |")
+    lines += ["", "| finding (RLDG paper) | paper | this run |", "|---|---|---|"]
     lines += [f"| {r['finding']} | {r['paper']} | {r['ours']} |" for r in results["paper_comparison"]]
     lines += ["", "Specialists (strict success on their own variant, then on the task's unseen variants):", ""]
     for name, rows in results["specialist_generalization"].items():
@@ -57,6 +87,13 @@ def render_markdown(results: dict) -> str:
                                                      if r.get("median_steps_to_success") else "")
             for v, r in rows.items()))
     return "\n".join(lines) + "\n"
+
+
+def _rate_of(result):
+    """A rate dict of an evaluation row (rows written before intervals existed get one)."""
+    if not result:
+        return None
+    return rate_cell(result)
 
 
 def write_figures(folder: Path, results: dict) -> dict[str, Path]:
@@ -68,15 +105,23 @@ def write_figures(folder: Path, results: dict) -> dict[str, Path]:
     folder.mkdir(parents=True, exist_ok=True)
     table, figures = results["table"], {}
     datasets = [d for d in DATASET_LABELS if d in table]
+    tasks = _tasks(table)
 
-    for metric, label in (("success_rate", "success rate"), ("median_cycle_time", "median cycle time (steps)")):
+    for metric, label in (("success_rate", "success rate (bars: 95% Wilson interval)"),
+                          ("median_cycle_time", "median cycle time (steps)")):
         fig, axes = plt.subplots(1, 2, figsize=(11, 3.6), sharey=True)
         for ax, split in zip(axes, SPLITS):
             width = 0.8 / max(len(datasets), 1)
             for i, d in enumerate(datasets):
-                values = [((table[d].get(t) or {}).get(split) or {}).get(metric) or 0.0 for t in TASK_ORDER]
-                ax.bar([x + i * width for x in range(len(TASK_ORDER))], values, width, label=DATASET_LABELS[d])
-            ax.set_xticks([x + 0.4 - width / 2 for x in range(len(TASK_ORDER))], TASK_ORDER)
+                cells = [(table[d].get(t) or {}).get(split) or {} for t in tasks]
+                values = [c.get(metric) or 0.0 for c in cells]
+                errors = None
+                if metric == "success_rate":
+                    errors = [[max(0.0, v - c.get("ci95", [v, v])[0]) for v, c in zip(values, cells)],
+                              [max(0.0, c.get("ci95", [v, v])[1] - v) for v, c in zip(values, cells)]]
+                ax.bar([x + i * width for x in range(len(tasks))], values, width, label=DATASET_LABELS[d],
+                       yerr=errors, capsize=3)
+            ax.set_xticks([x + 0.4 - width / 2 for x in range(len(tasks))], tasks)
             ax.set_title(f"{split} variants")
             ax.set_ylabel(label)
         axes[0].legend(fontsize=7)
@@ -85,7 +130,11 @@ def write_figures(folder: Path, results: dict) -> dict[str, Path]:
     fig, ax = plt.subplots(figsize=(6, 3.6))
     for source, sizes in sorted(results["efficiency"].get("sizes", {}).items()):
         xs = sorted(int(n) for n in sizes)
-        ax.plot(xs, [sizes[str(n)]["success_rate"] for n in xs], marker="o", label=f"{source} data")
+        cells = [_rate_of(sizes[str(n)]) for n in xs]
+        ys = [c["success_rate"] for c in cells]
+        ax.errorbar(xs, ys, yerr=[[y - c["ci95"][0] for y, c in zip(ys, cells)],
+                                  [c["ci95"][1] - y for y, c in zip(ys, cells)]],
+                    marker="o", capsize=3, label=f"{source} data")
     ax.set_xlabel(f"episodes of {results['efficiency']['task']}/{results['efficiency']['variant']}")
     ax.set_ylabel("success rate")
     ax.set_title("data efficiency")
@@ -131,17 +180,31 @@ def _cell(cell) -> str:
     if not cell:
         return "n/a"
     time = cell["median_cycle_time"]
-    return f"{100 * cell['success_rate']:.0f}% / {'-' if time is None else f'{time:.0f}'}"
+    return f"{fmt_rate(cell)} / {'-' if time is None else f'{time:.0f}'}"
+
+
+def _same_note(results: dict) -> str:
+    same = results.get("same_data", {})
+    if not same:
+        return ""
+    return ("Same dataset, one generalist: " + ", ".join(f"{k} = {v}" for k, v in same.items())
+            + " (the RLDG recipe of a single-stage task is the specialists' rollouts).")
 
 
 def render_page(out: Path, results: dict, figures: dict[str, Path]) -> str:
     esc = html.escape
     table = results["table"]
-    head = "".join(f"<th>{esc(t)} {s}</th>" for t in TASK_ORDER for s in SPLITS)
+    tasks = _tasks(table)
+    head = "".join(f"<th>{esc(t)} {s}</th>" for t in tasks for s in SPLITS)
     rows = "".join(
         f"<tr><td>{esc(DATASET_LABELS.get(d, d))}</td>"
-        + "".join(f"<td>{_cell((table[d].get(t) or {}).get(s))}</td>" for t in TASK_ORDER for s in SPLITS)
+        + "".join(f"<td>{esc(_cell((table[d].get(t) or {}).get(s)))}</td>" for t in tasks for s in SPLITS)
         + "</tr>" for d in DATASET_LABELS if d in table)
+    gap_rows = "".join(
+        f"<tr><td>{esc(DATASET_LABELS.get(d, d))}</td><td>{esc(t)}</td><td>{s}</td><td>{esc(fmt_gap(g))}</td>"
+        f"<td>{'yes' if g['called'] else 'no'}</td></tr>"
+        for d, by_task in results.get("gaps_vs_human", {}).items() for t, by_split in by_task.items()
+        for s, g in by_split.items())
     paper = "".join(f"<tr><td>{esc(r['finding'])}</td><td>{esc(r['paper'])}</td><td>{esc(r['ours'])}</td></tr>"
                     for r in results["paper_comparison"])
     spec_rows = "".join(
@@ -164,8 +227,13 @@ source; used per variant (the fewest any source reached): {esc(json.dumps(result
 left out (a source never succeeded): {esc(', '.join(results['dropped_variants']) or 'none')}; generalist
 {profile['generalist_steps']} steps, {profile['eval_episodes']} evaluation episodes per variant.
 Run time {results['seconds'] / 60:.1f} min on {results['machine']['cpus']} CPUs.</p>
-<h2>Generalist: success rate / median cycle time (steps)</h2>
+<h2>Generalist: success rate [95% Wilson interval] (n) / median cycle time (steps)</h2>
+<p>One generalist per task family and training dataset. {esc(_same_note(results))}</p>
 <table><tr><th>training data</th>{head}</tr>{rows}</table>
+<h2>Gaps against raw human data</h2>
+<p>Newcombe 95% interval of the difference and a two-proportion z-test; a gap is called only when
+the two Wilson intervals do not overlap.</p>
+<table><tr><th>dataset</th><th>task</th><th>split</th><th>gap</th><th>called</th></tr>{gap_rows}</table>
 <h2>The paper's findings beside ours</h2>
 <table><tr><th>finding (RLDG paper)</th><th>paper</th><th>this run</th></tr>{paper}</table>
 <h2>Specialists on their own variant and on unseen variants</h2>

@@ -29,13 +29,12 @@ from rldg_data.errors import RldgError
 from trainers.demo import recipes
 from trainers.demo.cache import StageCache
 from trainers.demo.stages import CommandLog, rldg, tfds_build, tfds_config
-from trainers.demo.profile import HANDOFF_TASKS, SPECIALIST_VARIANTS, DemoProfile
+from trainers.demo.profile import HANDOFF_TASKS, SPECIALIST_VARIANTS, TASKS, DemoProfile
 from trainers.demo.results import median_or_none as _median_or_none
 
 log = logging.getLogger(__name__)
 
 COMMITTED = Path(__file__).with_name("specialists")
-TASKS = ("insertion", "pick_place", "assembly")
 MAX_TOPUPS = 3  # collection rounds per log folder before settling for fewer successes
 
 
@@ -154,8 +153,13 @@ def _start_stage(ckpt: Path) -> int:
 
 
 def _seed_base(kind: str, seed: int) -> int:
-    """Disjoint seed ranges per source, and never the specialists' evaluation seeds."""
-    return seed + {"rl": 10_000, "human": 20_000, "handoff": 30_000}[kind]
+    """Disjoint seed ranges per source and per run seed (runs with different `--seed` share no
+    episode), and never the generalists' evaluation seeds (`_eval_seed`)."""
+    return seed * 100_000 + {"rl": 10_000, "human": 20_000, "handoff": 30_000}[kind]
+
+
+def _eval_seed(seed: int) -> int:
+    return 5_000_000 + seed * 100_000
 
 
 # ---- 3. datasets ----------------------------------------------------------------------------
@@ -199,12 +203,14 @@ def train_generalist(run: DemoRun, name: str, dataset: Path, steps: int) -> Path
     def work(tmp: Path):
         run.sh(rldg("generalist", "train", "--dataset", str(dataset), "--out", str(tmp / "checkpoint"),
                     "--steps", str(steps), "--batch-size", str(run.profile.batch_size),
-                    "--image-size", str(run.profile.image_size), "--seed", str(run.profile.seed)), tmp)
+                    "--image-size", str(run.profile.image_size), "--seed", str(run.profile.seed),
+                    "--encoder", run.profile.encoder), tmp)
         return {}
 
     folder = run.stage(f"generalist-{name}", {"dataset": _stage_of(dataset), "steps": steps,
                                               "batch_size": run.profile.batch_size,
                                               "image_size": run.profile.image_size,
+                                              "encoder": run.profile.encoder,
                                               "seed": run.profile.seed}, work)
     return folder / "checkpoint"
 
@@ -213,16 +219,19 @@ def evaluate_generalist(run: DemoRun, name: str, ckpt: Path, task: str, variants
                         episodes: int) -> dict:
     def work(tmp: Path):
         args = ["generalist", "eval", "--checkpoint", str(ckpt), "--task", task, "--variants", variants,
-                "--episodes", str(episodes), "--seed", str(run.profile.seed + 5_000_000),
+                "--episodes", str(episodes), "--seed", str(_eval_seed(run.profile.seed)),
                 "--out", str(tmp / "results.json")]
         if run.profile.eval_max_steps:
             args += ["--max-steps", str(run.profile.eval_max_steps)]
+        if run.profile.open_loop:
+            args += ["--open-loop"]
         run.sh(rldg(*args), tmp)
         return {}
 
     folder = run.stage(f"eval-{name}-{task}", {"checkpoint": _stage_of(ckpt), "variants": variants,
                                                "episodes": episodes, "seed": run.profile.seed,
-                                               "max_steps": run.profile.eval_max_steps}, work)
+                                               "max_steps": run.profile.eval_max_steps,
+                                               "open_loop": run.profile.open_loop}, work)
     return json.loads((folder / "results.json").read_text())
 
 
@@ -261,13 +270,15 @@ def equal_counts(seen, successes: dict, wanted: int) -> dict[tuple[str, str], in
 
 def stage_count(profile: DemoProfile) -> int:
     """How many stages `run_demo` reports (for the progress display's ETA)."""
-    n_variants, n_handoff = len(SPECIALIST_VARIANTS), len([t for t, _ in SPECIALIST_VARIANTS if t in HANDOFF_TASKS])
-    specialists = 2 * n_variants
-    collection = 2 * n_variants + n_handoff
-    datasets = 3 + len(recipes.DATASETS) + 1  # raw rollouts, training mixes, the comparison mix
-    generalists = len(recipes.DATASETS) * (1 + len(TASKS))
+    seen = profile.seen
+    n_handoff = len([t for t, _ in seen if t in HANDOFF_TASKS])
+    specialists = 2 * len(seen)
+    collection = 2 * len(seen) + n_handoff
+    trained = sum(len(recipes.family_datasets(task)) for task in profile.tasks)
+    datasets = 3 + trained + 1  # raw rollouts, training mixes, the comparison mix
+    generalists = 2 * trained  # train + eval
     efficiency = 2 * len(profile.efficiency_sizes) * 3  # mix, train, eval per size and source
-    reports = len(recipes.DATASETS) + 1
+    reports = (trained if profile.report_each_dataset else 0) + 1
     return specialists + collection + datasets + generalists + efficiency + reports + 1
 
 
@@ -284,7 +295,7 @@ def run_demo(profile: DemoProfile, out: str | Path, *, retrain: bool = False,
 
     started = time.monotonic()
     run = DemoRun(profile, Path(out), retrain, on_stage, Path(specialists))
-    seen = list(SPECIALIST_VARIANTS)
+    seen = profile.seen
     with ThreadPoolExecutor(profile.workers) as pool:  # single-threaded jobs: two at a time
         ckpts = dict(zip(seen, pool.map(lambda tv: specialist(run, *tv), seen)))
         spec_eval = dict(zip([f"{t}/{v}" for t, v in seen], pool.map(
@@ -306,19 +317,23 @@ def run_demo(profile: DemoProfile, out: str | Path, *, retrain: bool = False,
                                 ("--handoff", "human-first"))
             logs["handoff"].append(folder)
             successes["handoff"][f"{task}/{variant}"] = n
+    logs = {kind: folders for kind, folders in logs.items() if folders}
+    successes = {kind: counts for kind, counts in successes.items() if counts}
 
     raw = {kind: str(build_rollouts(run, f"demo_{kind}", folders)) for kind, folders in logs.items()}
     counts = equal_counts(seen, successes, profile.episodes)
-    datasets = {kind: build_mix(run, recipes.training_recipe(
-        kind, counts, raw, {tv: str(p) for tv, p in ckpts.items()}, profile.seed))
-        for kind in recipes.DATASETS}
+    # One generalist per task family and training dataset (the paper fine-tunes per task).
+    families = [t for t in profile.tasks if any(task == t for task, _ in counts)]
+    datasets = {(kind, task): build_mix(run, recipes.training_recipe(
+        kind, {tv: n for tv, n in counts.items() if tv[0] == task}, raw,
+        {tv: str(p) for tv, p in ckpts.items()}, profile.seed, family=task))
+        for task in families for kind in recipes.family_datasets(task)}
 
     # Independent chains (one dataset's train -> eval, one efficiency size's mix -> train -> eval,
     # one report) run `workers` at a time: each is single-threaded most of its time.
-    def main_chain(kind: str):
-        ckpt = train_generalist(run, kind, datasets[kind], profile.generalist_steps)
-        return ckpt, {task: evaluate_generalist(run, kind, ckpt, task, "all", profile.eval_episodes)
-                      for task in TASKS}
+    def main_chain(kind: str, task: str):
+        ckpt = train_generalist(run, f"{kind}-{task}", datasets[(kind, task)], profile.generalist_steps)
+        return ckpt, evaluate_generalist(run, kind, ckpt, task, "all", profile.eval_episodes)
 
     def efficiency_chain(source: str, size: int):
         dataset = build_mix(run, recipes.efficiency_recipe(source, eff_task, eff_variant, raw[source], size,
@@ -328,37 +343,48 @@ def run_demo(profile: DemoProfile, out: str | Path, *, retrain: bool = False,
         result = evaluate_generalist(run, name, ckpt, eff_task, eff_variant, profile.efficiency_eval_episodes)
         return result["variants"][eff_variant]
 
-    def report_chain(kind: str, dataset: Path):
+    def report_chain(name: str, dataset: Path):
         def work(tmp: Path):
             run.sh(rldg("report", str(dataset), "--out", str(tmp / "report"), "--video", "none"), tmp)
             return {}
-        return run.stage(f"report-{kind}", {"dataset": _stage_of(dataset)}, work) / "report"
+        return run.stage(f"report-{name}", {"dataset": _stage_of(dataset)}, work) / "report"
 
     sizes = [(source, size) for source in ("rl", "human") for size in profile.efficiency_sizes
-             if size <= successes[source][f"{eff_task}/{eff_variant}"]]
+             if size <= successes[source].get(f"{eff_task}/{eff_variant}", 0)]
     skipped = [(source, size) for source in ("rl", "human") for size in profile.efficiency_sizes
                if (source, size) not in sizes]
     if skipped:
         log.warning("data efficiency: too few successes for %s", skipped)
     # Both sources in one dataset: its report draws RL and human actions side by side (the RLDG analysis).
+    first = families[0]
     compare = build_mix(run, {"name": "demo_rl_vs_human", "seed": profile.seed, "val_fraction": 0.0,
-                              "sources": {"rl": {"path": str(datasets["rl"])},
-                                          "human": {"path": str(datasets["human"])}}})
+                              "sources": {"rl": {"path": str(datasets[("rl", first)])},
+                                          "human": {"path": str(datasets[("human", first)])}}})
+    to_report = {f"{kind}_{task}": d for (kind, task), d in datasets.items()} if profile.report_each_dataset else {}
     pool = ThreadPoolExecutor(profile.workers)
     try:
-        mains = {kind: pool.submit(main_chain, kind) for kind in datasets}
+        mains = {key: pool.submit(main_chain, *key) for key in datasets}
         effs = {key: pool.submit(efficiency_chain, *key) for key in sizes}
-        reps = {kind: pool.submit(report_chain, kind, d) for kind, d in {**datasets, "rl_vs_human": compare}.items()}
-        generalists = {kind: f.result()[0] for kind, f in mains.items()}
-        evaluations = {kind: f.result()[1] for kind, f in mains.items()}
+        reps = {name: pool.submit(report_chain, name, d) for name, d in {**to_report, "rl_vs_human": compare}.items()}
+        generalists = {f"{kind}_{task}": f.result()[0] for (kind, task), f in mains.items()}
+        evaluations: dict[str, dict] = {}
+        for (kind, task), f in mains.items():
+            evaluations.setdefault(kind, {})[task] = f.result()[1]
         efficiency = {"task": eff_task, "variant": eff_variant, "skipped": [list(k) for k in skipped], "sizes": {}}
         for (source, size), f in effs.items():
             efficiency["sizes"].setdefault(source, {})[str(size)] = f.result()
-        reports = {kind: f.result() for kind, f in reps.items()}
+        reports = {name: f.result() for name, f in reps.items()}
     except BaseException:
         pool.shutdown(wait=False, cancel_futures=True)  # a failed chain stops the rest from starting
         raise
     pool.shutdown()
+    # Where the RLDG recipe is the specialists' rollouts (single-stage tasks), its generalist is
+    # the RL-data one: the same dataset, trained once; the table says so.
+    same_as = {}
+    for task in families:
+        if "rldg" not in recipes.family_datasets(task) and task in evaluations.get("rl", {}):
+            evaluations.setdefault("rldg", {})[task] = evaluations["rl"][task]
+            same_as[f"rldg/{task}"] = "rl"
 
     on_stage("results and report.html")
     return page.write_results(run.out, profile, {
@@ -366,7 +392,8 @@ def run_demo(profile: DemoProfile, out: str | Path, *, retrain: bool = False,
         "specialist_generalization": spec_eval, "successes_collected": successes,
         "episodes_per_variant": {f"{t}/{v}": n for (t, v), n in counts.items()},
         "dropped_variants": [f"{t}/{v}" for t, v in seen if (t, v) not in counts],
-        "datasets": {k: str(v) for k, v in datasets.items()},
+        "datasets": {f"{k}_{t}": str(v) for (k, t), v in datasets.items()},
+        "same_data": same_as,
         "evaluations": evaluations, "efficiency": efficiency,
         "generalists": {k: str(v) for k, v in generalists.items()},
         "reports": {k: str(v) for k, v in reports.items()},

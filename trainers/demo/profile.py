@@ -20,6 +20,7 @@ SPECIALIST_VARIANTS: tuple[tuple[str, str], ...] = (
     ("assembly", "round_nut"),
 )
 HANDOFF_TASKS = ("assembly",)  # long tasks: human proxy for the easy stages, specialist at the bottleneck
+TASKS = ("insertion", "pick_place", "assembly")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -27,7 +28,12 @@ class DemoProfile:
     """episodes: successful episodes per seen variant and source in each training dataset;
     collect_factor: episodes recorded per wanted success (failures are filtered out by the mix);
     efficiency_sizes: episodes of one seen connector for the data-efficiency curve (both sources);
-    specialist_minutes: training budget per specialist when one is (re)trained."""
+    specialist_minutes: training budget per specialist when one is (re)trained;
+    tasks: the task families run: one generalist per family and training dataset, as the paper
+    fine-tunes per task (a generalist over all three families learnt nothing at this budget);
+    encoder / open_loop: the generalist's image encoder and whether it runs each action chunk to
+    its end (decisions every `chunk` steps) instead of temporal ensembling;
+    report_each_dataset: `rldg report` of every training dataset, or only of the comparison one."""
 
     name: str
     episodes: int
@@ -45,8 +51,16 @@ class DemoProfile:
     workers: int = 2
     batch_size: int = 64
     seed: int = 0
+    tasks: tuple[str, ...] = TASKS
+    encoder: str = "flatten"
+    open_loop: bool = False
+    report_each_dataset: bool = True  # else only the RL-vs-human comparison dataset gets `rldg report`
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "tasks", tuple(self.tasks))
+        unknown = [t for t in self.tasks if t not in TASKS]
+        if unknown or not self.tasks:
+            raise RldgError(f"demo profile {self.name!r}: tasks must be some of {TASKS}, got {self.tasks}")
         for name in ("episodes", "generalist_steps", "eval_episodes", "efficiency_steps",
                      "efficiency_eval_episodes", "specialist_eval_episodes", "workers", "batch_size"):
             if int(getattr(self, name)) <= 0:
@@ -59,6 +73,11 @@ class DemoProfile:
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
+    @property
+    def seen(self) -> list[tuple[str, str]]:
+        """The specialists' (task, variant) pairs of the profile's task families."""
+        return [tv for tv in SPECIALIST_VARIANTS if tv[0] in self.tasks]
+
     def attempts(self, wanted: int) -> int:
         """Episodes to record so that about `wanted` of them succeed."""
         return max(wanted, int(round(wanted * self.collect_factor)))
@@ -69,9 +88,9 @@ PROFILES: dict[str, DemoProfile] = {
                         eval_episodes=1, efficiency_sizes=(1, 2, 3, 4), efficiency_steps=10,
                         efficiency_eval_episodes=1, specialist_eval_episodes=2,
                         specialist_minutes=0.5, eval_max_steps=20, batch_size=8),
-    "small": DemoProfile(name="small", episodes=8, collect_factor=1.6, generalist_steps=1000,
-                         eval_episodes=6, efficiency_sizes=(2, 4, 8, 16), efficiency_steps=400,
-                         efficiency_eval_episodes=10),
+    "small": DemoProfile(name="small", episodes=20, collect_factor=1.6, generalist_steps=3000,
+                         eval_episodes=20, efficiency_sizes=(2, 5, 10, 20), efficiency_steps=1000,
+                         efficiency_eval_episodes=20, tasks=("insertion",), report_each_dataset=False),
     "full": DemoProfile(name="full", episodes=50, collect_factor=1.5, generalist_steps=20000,
                         eval_episodes=20, image_size=128, efficiency_sizes=(10, 25, 50, 100, 200),
                         efficiency_steps=10000, efficiency_eval_episodes=20,
@@ -79,7 +98,9 @@ PROFILES: dict[str, DemoProfile] = {
 }
 
 
-def get_profile(name: str) -> DemoProfile:
+def get_profile(name: str, seed: int | None = None) -> DemoProfile:
+    """A profile by name; `seed` replaces its seed (collection, recipes, training, evaluation)."""
     if name not in PROFILES:
         raise RldgError(f"unknown demo profile {name!r}; known: {', '.join(PROFILES)}")
-    return PROFILES[name]
+    profile = PROFILES[name]
+    return profile if seed is None else dataclasses.replace(profile, seed=int(seed))

@@ -4,6 +4,8 @@ Every training dataset holds the same number of successful episodes per seen var
 selected deterministically by the recipe seed (one recipe source per variant, with a `count`):
 
 - `human`: human-proxy demonstrations of every seen variant (whole episodes, every stage).
+- `human_trimmed`: the same human episodes, cleaned in the recipe: their pauses (steps without
+  hand motion, ~28% of the human proxy's steps) removed (`relabels: {trim_pauses: true}`).
 - `rl`: specialist rollouts. Specialists are narrow: the assembly specialist only learned the
   bottleneck (insert) stage, so its episodes start at the hand-off state of that stage.
 - `rldg`: the RLDG recipe: specialist rollouts for insertion and pick-and-place, and for assembly
@@ -12,19 +14,32 @@ selected deterministically by the recipe seed (one recipe source per variant, wi
   (insertion and pick-and-place; assembly episodes stay human, as the specialist only knows the
   last stage).
 - `efficiency_<source>_<n>`: n episodes of one seen connector, for the data-efficiency curve.
+
+The demo trains one generalist per task family (`family_datasets`): `rldg` is its own dataset only
+where it differs from `rl` (assembly, whose RLDG data are hand-offs); for insertion and
+pick-and-place the RLDG recipe *is* the specialists' rollouts.
 """
 
 from __future__ import annotations
 
 from typing import Mapping, Sequence
 
-DATASETS = ("rl", "human", "rldg", "relabeled")
+from trainers.demo.profile import HANDOFF_TASKS
+
+DATASETS = ("rl", "human", "human_trimmed", "rldg", "relabeled")
 
 
-def _source(path: str, variant: str, count: int, relabel_policy: str = "") -> dict:
+def family_datasets(task: str) -> tuple[str, ...]:
+    """The training datasets of one task family's generalists (see the module docstring)."""
+    return tuple(k for k in DATASETS if k != "rldg" or task in HANDOFF_TASKS)
+
+
+def _source(path: str, variant: str, count: int, relabel_policy: str = "", trim_pauses: bool = False) -> dict:
     source = {"path": path, "count": count, "filters": {"success_only": True, "variants": [variant]}}
     if relabel_policy:
         source["relabels"] = {"actions": {"policy": relabel_policy, "sources": ["human"]}}
+    if trim_pauses:
+        source["relabels"] = {"trim_pauses": True}
     return source
 
 
@@ -34,12 +49,12 @@ def _recipe(name: str, sources: Mapping[str, dict], seed: int, description: str)
 
 
 def training_recipe(kind: str, counts: Mapping[tuple[str, str], int], raw: Mapping[str, str],
-                    specialists: Mapping[tuple[str, str], str], seed: int) -> dict:
+                    specialists: Mapping[tuple[str, str], str], seed: int, family: str = "") -> dict:
     """The recipe of training dataset `kind` (one of DATASETS).
 
     counts: successful episodes to take per seen (task, variant), the same for every dataset;
     raw: folder of each raw dataset (`rl`, `human`, `handoff`); specialists: checkpoint folder per
-    (task, variant).
+    (task, variant); family: the task family the dataset is for (its name ends with it).
     """
     sources = {}
     for (task, variant), episodes in counts.items():
@@ -48,6 +63,8 @@ def training_recipe(kind: str, counts: Mapping[tuple[str, str], int], raw: Mappi
             sources[key] = _source(raw["rl"], variant, episodes)
         elif kind == "human":
             sources[key] = _source(raw["human"], variant, episodes)
+        elif kind == "human_trimmed":
+            sources[key] = _source(raw["human"], variant, episodes, trim_pauses=True)
         elif kind == "rldg":
             sources[key] = _source(raw["handoff" if task == "assembly" else "rl"], variant, episodes)
         elif kind == "relabeled":
@@ -58,10 +75,12 @@ def training_recipe(kind: str, counts: Mapping[tuple[str, str], int], raw: Mappi
     descriptions = {
         "rl": "specialist rollouts only",
         "human": "human-proxy demonstrations only",
+        "human_trimmed": "human-proxy demonstrations, pauses removed",
         "rldg": "RLDG: specialist rollouts; assembly hand-offs (human easy stages, RL bottleneck)",
         "relabeled": "ablation: human states, specialist actions",
     }
-    return _recipe(f"demo_{kind}", sources, seed, descriptions[kind])
+    name = f"demo_{kind}_{family}" if family else f"demo_{kind}"
+    return _recipe(name, sources, seed, descriptions[kind])
 
 
 def efficiency_recipe(source: str, task: str, variant: str, path: str, size: int, seed: int) -> dict:

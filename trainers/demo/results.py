@@ -1,8 +1,12 @@
-"""The demo's results as data: the comparison table, the paper's findings beside ours (pure functions).
+"""The demo's results as data: the comparison table with intervals, the gaps between datasets, the
+cycle-time ratio, the relabel ablation, the data-efficiency summary and the paper's findings
+beside ours (pure functions).
 
-`comparison_table` turns raw evaluations into table[dataset][task][split] = {success_rate,
-median_cycle_time, episodes}; `paper_rows` sets each of the RLDG paper's findings beside the number
-this run measured for it. Nothing here reads files or draws.
+`comparison_table` turns raw evaluations into table[dataset][task][split] = {successes, episodes,
+success_rate, ci95, median_cycle_time}; every rate carries its n and 95% Wilson interval, every
+gap Newcombe's interval and a two-proportion test (`trainers.generalist.intervals`). A gap is
+*called* (RLDG > human) only when the two Wilson intervals do not overlap. Nothing here reads
+files or draws.
 """
 
 from __future__ import annotations
@@ -10,14 +14,30 @@ from __future__ import annotations
 import statistics
 from typing import Any, Optional
 
+from trainers.generalist.intervals import difference, fmt_gap, fmt_rate, rate
+
 SPLITS = ("seen", "unseen")
 DATASET_LABELS = {
     "rl": "RL specialists only",
     "human": "human proxy only",
+    "human_trimmed": "human, pauses removed",
     "rldg": "RLDG mix",
     "relabeled": "human states + RL actions (ablation)",
     "rl_vs_human": "RL and human data side by side",
 }
+COMPARED = ("rldg", "rl", "relabeled", "human_trimmed")  # each against raw human data
+
+
+def median_or_none(values) -> Optional[float]:
+    values = list(values)
+    return float(statistics.median(values)) if values else None
+
+
+def rate_cell(result: dict) -> dict:
+    """A rate dict (n, Wilson interval) of one evaluation row, plus its median cycle time."""
+    n, k = int(result["episodes"]), result.get("successes")
+    k = int(round(result["success_rate"] * n)) if k is None else int(k)
+    return {**rate(k, n), "median_cycle_time": result.get("median_cycle_time")}
 
 
 def comparison_table(evaluations: dict) -> dict:
@@ -27,66 +47,116 @@ def comparison_table(evaluations: dict) -> dict:
         for task, result in tasks.items():
             for split in SPLITS:
                 cell = result["splits"].get(split)
-                table.setdefault(dataset, {}).setdefault(task, {})[split] = None if cell is None else {
-                    "success_rate": cell["success_rate"], "median_cycle_time": cell["median_cycle_time"],
-                    "episodes": cell["episodes"]}
+                table.setdefault(dataset, {}).setdefault(task, {})[split] = None if cell is None else rate_cell(cell)
     return table
 
 
-def _mean_success(table: dict, dataset: str, split: str, tasks=None) -> Optional[float]:
-    cells = [t[split] for name, t in table.get(dataset, {}).items()
-             if (tasks is None or name in tasks) and t.get(split)]
-    return sum(c["success_rate"] for c in cells) / len(cells) if cells else None
+def _get(table: dict, dataset: str, task: str, split: str) -> Optional[dict]:
+    return ((table.get(dataset) or {}).get(task) or {}).get(split)
 
 
-def median_or_none(values) -> Optional[float]:
-    values = list(values)
-    return float(statistics.median(values)) if values else None
-
-
-def _median_time(table: dict, dataset: str, split: str) -> Optional[float]:
-    return median_or_none(t[split]["median_cycle_time"] for t in table.get(dataset, {}).values()
-                          if t.get(split) and t[split]["median_cycle_time"] is not None)
-
-
-def _pct(value: Optional[float]) -> str:
-    return "n/a" if value is None else f"{100 * value:.0f}%"
-
-
-def _delta(a: Optional[float], b: Optional[float]) -> str:
-    return "n/a" if a is None or b is None else f"{100 * (a - b):+.0f} points"
-
-
-def efficiency_summary(efficiency: dict) -> dict:
-    """Per source: the smallest number of episodes reaching that source's best success rate."""
-    out = {}
-    for source, sizes in efficiency.get("sizes", {}).items():
-        if not sizes:
-            continue
-        best = max(r["success_rate"] for r in sizes.values())
-        first = min(int(n) for n, r in sizes.items() if r["success_rate"] == best)
-        out[source] = {"best_success": best, "episodes_to_best": first}
+def gaps(table: dict) -> dict:
+    """gaps[dataset][task][split]: dataset minus raw human data (gap, 95% interval, p-value,
+    whether the Wilson intervals overlap, and `called`: higher with non-overlapping intervals)."""
+    out: dict[str, dict] = {}
+    for dataset in COMPARED:
+        for task in (table.get(dataset) or {}):
+            for split in SPLITS:
+                a, b = _get(table, dataset, task, split), _get(table, "human", task, split)
+                if a and b:
+                    d = difference(a["successes"], a["episodes"], b["successes"], b["episodes"])
+                    d["called"] = d["gap"] > 0 and not d["intervals_overlap"]
+                    out.setdefault(dataset, {}).setdefault(task, {})[split] = d
     return out
 
 
-def paper_rows(table: dict, efficiency: dict, specialist_generalization: dict) -> list[dict[str, Any]]:
+def cycle_times(evaluations: dict) -> dict:
+    """Per task: median steps of the successful seen episodes, RL data vs human data (the
+    pause-trimmed human row when raw human data never succeeded), and their ratio."""
+    out = {}
+    for task in (evaluations.get("rl") or {}):
+        steps = {d: (evaluations.get(d, {}).get(task, {}).get("splits", {}).get("seen") or {}).get("successful_steps", [])
+                 for d in ("rl", "human", "human_trimmed")}
+        human = "human" if steps["human"] else "human_trimmed"
+        rl_t, human_t = median_or_none(steps["rl"]), median_or_none(steps[human])
+        out[task] = {"rl_median": rl_t, "human_median": human_t, "human_dataset": human,
+                     "rl_successes": len(steps["rl"]), "human_successes": len(steps[human]),
+                     "ratio": round(rl_t / human_t, 3) if rl_t and human_t else None}
+    return out
+
+
+def relabel_ablation(table: dict) -> dict:
+    """Per task (seen variants): human, relabeled and RL rates with intervals, and the share of
+    the RL - human gap that relabeling human states with specialist actions closes."""
+    out = {}
+    for task in (table.get("relabeled") or {}):
+        h, r, rl = (_get(table, d, task, "seen") for d in ("human", "relabeled", "rl"))
+        if not (h and r and rl):
+            continue
+        gap = rl["success_rate"] - h["success_rate"]
+        out[task] = {"human": h, "relabeled": r, "rl": rl,
+                     "relabeled_minus_human": difference(r["successes"], r["episodes"], h["successes"], h["episodes"]),
+                     "share_of_gap_closed": round((r["success_rate"] - h["success_rate"]) / gap, 3) if gap > 0 else None}
+    return out
+
+
+def efficiency_summary(efficiency: dict) -> dict:
+    """Per source: the best success (with its interval) and the fewest episodes reaching it; and
+    how many RL episodes reach the success human data reaches with its largest size."""
+    out: dict[str, Any] = {}
+    cells = {src: {int(n): rate_cell(r) for n, r in sizes.items()} for src, sizes in efficiency.get("sizes", {}).items() if sizes}
+    for source, sizes in cells.items():
+        best = max(c["success_rate"] for c in sizes.values())
+        first = min(n for n, c in sizes.items() if c["success_rate"] == best)
+        out[source] = {"best_success": best, "episodes_to_best": first, "best": sizes[first]}
+    if "rl" in cells and "human" in cells:
+        largest = max(cells["human"])
+        target = cells["human"][largest]
+        reach = [n for n in sorted(cells["rl"]) if cells["rl"][n]["success_rate"] >= target["success_rate"]]
+        out["rl_to_match_human"] = {
+            "human_episodes": largest, "human": target,
+            "rl_episodes": reach[0] if reach else None, "rl": cells["rl"][reach[0]] if reach else None}
+    return out
+
+
+def _mean_rate(table: dict, dataset: str, split: str, tasks=None) -> Optional[dict]:
+    """Pooled successes over the tasks' cells (a rate dict) or None."""
+    cells = [t[split] for name, t in table.get(dataset, {}).items()
+             if (tasks is None or name in tasks) and t.get(split)]
+    if not cells:
+        return None
+    return rate(sum(c["successes"] for c in cells), sum(c["episodes"] for c in cells))
+
+
+def _gap_text(a: Optional[dict], b: Optional[dict]) -> str:
+    if not a or not b:
+        return "n/a"
+    d = difference(a["successes"], a["episodes"], b["successes"], b["episodes"])
+    verdict = "intervals do not overlap" if not d["intervals_overlap"] else "intervals overlap"
+    return f"{fmt_gap(d)}; {verdict}"
+
+
+def paper_rows(table: dict, efficiency: dict, specialist_generalization: dict,
+               evaluations: Optional[dict] = None) -> list[dict[str, Any]]:
     """The RLDG paper's findings, each beside what this run measured (one row each)."""
     rows = []
     for split in SPLITS:
+        rldg, human = _mean_rate(table, "rldg", split), _mean_rate(table, "human", split)
         rows.append({
             "finding": f"RLDG beats fine-tuning on human data, up to +40% success (OpenVLA: +23% "
                        f"connector insertion, +33% FMB insertion) — {split} variants",
             "paper": "up to +40 points",
-            "ours": f"RLDG mix {_pct(_mean_success(table, 'rldg', split))} vs human "
-                    f"{_pct(_mean_success(table, 'human', split))} "
-                    f"({_delta(_mean_success(table, 'rldg', split), _mean_success(table, 'human', split))}); "
-                    f"insertion only: {_delta(_mean_success(table, 'rldg', split, ['insertion']), _mean_success(table, 'human', split, ['insertion']))}"})
+            "ours": f"RLDG mix {fmt_rate(rldg)} vs human {fmt_rate(human)}: {_gap_text(rldg, human)}"})
     eff = efficiency_summary(efficiency)
-    rows.append({
-        "finding": "Data efficiency: a seen connector reached 100% with 45 RL episodes; human data needed 300",
-        "paper": "45 RL vs 300 human episodes",
-        "ours": "; ".join(f"{src}: best {_pct(v['best_success'])} first reached with {v['episodes_to_best']} "
-                          f"episodes" for src, v in sorted(eff.items())) or "n/a"})
+    match = eff.get("rl_to_match_human")
+    text = "; ".join(f"{src}: best {fmt_rate(v['best'])} first reached with {v['episodes_to_best']} episodes"
+                     for src, v in sorted(eff.items()) if src in ("rl", "human")) or "n/a"
+    if match:
+        text += (f"; human data with {match['human_episodes']} episodes: {fmt_rate(match['human'])}, reached by RL "
+                 + (f"data with {match['rl_episodes']} episodes ({fmt_rate(match['rl'])})" if match["rl_episodes"]
+                    else "data at no size tried"))
+    rows.append({"finding": "Data efficiency: a seen connector reached 100% with 45 RL episodes; human data needed 300",
+                 "paper": "45 RL vs 300 human episodes", "ours": text})
     pp_seen, pp_unseen = [], []
     for key, rows_by_variant in specialist_generalization.items():
         if key.startswith("pick_place/"):
@@ -95,23 +165,28 @@ def paper_rows(table: dict, efficiency: dict, specialist_generalization: dict) -
                 (pp_seen if variant == own else pp_unseen).append(r["success_rate"])
     spec_seen = sum(pp_seen) / len(pp_seen) if pp_seen else None
     spec_unseen = sum(pp_unseen) / len(pp_unseen) if pp_unseen else None
-    gen_unseen = (table.get("rldg", {}).get("pick_place", {}).get("unseen") or {}).get("success_rate")
+    pct = (lambda v: "n/a" if v is None else f"{100 * v:.0f}%")
     rows.append({
         "finding": "The distilled generalist succeeds on unseen pick-and-place where its specialist "
                    "mostly fails (specialist 20/20 seen, 1/20 unseen)",
         "paper": "specialist 100% seen, 5% unseen",
-        "ours": f"specialist {_pct(spec_seen)} seen, {_pct(spec_unseen)} unseen (state-based); "
-                f"RLDG generalist {_pct(gen_unseen)} unseen"})
-    rl_t, human_t = _median_time(table, "rl", "seen"), _median_time(table, "human", "seen")
+        "ours": (f"specialist {pct(spec_seen)} seen, {pct(spec_unseen)} unseen (state-based); "
+                 f"RLDG generalist {fmt_rate(_get(table, 'rldg', 'pick_place', 'unseen'))} unseen")
+        if pp_seen else "pick-and-place not run in this profile"})
+    times = cycle_times(evaluations or {})
     rows.append({
         "finding": "Policies trained on RL data have shorter cycle times",
         "paper": "shorter with RL data",
-        "ours": f"median cycle time (seen, successful episodes): RL data {rl_t if rl_t is not None else 'n/a'} "
-                f"steps vs human data {human_t if human_t is not None else 'n/a'} steps"})
+        "ours": "; ".join(f"{task}: median steps of successful seen episodes, RL data {t['rl_median']} "
+                          f"(n={t['rl_successes']}) vs {t['human_dataset'].replace('_', ' ')} data {t['human_median']} "
+                          f"(n={t['human_successes']})" + (f", ratio {t['ratio']:.2f}" if t["ratio"] else "")
+                          for task, t in times.items()) or "n/a"})
+    ablation = relabel_ablation(table)
     rows.append({
         "finding": "Relabeling human states with RL actions closes most of the gap (ablation)",
         "paper": "most of the gap closed",
-        "ours": f"seen success: human {_pct(_mean_success(table, 'human', 'seen'))}, relabeled "
-                f"{_pct(_mean_success(table, 'relabeled', 'seen'))}, RL "
-                f"{_pct(_mean_success(table, 'rl', 'seen'))}"})
+        "ours": "; ".join(f"{task} seen: human {fmt_rate(a['human'])}, relabeled {fmt_rate(a['relabeled'])}, RL "
+                          f"{fmt_rate(a['rl'])}; share of the RL-human gap closed: "
+                          + (f"{100 * a['share_of_gap_closed']:.0f}%" if a["share_of_gap_closed"] is not None else "n/a (no gap)")
+                          for task, a in ablation.items()) or "n/a"})
     return rows

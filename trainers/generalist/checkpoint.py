@@ -63,9 +63,11 @@ class GeneralistPolicy:
     and averages the overlapping chunk predictions made for it (temporal ensembling, weights
     exp(-decay * age), newest first) or, without ensembling, runs each chunk open loop."""
 
-    def __init__(self, model, info: dict, instruction: str = "", policy_id: str = "") -> None:
+    def __init__(self, model, info: dict, instruction: str = "", policy_id: str = "",
+                 open_loop: bool = False) -> None:
         self.model, self.info = model, info
         self.config: GeneralistConfig = model.config
+        self.ensemble = self.config.ensemble and not open_loop
         self.normalizer = Normalizer(info["statistics"], self.config.normalization)
         self.instruction = instruction
         self.policy_id = policy_id or info.get("policy_id", "generalist")
@@ -100,7 +102,7 @@ class GeneralistPolicy:
 
     def act(self, observation: Mapping[str, np.ndarray]) -> np.ndarray:
         self._observe(observation)
-        if not self.config.ensemble:
+        if not self.ensemble:
             if not self._queue:
                 self._queue = list(self._predict(observation))
             action = self._queue.pop(0)
@@ -122,8 +124,9 @@ def _resize(frame: np.ndarray, size: int) -> np.ndarray:
     return np.asarray(Image.fromarray(frame.astype(np.uint8)).resize((size, size), Image.BILINEAR))
 
 
-def load_policy(path: str | os.PathLike, instruction: str = "", policy_id: str = "", **_) -> GeneralistPolicy:
-    """The `rldg.policies` loader of format "generalist"."""
+def load_policy(path: str | os.PathLike, instruction: str = "", policy_id: str = "", open_loop: bool = False,
+                **_) -> GeneralistPolicy:
+    """The `rldg.policies` loader of format "generalist" (open_loop: see `GeneralistPolicy`)."""
     model, info = load_model(path)
-    return GeneralistPolicy(model, info, instruction=instruction,
+    return GeneralistPolicy(model, info, instruction=instruction, open_loop=open_loop,
                             policy_id=policy_id or f"generalist:{Path(path).name}")

@@ -28,6 +28,9 @@ def register_generalist(sub) -> None:
     t.add_argument("--window", type=int, default=2)
     t.add_argument("--chunk", type=int, default=4)
     t.add_argument("--wrist", action="store_true", help="also use the wrist camera")
+    t.add_argument("--encoder", default="flatten", choices=("flatten", "spatial_softmax"),
+                   help="image encoder: flattened conv map, or spatial-softmax keypoints")
+    t.add_argument("--channels", help="conv widths, comma-separated (default 16,32,64,64)")
     t.add_argument("--seed", type=int, default=0)
     t.set_defaults(func=_run_train)
     e = actions.add_parser("eval", help="evaluate a checkpoint in the simulated suite")
@@ -37,6 +40,9 @@ def register_generalist(sub) -> None:
     e.add_argument("--episodes", type=int, default=10, help="episodes per variant")
     e.add_argument("--seed", type=int, default=0)
     e.add_argument("--max-steps", type=int, help="cap episodes below the task's limit (quick checks)")
+    e.add_argument("--open-loop", action="store_true",
+                   help="run each predicted action chunk to its end (decide every CHUNK steps) "
+                        "instead of temporal ensembling")
     e.add_argument("--out", help="results JSON (a .md table is written beside it)")
     e.set_defaults(func=_run_eval)
 
@@ -47,8 +53,10 @@ def _run_train(args) -> int:
     from trainers.generalist.config import GeneralistConfig
     from trainers.generalist.train import train_generalist
 
+    extra = {"channels": tuple(int(c) for c in args.channels.split(","))} if args.channels else {}
     config = GeneralistConfig(image_size=args.image_size, window=args.window, chunk=args.chunk,
-                              wrist=args.wrist, steps=args.steps, batch_size=args.batch_size, seed=args.seed)
+                              wrist=args.wrist, steps=args.steps, batch_size=args.batch_size, seed=args.seed,
+                              encoder=args.encoder, **extra)
     weights = [float(w) for w in args.weights.split(",")] if args.weights else None
     with tqdm(total=args.steps, unit="step", desc="train", disable=None, file=sys.stderr) as bar:
         def progress(step, loss):
@@ -69,6 +77,7 @@ def _run_eval(args) -> int:
     with tqdm(total=total, unit="ep", desc="eval", disable=None, file=sys.stderr) as bar:
         results = evaluate_generalist(args.checkpoint, args.task, args.variants, args.episodes,
                                       seed=args.seed, out=args.out, max_steps=args.max_steps,
+                                      open_loop=args.open_loop,
                                       progress=bar.update)
     print(results_table(results))
     if not args.out:

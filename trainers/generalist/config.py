@@ -8,13 +8,18 @@ from typing import Any, Mapping
 from rldg_data.errors import RldgError
 
 
+ENCODERS = ("flatten", "spatial_softmax")
+
+
 @dataclasses.dataclass(frozen=True)
 class GeneralistConfig:
     """image_size: frames are resized to this; window: observation history; chunk: actions
     predicted per step; channels: CNN widths (each conv halves the resolution); embed: feature
     width; lang_buckets: hashed bag-of-words size (no downloaded language model); ensemble: temporal
     ensembling of overlapping chunks when acting (else the chunk runs open loop); threads: torch
-    intra-op threads. 1 by default: the loader decodes in threads of its own, and on a 2-core machine
+    intra-op threads. encoder: "flatten" (strided convs, flattened map -> linear) or
+    "spatial_softmax" (the last conv keeps its resolution; each channel becomes the expected image
+    coordinates of its activation, a keypoint: the encoder localizes the connector and the port). 1 by default: the loader decodes in threads of its own, and on a 2-core machine
     with any other job running, 2 OpenMP threads spin-wait each other (60 steps took 80 s with 2
     threads vs 9.6 s with 1, measured with two other processes busy)."""
 
@@ -23,6 +28,7 @@ class GeneralistConfig:
     chunk: int = 4
     wrist: bool = False
     channels: tuple[int, ...] = (16, 32, 64, 64)
+    encoder: str = "flatten"
     embed: int = 128
     hidden: int = 256
     lang_buckets: int = 512
@@ -42,8 +48,15 @@ class GeneralistConfig:
                      "batch_size", "threads"):
             if int(getattr(self, name)) <= 0:
                 raise RldgError(f"GeneralistConfig.{name} must be positive, got {getattr(self, name)}")
-        if self.image_size % (2 ** len(self.channels)):
-            raise RldgError(f"image_size {self.image_size} must be divisible by 2**{len(self.channels)}")
+        if self.encoder not in ENCODERS:
+            raise RldgError(f"GeneralistConfig.encoder {self.encoder!r} unknown; known: {', '.join(ENCODERS)}")
+        if self.image_size % (2 ** self.downsampling):
+            raise RldgError(f"image_size {self.image_size} must be divisible by 2**{self.downsampling}")
+
+    @property
+    def downsampling(self) -> int:
+        """How many convs halve the resolution (spatial softmax keeps the last one's)."""
+        return len(self.channels) - (1 if self.encoder == "spatial_softmax" else 0)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

@@ -1,7 +1,8 @@
 """`evaluate_generalist`: roll a checkpoint out in the simulated suite on seen and unseen variants.
 
-Per variant: success rate and median cycle time (steps of the successful episodes); written as
-JSON and a Markdown table (atomically). Seeded: episode i of a variant resets with seed + i.
+Per variant and per split: successes, episodes, success rate with its 95% Wilson interval, the
+steps of every successful episode and their median (cycle time); written as JSON and a Markdown
+table (atomically). Seeded: episode i of a variant resets with seed + i.
 Rollouts of a checkpoint run in fresh (spawned) worker processes, one per variant, two at a time:
 a process that has imported TensorFlow (any dataset reading does) crashes when MuJoCo creates an
 EGL context, and the workers import neither TensorFlow nor the dataset code.
@@ -19,6 +20,7 @@ import numpy as np
 
 from rldg_data.io.atomic import write_text_atomic
 from rldg_data.errors import RldgError
+from trainers.generalist.intervals import fmt_rate, rate
 
 log = logging.getLogger(__name__)
 
@@ -74,8 +76,7 @@ def evaluate_policy(policy, task: str, variants: str | Sequence[str], episodes: 
         finally:
             env.close()
         wins = [steps for ok, steps in outcomes if ok]
-        results[variant] = {"split": env.split, "episodes": episodes, "successes": len(wins),
-                            "success_rate": len(wins) / episodes if episodes else 0.0,
+        results[variant] = {"split": env.split, **rate(len(wins), episodes), "successful_steps": wins,
                             "median_cycle_time": float(np.median(wins)) if wins else None}
     return {"task": task, "seed": seed, "variants": results, "splits": _by_split(results)}
 
@@ -85,16 +86,15 @@ def _by_split(results: dict) -> dict:
     for split in ("seen", "unseen"):
         rows = [r for r in results.values() if r["split"] == split]
         if rows:
-            n = sum(r["episodes"] for r in rows)
-            wins = sum(r["successes"] for r in rows)
-            times = [r["median_cycle_time"] for r in rows if r["median_cycle_time"] is not None]
-            out[split] = {"episodes": n, "success_rate": wins / n if n else 0.0,
-                          "median_cycle_time": float(np.median(times)) if times else None}
+            steps = [s for r in rows for s in r.get("successful_steps", [])]
+            out[split] = {**rate(sum(r["successes"] for r in rows), sum(r["episodes"] for r in rows)),
+                          "successful_steps": steps,
+                          "median_cycle_time": float(np.median(steps)) if steps else None}
     return out
 
 
 def _evaluate_variant(checkpoint: str, task: str, variant: str, episodes: int, seed: int,
-                      max_steps: Optional[int]) -> dict:
+                      max_steps: Optional[int], open_loop: bool = False) -> dict:
     """Worker: one variant of a checkpoint, in its own process (see the module docstring).
 
     One torch thread: two workers run at once on a 2-core machine, and batch-1 inference gains
@@ -104,7 +104,7 @@ def _evaluate_variant(checkpoint: str, task: str, variant: str, episodes: int, s
     from trainers.generalist.checkpoint import load_policy
 
     torch.set_num_threads(1)
-    policy = load_policy(checkpoint)
+    policy = load_policy(checkpoint, open_loop=open_loop)
     return evaluate_policy(policy, task, [variant], episodes, seed=seed,
                            image_size=policy.config.image_size, wrist=policy.config.wrist,
                            max_steps=max_steps)["variants"][variant]
@@ -112,22 +112,26 @@ def _evaluate_variant(checkpoint: str, task: str, variant: str, episodes: int, s
 
 def evaluate_generalist(checkpoint: str | os.PathLike, task: str, variants: str | Sequence[str] = "seen",
                         episodes: int = 10, *, seed: int = 0, out: Optional[str | os.PathLike] = None,
-                        max_steps: Optional[int] = None,
+                        max_steps: Optional[int] = None, open_loop: bool = False,
                         progress: Optional[Callable[[int], None]] = None) -> dict:
-    """Evaluates a generalist checkpoint; writes `out` (JSON) and `out` with .md (table) if given."""
+    """Evaluates a generalist checkpoint; writes `out` (JSON) and `out` with .md (table) if given.
+
+    open_loop: run each predicted chunk to its end before predicting again (decisions every
+    `chunk` steps), instead of the checkpoint's setting (temporal ensembling by default)."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
     names = resolve_variants(task, variants)
     rows = {}
     with ProcessPoolExecutor(min(2, len(names)), mp_context=multiprocessing.get_context("spawn")) as pool:
-        futures = {v: pool.submit(_evaluate_variant, str(checkpoint), task, v, episodes, seed, max_steps) for v in names}
+        futures = {v: pool.submit(_evaluate_variant, str(checkpoint), task, v, episodes, seed, max_steps,
+                                    open_loop) for v in names}
         for variant, future in futures.items():
             rows[variant] = future.result()
             if progress:
                 progress(episodes)
     results = {"task": task, "seed": seed, "variants": rows, "splits": _by_split(rows),
-               "checkpoint": str(checkpoint)}
+               "checkpoint": str(checkpoint), "open_loop": open_loop}
     if out is not None:
         out = Path(out)
         write_text_atomic(out, json.dumps(results, indent=2, sort_keys=True))
@@ -136,15 +140,15 @@ def evaluate_generalist(checkpoint: str | os.PathLike, task: str, variants: str 
 
 
 def results_table(results: dict) -> str:
-    """A Markdown table: one row per variant, then one per split."""
+    """A Markdown table: one row per variant, then one per split (success with its 95% Wilson
+    interval and n)."""
     lines = [f"# {results['task']}: {results.get('checkpoint', '')}", "",
-             "| variant | split | episodes | success | median cycle time (steps) |",
+             "| variant | split | successes | success [95% Wilson] (n) | median cycle time (steps) |",
              "|---|---|---|---|---|"]
-    for name, r in results["variants"].items():
-        lines.append(f"| {name} | {r['split']} | {r['episodes']} | {r['success_rate']:.0%} | "
-                     f"{r['median_cycle_time'] if r['median_cycle_time'] is not None else '-'} |")
-    for split, r in results["splits"].items():
-        lines.append(f"| **all {split}** | {split} | {r['episodes']} | {r['success_rate']:.0%} | "
+    rows = [(name, r) for name, r in results["variants"].items()]
+    rows += [(f"**all {split}**", {**r, "split": split}) for split, r in results["splits"].items()]
+    for name, r in rows:
+        lines.append(f"| {name} | {r['split']} | {r['successes']}/{r['episodes']} | {fmt_rate(r)} | "
                      f"{r['median_cycle_time'] if r['median_cycle_time'] is not None else '-'} |")
     return "\n".join(lines) + "\n"
 

@@ -23,6 +23,23 @@ def hash_tokens(instructions: Sequence[str], buckets: int) -> tuple[torch.Tensor
     return torch.tensor(ids, dtype=torch.long), torch.tensor(offsets, dtype=torch.long)
 
 
+class SpatialSoftmax(nn.Module):
+    """[B, C, H, W] -> [B, 2C]: per channel, the softmax-weighted mean (x, y) in [-1, 1] (Levine
+    et al. 2016, "deep spatial autoencoders"), with a learned temperature."""
+
+    def __init__(self, side: int) -> None:
+        super().__init__()
+        coords = torch.linspace(-1.0, 1.0, side)
+        self.register_buffer("xs", coords.repeat(side), persistent=False)
+        self.register_buffer("ys", coords.repeat_interleave(side), persistent=False)
+        self.log_temperature = nn.Parameter(torch.zeros(()))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b, c = x.shape[:2]
+        attention = torch.softmax(x.reshape(b, c, -1) / self.log_temperature.exp(), dim=-1)
+        return torch.cat([attention @ self.xs, attention @ self.ys], dim=1)
+
+
 class GeneralistNet(nn.Module):
     """(images [B, W, H, W, 3] uint8, state [B, W, S], instructions) -> actions [B, chunk, A]."""
 
@@ -30,12 +47,18 @@ class GeneralistNet(nn.Module):
         super().__init__()
         self.config, self.state_dim, self.action_dim = config, state_dim, action_dim
         layers, c_in = [], 3 * (2 if config.wrist else 1)
-        for c in config.channels:
-            layers += [nn.Conv2d(c_in, c, 3, stride=2, padding=1), nn.GroupNorm(min(8, c), c), nn.ReLU()]
+        for i, c in enumerate(config.channels):
+            stride = 2 if i < config.downsampling else 1
+            layers += [nn.Conv2d(c_in, c, 3, stride=stride, padding=1), nn.GroupNorm(min(8, c), c), nn.ReLU()]
             c_in = c
-        self.encoder = nn.Sequential(*layers, nn.Flatten())
-        side = config.image_size // 2 ** len(config.channels)
-        self.image_proj = nn.Linear(c_in * side * side, config.embed)
+        side = config.image_size // 2 ** config.downsampling
+        if config.encoder == "spatial_softmax":
+            layers[-1:] = [SpatialSoftmax(side)]  # keypoints from the normalized conv map
+            self.encoder = nn.Sequential(*layers)
+            self.image_proj = nn.Linear(2 * c_in, config.embed)
+        else:
+            self.encoder = nn.Sequential(*layers, nn.Flatten())
+            self.image_proj = nn.Linear(c_in * side * side, config.embed)
         self.state_proj = nn.Linear(state_dim * config.window, config.embed)
         self.language = nn.EmbeddingBag(config.lang_buckets, config.embed, mode="mean")
         fused = config.embed * (config.window + 2)
