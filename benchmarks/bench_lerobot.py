@@ -23,7 +23,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -150,28 +149,16 @@ def interval(rates: list[float]) -> str:
 
 def rss_child(source: str, out: str) -> None:
     """In a fresh process: peak RSS of exporting `source` (sampled: ru_maxrss survives execve)."""
-    import psutil
-
+    from peak_rss import PeakRSS
     from rldg_data.lerobot import ExportConfig, export_lerobot
-
-    proc, peak, done = psutil.Process(), [0], threading.Event()
-
-    def sample():
-        while not done.is_set():
-            peak[0] = max(peak[0], proc.memory_info().rss)
-            done.wait(0.02)
 
     import rldg_data.io.reader  # noqa: F401  (imports before the baseline)
     import tensorflow  # noqa: F401
 
-    before = proc.memory_info().rss
-    thread = threading.Thread(target=sample, daemon=True)
-    thread.start()
-    summary = export_lerobot(source, out, ExportConfig(fps=FPS))
-    done.set()
-    thread.join()
-    print(json.dumps({"frames": summary.frames, "seconds": summary.seconds, "rss_before_mib": before / 2**20,
-                      "peak_rss_mib": max(peak[0], proc.memory_info().rss) / 2**20}))
+    with PeakRSS() as rss:
+        summary = export_lerobot(source, out, ExportConfig(fps=FPS))
+    print(json.dumps({"frames": summary.frames, "seconds": summary.seconds, "rss_before_mib": rss.before_mib,
+                      "peak_rss_mib": rss.peak_mib}))
 
 
 def main() -> None:

@@ -98,28 +98,14 @@ def rss_child(n: int, length: int, work: str) -> None:
     from rldg_data.io.reader import resolve_dataset_dir
 
     source = resolve_dataset_dir(Path(work) / "src" / "source")
-    # ru_maxrss survives execve on Linux (it would report the parent's peak): sample RSS instead.
-    import threading
+    from peak_rss import PeakRSS
 
-    import psutil
-
-    proc, peak, done = psutil.Process(), [0], threading.Event()
-
-    def sample():
-        while not done.is_set():
-            peak[0] = max(peak[0], proc.memory_info().rss)
-            done.wait(0.02)
-
-    before = proc.memory_info().rss
-    thread = threading.Thread(target=sample, daemon=True)
-    thread.start()
-    t = time.perf_counter()
-    build_mix(keep_all_recipe(source), Path(work) / "out")
-    seconds = time.perf_counter() - t
-    done.set()
-    thread.join()
-    print(json.dumps({"episodes": n, "seconds": seconds, "rss_before_mib": before / 2**20,
-                      "peak_rss_mib": max(peak[0], proc.memory_info().rss) / 2**20}))
+    with PeakRSS() as rss:
+        t = time.perf_counter()
+        build_mix(keep_all_recipe(source), Path(work) / "out")
+        seconds = time.perf_counter() - t
+    print(json.dumps({"episodes": n, "seconds": seconds, "rss_before_mib": rss.before_mib,
+                      "peak_rss_mib": rss.peak_mib}))
 
 
 # `rldg mix`'s library call, in whichever layout the tree has (before/after the core layout move).
