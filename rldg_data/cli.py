@@ -37,9 +37,24 @@ DESCRIPTION = """\
 rldg: build, check, mix, explore and train on RLDS datasets for RLDG
 (RL specialists distilled into a generalist policy).
 
-Typical flow: `rldg collect` rollouts and demos -> `tfds build builders/rldg_rollouts`
--> `rldg mix RECIPE.yaml` -> `rldg validate` / `rldg show` / `rldg report`
--> `rldg generalist train` or `rldg finetune octo|openvla`.
+From nothing to a custom mix, built with `tfds build` and exported (every command, in order):
+  rldg collect --list                                   # tasks, variants, policies
+  rldg collect --task insertion --variant vga --policy expert --episodes 20 --out logs/rl
+  rldg collect --task insertion --variant vga --policy human --episodes 20 --out logs/human
+  tfds build builders/rldg_rollouts --manual_dir logs/rl --data_dir data/rl
+  tfds build builders/rldg_rollouts --manual_dir logs/human --data_dir data/human
+  # my_mix.yaml (every key: docs/RECIPES.md; paths are relative to the recipe file):
+  #   name: my_mix
+  #   seed: 0
+  #   filters: {success_only: true}
+  #   sources: {rl: {path: data/rl/rldg_rollouts/default/1.0.0},
+  #             human: {path: data/human/rldg_rollouts/default/1.0.0}}
+  tfds build builders/rldg_mix --config my_mix.yaml --data_dir data   # or: rldg mix my_mix.yaml
+  rldg validate data/rldg_mix/my_mix/1.0.0 ; rldg show ... ; rldg report ... --out report/
+  rldg finetune octo data/rldg_mix/my_mix/1.0.0 --out exports/octo       # then exports/octo/README.md
+  rldg finetune openvla data/rldg_mix/my_mix/1.0.0 --out exports/openvla # then its README.md
+  rldg export lerobot data/rldg_mix/my_mix/1.0.0 --out exports/lerobot
+  rldg generalist train ...                            # or our own small generalist
 Run `rldg COMMAND --help` for each command's options."""
 
 
