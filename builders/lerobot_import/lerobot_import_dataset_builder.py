@@ -19,6 +19,7 @@ import tensorflow_datasets as tfds
 
 from rldg_data.contract import spec as contract
 from rldg_data.io.codec import features_dict
+from rldg_data.io.tfds_build import AtomicRebuild
 from rldg_data.lerobot.read import open_lerobot
 from rldg_data.lerobot.to_contract import LeRobotMapping, dataset_spec, iter_lerobot_episodes, split_ranges
 
@@ -31,7 +32,7 @@ class LeRobotImportConfig(tfds.core.BuilderConfig):
     root: Optional[str] = None
 
 
-class Builder(tfds.core.GeneratorBasedBuilder):
+class Builder(AtomicRebuild, tfds.core.GeneratorBasedBuilder):
     """Episodes of a LeRobot v3.0 dataset (parquet + mp4), as contract RLDS episodes."""
 
     VERSION = tfds.core.Version("1.0.0")

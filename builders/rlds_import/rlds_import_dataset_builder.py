@@ -19,6 +19,7 @@ import tensorflow_datasets as tfds
 from rldg_data.contract import spec as contract
 from rldg_data.imports.rlds import RldsMapping, RldsSource
 from rldg_data.io.codec import features_dict
+from rldg_data.io.tfds_build import AtomicRebuild
 
 MAPPING_FILE = "mapping.yaml"
 
@@ -30,7 +31,7 @@ class RldsImportConfig(tfds.core.BuilderConfig):
     mapping: Optional[str] = None
 
 
-class Builder(tfds.core.GeneratorBasedBuilder):
+class Builder(AtomicRebuild, tfds.core.GeneratorBasedBuilder):
     """Episodes of another RLDS dataset, mapped onto the RLDS contract."""
 
     VERSION = tfds.core.Version("1.0.0")
