@@ -16,6 +16,13 @@ Heavy modules (MuJoCo, dm_env, gymnasium) load on first use of these names.
 
 from __future__ import annotations
 
+import os
+
+# Headless by default: without a display MuJoCo would try GLFW and fail at the first rendered
+# frame. EGL renders offscreen on the CPU here (../shared/NOTES.md); MUJOCO_GL=osmesa overrides.
+if "MUJOCO_GL" not in os.environ and not os.environ.get("DISPLAY"):
+    os.environ["MUJOCO_GL"] = "egl"
+
 from robot_io.registry import TASKS, make, variant_info, variants
 from robot_io.tasks.base import PRIVILEGED_DIM, VariantInfo
 

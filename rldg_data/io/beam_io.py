@@ -64,6 +64,14 @@ class PartWriter:
         return written
 
 
+def write_bytes(folder: str, name: str, data: bytes) -> None:
+    """Writes one small binary file atomically (a task's packed statistics)."""
+    tmp = os.path.join(folder, f".{name}.{uuid.uuid4().hex[:8]}")
+    with open(tmp, "wb") as f:
+        f.write(data)
+    os.replace(tmp, os.path.join(folder, name))
+
+
 def write_json(folder: str, name: str, data) -> None:
     """Writes one JSON file atomically (used as the last step of small keyed results)."""
     from rldg_data.stats.accumulators import write_json_atomic

@@ -1,16 +1,20 @@
 """The mix pipeline: recipe sources -> filtered, selected, relabeled episodes -> a TFDS dataset.
 
 Two Beam passes over the sources, then metadata in the driver. The unit of work is one source
-shard (a "task"): what crosses between workers is task tuples, per-episode ids and hashes (plan)
-and one packed statistics accumulator per shard (build), never episode payloads.
+shard (a "task"): what crosses between workers is task tuples and per-episode ids and hashes
+(plan), never episode payloads; the build pass writes files only.
 1. plan: every episode that passes its source's filters emits (episode_id, source, hash); ids in
    several sources keep the first-listed source (dedup); per source, the sorted hashes are written
    to a small file. The driver turns weights/counts into exact per-source counts (`plan`).
 2. build: one DoFn call per source shard reads it, keeps episodes below their source's hash
    threshold, relabels them, stamps the recipe hash, hashes them into `train` or `val`, serializes
-   them (JPEG bytes pass through undecoded) into the task's own TFRecord part per split, and emits
-   the shard's train statistics accumulator; `MergeStats` writes `dataset_statistics.json` (train
-   split, whole mix) and `dataset_statistics_<source>.json`.
+   them (JPEG bytes pass through undecoded) into the task's own TFRecord part per split, and writes
+   the shard's packed train statistics accumulator beside them (`stats-<task>.bin`, ~30 KB). The
+   pass has no shuffle: on the DaskRunner, whose GroupByKey is an all-to-all bag shuffle over every
+   partition (some 2,000 scheduler tasks for 78 shards, more time than the work itself), a combine
+   here cost more than the build. The driver merges the per-shard accumulators (exact integer
+   sums, any order) into `dataset_statistics.json` (train split, whole mix) and
+   `dataset_statistics_<source>.json`.
 3. the driver renames parts (in task order) into TFDS shards and writes the TFDS metadata,
    `rldg_info.json` and the dataset card (`finalize`): into a folder it then renames into place
    (`build_mix`, `rldg mix`), or into the folder a TFDS builder is preparing (`build_into`,
@@ -38,7 +42,7 @@ from apache_beam.options.pipeline_options import PipelineOptions, StandardOption
 from rldg_data.contract import spec
 from rldg_data.io import beam_io as io
 from rldg_data.mix import episode_ops, plan
-from rldg_data.stats.beam import MergeStats, pack, stats_arrays
+from rldg_data.stats.beam import pack, stats_arrays, unpack
 from rldg_data.errors import ContractError, DatasetError, RecipeError
 from rldg_data.io.reader import open_dataset
 from rldg_data.mix.recipe import Recipe
@@ -46,7 +50,6 @@ from rldg_data.stats.accumulators import STATS_FILE, StatsAccumulator, per_sourc
 from rldg_data.io.codec import encode_episode
 
 log = logging.getLogger(__name__)
-ALL = "__all__"
 DASK_RUNNER = "apache_beam.runners.dask.dask_runner.DaskRunner"
 
 
@@ -157,7 +160,7 @@ def _resolve_duplicates(element, names: Sequence[str]):
 
 class _BuildShard(beam.DoFn):
     """Build pass, one source shard per call: its selected, relabeled, serialized episodes go into the
-    task's own part files; it emits only (source, packed train statistics) and (ALL, the same)."""
+    task's own part files, its packed train statistics into the task's stats file; emits nothing."""
 
     def __init__(self, recipe: Recipe, data_spec: spec.DatasetSpec, thresholds: list[int],
                  drops: list[list[str]], folder: str) -> None:
@@ -201,9 +204,8 @@ class _BuildShard(beam.DoFn):
                 train.add_arrays(stats_arrays(ep))
         parts.close()
         if train.num_trajectories:
-            blob = pack(train)
-            yield source.name, blob
-            yield ALL, blob
+            io.write_bytes(self.folder, stats_part_name(task), pack(train))
+        return []
 
 
 def _write_plan_file(element, folder: str) -> None:
@@ -211,9 +213,28 @@ def _write_plan_file(element, folder: str) -> None:
     io.write_json(folder, f"plan-{kind}-{index}.json", sorted(values))
 
 
-def _write_stats_file(element, folder: str) -> None:
-    key, stats = element
-    io.write_json(folder, STATS_FILE if key == ALL else per_source_stats_file(key), stats)
+def stats_part_name(task: int) -> str:
+    return f"stats-{task:05d}.bin"
+
+
+def merge_stats_parts(recipe: Recipe, tasks, folder: Path) -> None:
+    """Driver: the build tasks' packed accumulators -> `dataset_statistics.json` (whole mix) and one
+    file per source; removes the parts. A task without one kept no train episode."""
+    whole, by_source = StatsAccumulator(), {}
+    for task, (index, _, _) in enumerate(tasks):
+        part = folder / stats_part_name(task)
+        if not part.exists():
+            continue
+        acc = unpack(part.read_bytes())
+        name = recipe.sources[index].name
+        by_source.setdefault(name, StatsAccumulator()).merge(acc)
+        whole.merge(acc)
+        part.unlink()
+    if not whole.num_trajectories:
+        return
+    io.write_json(str(folder), STATS_FILE, whole.to_dict())
+    for name, acc in by_source.items():
+        io.write_json(str(folder), per_source_stats_file(name), acc.to_dict())
 
 
 def needs_plan(recipe: Recipe) -> bool:
@@ -262,10 +283,9 @@ def run_build(recipe: Recipe, tasks, data_spec, mix_plan: dict, work: Path, opti
     _ = (p | "Shards" >> beam.Create(list(enumerate(tasks)))
          | "Spread" >> beam.Reshuffle()
          | "Build" >> beam.ParDo(_BuildShard(recipe, data_spec, mix_plan["thresholds"], mix_plan["drops"],
-                                             str(work)))
-         | "Stats" >> beam.CombinePerKey(MergeStats())
-         | "WriteStats" >> beam.Map(_write_stats_file, str(work)))
+                                             str(work))))
     _run(p)
+    merge_stats_parts(recipe, tasks, work)
 
 
 def _run(pipeline: beam.Pipeline) -> None:

@@ -110,3 +110,50 @@ def test_open_loop_policy_runs_each_chunk_to_its_end(tiny):
     for _ in range(2 * policy.config.chunk):
         policy.act(obs)
     assert len(calls) == 2  # one decision per chunk (20 Hz at chunk 4), not one per step
+
+
+def test_random_shift_moves_each_sample_and_keeps_its_window_aligned():
+    from trainers.generalist.augment import random_shift
+
+    rng = np.random.default_rng(0)
+    frame = np.zeros((1, 1, 16, 16, 3), np.uint8)
+    frame[..., 8, 8, :] = 255  # one bright pixel
+    images = np.repeat(np.repeat(frame, 2, axis=1), 32, axis=0)  # 32 samples, window of 2 equal frames
+    shifted = random_shift(images, 3, rng)
+    assert shifted.shape == images.shape and shifted.dtype == np.uint8
+    where = [tuple(np.argwhere(s[0, ..., 0] == 255)[0]) for s in shifted]
+    assert len(set(where)) > 1  # samples move independently
+    assert all(max(abs(y - 8), abs(x - 8)) <= 3 for y, x in where)
+    np.testing.assert_array_equal(shifted[:, 0], shifted[:, 1])  # one offset per sample, all frames
+    assert random_shift(images, 0, rng) is images
+
+
+def test_shift_is_checked_and_recorded_in_the_checkpoint(tiny, tmp_path):
+    from rldg_data.errors import RldgError
+
+    with pytest.raises(RldgError, match="shift"):
+        GeneralistConfig(image_size=16, shift=8)
+    dataset, _ = tiny
+    ckpt = train_generalist(dataset, tmp_path / "shifted", GeneralistConfig(**{**TINY.to_dict(), "shift": 2, "steps": 5}))
+    assert json.loads((ckpt / "policy.json").read_text())["config"]["shift"] == 2
+
+
+def test_evaluation_split_across_workers_equals_one_process(tiny):
+    """Each variant's episodes are halved between the two workers; the rows must not depend on it."""
+    import robot_io
+    from trainers.generalist.checkpoint import load_policy as load_generalist
+    from trainers.generalist.evaluate import evaluate_generalist, evaluate_policy
+
+    _, ckpt = tiny
+    variant = robot_io.variants("pick_place", "seen")[0]
+    split = evaluate_generalist(ckpt, "pick_place", [variant], 3, seed=11, max_steps=12)
+    whole = evaluate_policy(load_generalist(ckpt), "pick_place", [variant], 3, seed=11, image_size=16, max_steps=12)
+    assert split["variants"] == whole["variants"]
+
+
+@pytest.mark.parametrize("episodes", [1, 2, 7, 20])
+def test_evaluation_parts_cover_every_episode_once_in_order(episodes):
+    from trainers.generalist.evaluate import _parts
+
+    covered = [first + i for first, count in _parts(episodes) for i in range(count)]
+    assert covered == list(range(episodes))

@@ -107,8 +107,11 @@ def specialist_generalization(run: DemoRun, task: str, variant: str, ckpt: Path)
             rows[target] = json.loads(out.read_text())
         return rows
 
+    import robot_io.registry
+
     folder = run.stage(f"specialist-eval-{task}-{variant}", {
-        "checkpoint": str(ckpt.parent.name), "episodes": run.profile.specialist_eval_episodes}, work)
+        "checkpoint": str(ckpt.parent.name), "episodes": run.profile.specialist_eval_episodes,
+        "sim": robot_io.registry.sim_fingerprint()}, work)
     return json.loads((folder / "stage.json").read_text())["result"]
 
 
@@ -139,8 +142,11 @@ def collect(run: DemoRun, kind: str, task: str, variant: str, policy: str, wante
         return {"episodes": len(outcomes), "successes": successes,
                 "median_length": _median_or_none([o["length"] for o in outcomes if o["success"]])}
 
+    import robot_io.registry
+
     name = f"collect-{kind}-{task}-{variant}"
     folder = run.stage(name, {"policy": Path(policy).parent.name if "/" in policy else policy,
+                              "sim": robot_io.registry.sim_fingerprint(),
                               "wanted": wanted, "extra": list(extra), "seed": run.profile.seed,
                               "collect_factor": run.profile.collect_factor,
                               "image_size": run.profile.image_size}, work)

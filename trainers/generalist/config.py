@@ -16,10 +16,11 @@ class GeneralistConfig:
     """image_size: frames are resized to this; window: observation history; chunk: actions
     predicted per step; channels: CNN widths (each conv halves the resolution); embed: feature
     width; lang_buckets: hashed bag-of-words size (no downloaded language model); ensemble: temporal
-    ensembling of overlapping chunks when acting (else the chunk runs open loop); threads: torch
-    intra-op threads. encoder: "flatten" (strided convs, flattened map -> linear) or
+    ensembling of overlapping chunks when acting (else the chunk runs open loop); encoder: "flatten" (strided convs, flattened map -> linear) or
     "spatial_softmax" (the last conv keeps its resolution; each channel becomes the expected image
-    coordinates of its activation, a keypoint: the encoder localizes the connector and the port). 1 by default: the loader decodes in threads of its own, and on a 2-core machine
+    coordinates of its activation, a keypoint: the encoder localizes the connector and the port);
+    shift: random-shift augmentation while training, in pixels (0: off; see augment.py). threads:
+    torch intra-op threads, 1 by default: the loader decodes in threads of its own, and on a 2-core machine
     with any other job running, 2 OpenMP threads spin-wait each other (60 steps took 80 s with 2
     threads vs 9.6 s with 1, measured with two other processes busy)."""
 
@@ -29,6 +30,7 @@ class GeneralistConfig:
     wrist: bool = False
     channels: tuple[int, ...] = (16, 32, 64, 64)
     encoder: str = "flatten"
+    shift: int = 0
     embed: int = 128
     hidden: int = 256
     lang_buckets: int = 512
@@ -48,6 +50,8 @@ class GeneralistConfig:
                      "batch_size", "threads"):
             if int(getattr(self, name)) <= 0:
                 raise RldgError(f"GeneralistConfig.{name} must be positive, got {getattr(self, name)}")
+        if int(self.shift) < 0 or int(self.shift) >= self.image_size // 2:
+            raise RldgError(f"GeneralistConfig.shift must be in [0, image_size/2), got {self.shift}")
         if self.encoder not in ENCODERS:
             raise RldgError(f"GeneralistConfig.encoder {self.encoder!r} unknown; known: {', '.join(ENCODERS)}")
         if self.image_size % (2 ** self.downsampling):

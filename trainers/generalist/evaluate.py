@@ -3,7 +3,8 @@
 Per variant and per split: successes, episodes, success rate with its 95% Wilson interval, the
 steps of every successful episode and their median (cycle time); written as JSON and a Markdown
 table (atomically). Seeded: episode i of a variant resets with seed + i.
-Rollouts of a checkpoint run in fresh (spawned) worker processes, one per variant, two at a time:
+Rollouts of a checkpoint run in fresh (spawned) worker processes, two at a time, each on one half
+of a variant's episodes (so that both cores stay busy to the end whatever the number of variants):
 a process that has imported TensorFlow (any dataset reading does) crashes when MuJoCo creates an
 EGL context, and the workers import neither TensorFlow nor the dataset code.
 """
@@ -75,10 +76,15 @@ def evaluate_policy(policy, task: str, variants: str | Sequence[str], episodes: 
                     progress(1)
         finally:
             env.close()
-        wins = [steps for ok, steps in outcomes if ok]
-        results[variant] = {"split": env.split, **rate(len(wins), episodes), "successful_steps": wins,
-                            "median_cycle_time": float(np.median(wins)) if wins else None}
+        results[variant] = variant_row(env.split, outcomes)
     return {"task": task, "seed": seed, "variants": results, "splits": _by_split(results)}
+
+
+def variant_row(split: str, outcomes: Sequence[tuple[bool, int]]) -> dict:
+    """One variant's result from its episodes' (success, steps), in episode order."""
+    wins = [steps for ok, steps in outcomes if ok]
+    return {"split": split, **rate(len(wins), len(outcomes)), "successful_steps": wins,
+            "median_cycle_time": float(np.median(wins)) if wins else None}
 
 
 def _by_split(results: dict) -> dict:
@@ -93,9 +99,10 @@ def _by_split(results: dict) -> dict:
     return out
 
 
-def _evaluate_variant(checkpoint: str, task: str, variant: str, episodes: int, seed: int,
-                      max_steps: Optional[int], open_loop: bool = False) -> dict:
-    """Worker: one variant of a checkpoint, in its own process (see the module docstring).
+def _evaluate_part(checkpoint: str, task: str, variant: str, first: int, episodes: int, seed: int,
+                   max_steps: Optional[int], open_loop: bool = False) -> tuple[str, list[tuple[bool, int]]]:
+    """Worker: episodes first..first+episodes-1 of one variant (reset seeds seed + i), in its own
+    process (see the module docstring); returns the variant's split and the (success, steps) list.
 
     One torch thread: two workers run at once on a 2-core machine, and batch-1 inference gains
     nothing from more (extra OpenMP threads only spin-wait each other)."""
@@ -103,11 +110,24 @@ def _evaluate_variant(checkpoint: str, task: str, variant: str, episodes: int, s
 
     from trainers.generalist.checkpoint import load_policy
 
+    import robot_io
+
     torch.set_num_threads(1)
     policy = load_policy(checkpoint, open_loop=open_loop)
-    return evaluate_policy(policy, task, [variant], episodes, seed=seed,
-                           image_size=policy.config.image_size, wrist=policy.config.wrist,
-                           max_steps=max_steps)["variants"][variant]
+    env = robot_io.make(task, variant, image_size=policy.config.image_size, wrist=policy.config.wrist,
+                        seed=seed)
+    policy.instruction = env.language_instruction
+    try:
+        return env.split, [rollout(policy, env, seed + i, max_steps) for i in range(first, first + episodes)]
+    finally:
+        env.close()
+
+
+def _parts(episodes: int, workers: int = 2) -> list[tuple[int, int]]:
+    """(first, count) halves of a variant's episodes (one part when there is a single episode)."""
+    k = max(1, min(workers, episodes))
+    edges = np.linspace(0, episodes, k + 1).astype(int)
+    return [(int(lo), int(hi - lo)) for lo, hi in zip(edges[:-1], edges[1:])]
 
 
 def evaluate_generalist(checkpoint: str | os.PathLike, task: str, variants: str | Sequence[str] = "seen",
@@ -122,14 +142,18 @@ def evaluate_generalist(checkpoint: str | os.PathLike, task: str, variants: str 
     from concurrent.futures import ProcessPoolExecutor
 
     names = resolve_variants(task, variants)
-    rows = {}
-    with ProcessPoolExecutor(min(2, len(names)), mp_context=multiprocessing.get_context("spawn")) as pool:
-        futures = {v: pool.submit(_evaluate_variant, str(checkpoint), task, v, episodes, seed, max_steps,
-                                    open_loop) for v in names}
-        for variant, future in futures.items():
-            rows[variant] = future.result()
+    jobs = [(v, first, count) for v in names for first, count in _parts(episodes)]
+    with ProcessPoolExecutor(min(2, len(jobs)), mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = [(v, pool.submit(_evaluate_part, str(checkpoint), task, v, first, count, seed, max_steps,
+                                   open_loop)) for v, first, count in jobs]
+        outcomes: dict[str, list] = {v: [] for v in names}
+        splits: dict[str, str] = {}
+        for variant, future in futures:
+            splits[variant], part = future.result()
+            outcomes[variant].extend(part)
             if progress:
-                progress(episodes)
+                progress(len(part))
+    rows = {v: variant_row(splits[v], outcomes[v]) for v in names}
     results = {"task": task, "seed": seed, "variants": rows, "splits": _by_split(rows),
                "checkpoint": str(checkpoint), "open_loop": open_loop}
     if out is not None:

@@ -31,6 +31,7 @@ def train_generalist(datasets: str | os.PathLike | Sequence[str | os.PathLike], 
     import torch
 
     from trainers.generalist.checkpoint import save_checkpoint
+    from trainers.generalist.augment import random_shift
     from trainers.generalist.model import GeneralistNet, hash_tokens, images_of
 
     torch.manual_seed(config.seed)
@@ -47,10 +48,12 @@ def train_generalist(datasets: str | os.PathLike | Sequence[str | os.PathLike], 
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, config.steps)
     start, losses = time.time(), []
     batches = iter(loader)
+    augment_rng = np.random.default_rng([config.seed, 1])
     for step in range(config.steps):
         batch = next(batches)
         tokens, offsets = hash_tokens(batch["language_instruction"], config.lang_buckets)
-        pred = model(torch.from_numpy(images_of(batch, config.wrist)), torch.from_numpy(batch["state"]),
+        images = random_shift(images_of(batch, config.wrist), config.shift, augment_rng)
+        pred = model(torch.from_numpy(images), torch.from_numpy(batch["state"]),
                      tokens, offsets)
         mask = torch.from_numpy(batch["action_pad_mask"]).float()[..., None]
         loss = ((pred - torch.from_numpy(batch["action"])).abs() * mask).sum() / (mask.sum() * action_dim)
