@@ -16,7 +16,8 @@ Run the whole RLDG recipe on the embedded simulated task suite and write the pap
   3. datasets with `tfds build`: RL-only, human-only, human with pauses removed, the RLDG mix
      (where it differs from RL-only) and the relabeling ablation;
   4. one generalist per task family and dataset (the small profile: insertion only), evaluated on
-     seen and unseen variants (success with 95% Wilson intervals); a data-efficiency sweep;
+     seen and unseen variants (success with 95% Wilson intervals); a data-efficiency sweep
+     (tiny and full; small with --efficiency);
   5. OUT/report.html, OUT/results.json, OUT/figures/ and a dataset report per dataset.
 Every stage is cached under OUT/cache keyed by its inputs: a rerun skips finished work and an
 interrupted run resumes where it stopped. Every command run is listed in OUT/commands.log.
@@ -34,6 +35,10 @@ def register_demo(sub) -> None:
     p.add_argument("--seed", type=int,
                    help="seed of collection, recipes, training and evaluation (default: the profile's, 0); "
                         "runs with different seeds share no episode")
+    p.add_argument("--efficiency", action="store_true",
+                   help="also run the data-efficiency sweep (RL vs human episodes of one connector); "
+                        "the small profile leaves it out to stay within 30 minutes, and a rerun with "
+                        "this flag into the same --out adds only the sweep's stages")
     p.add_argument("--specialists", metavar="DIR",
                    help="folder of <task>-<variant> specialist checkpoints to start from "
                         "(default: the committed ones in trainers/demo/specialists)")
@@ -44,7 +49,7 @@ def _run_demo(args) -> int:
     from trainers.demo.stages import CHILDREN
     from trainers.demo.profile import get_profile
 
-    profile = get_profile(args.profile, seed=args.seed)
+    profile = get_profile(args.profile, seed=args.seed, efficiency=True if args.efficiency else None)
     start = time.monotonic()
     CHILDREN.reset()
 

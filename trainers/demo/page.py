@@ -78,6 +78,9 @@ def render_markdown(results: dict) -> str:
         for src, by_size in sorted(eff["sizes"].items()):
             lines.append(f"| {src} data | " + " | ".join(
                 fmt_rate(_rate_of(by_size.get(str(n)))) for n in sizes) + " |")
+    else:
+        lines += ["", "Data efficiency: not run in this profile (`rldg demo --efficiency` with the same "
+                  "--out adds the sweep's stages to this run)."]
     lines += ["", "| finding (RLDG paper) | paper | this run |", "|---|---|---|"]
     lines += [f"| {r['finding']} | {r['paper']} | {r['ours']} |" for r in results["paper_comparison"]]
     lines += ["", "Specialists (strict success on their own variant, then on the task's unseen variants):", ""]
@@ -128,6 +131,9 @@ def write_figures(folder: Path, results: dict) -> dict[str, Path]:
         figures[metric] = _save(fig, folder / f"{metric}.png")
 
     fig, ax = plt.subplots(figsize=(6, 3.6))
+    if not results["efficiency"].get("sizes"):
+        ax.text(0.5, 0.5, "data-efficiency sweep not run\n(rldg demo --efficiency)", ha="center",
+                va="center", transform=ax.transAxes)
     for source, sizes in sorted(results["efficiency"].get("sizes", {}).items()):
         xs = sorted(int(n) for n in sizes)
         cells = [_rate_of(sizes[str(n)]) for n in xs]
@@ -138,7 +144,8 @@ def write_figures(folder: Path, results: dict) -> dict[str, Path]:
     ax.set_xlabel(f"episodes of {results['efficiency']['task']}/{results['efficiency']['variant']}")
     ax.set_ylabel("success rate")
     ax.set_title("data efficiency")
-    ax.legend()
+    if results["efficiency"].get("sizes"):
+        ax.legend()
     figures["efficiency"] = _save(fig, folder / "efficiency.png")
 
     fig, ax = plt.subplots(figsize=(6, 3.6))

@@ -210,13 +210,15 @@ def train_generalist(run: DemoRun, name: str, dataset: Path, steps: int) -> Path
         run.sh(rldg("generalist", "train", "--dataset", str(dataset), "--out", str(tmp / "checkpoint"),
                     "--steps", str(steps), "--batch-size", str(run.profile.batch_size),
                     "--image-size", str(run.profile.image_size), "--seed", str(run.profile.seed),
-                    "--encoder", run.profile.encoder), tmp)
+                    "--encoder", run.profile.encoder, "--shift", str(run.profile.shift),
+                    "--window", str(run.profile.window)), tmp)
         return {}
 
     folder = run.stage(f"generalist-{name}", {"dataset": _stage_of(dataset), "steps": steps,
                                               "batch_size": run.profile.batch_size,
                                               "image_size": run.profile.image_size,
                                               "encoder": run.profile.encoder,
+                                              "shift": run.profile.shift, "window": run.profile.window,
                                               "seed": run.profile.seed}, work)
     return folder / "checkpoint"
 
@@ -283,7 +285,7 @@ def stage_count(profile: DemoProfile) -> int:
     trained = sum(len(recipes.family_datasets(task)) for task in profile.tasks)
     datasets = 3 + trained + 1  # raw rollouts, training mixes, the comparison mix
     generalists = 2 * trained  # train + eval
-    efficiency = 2 * len(profile.efficiency_sizes) * 3  # mix, train, eval per size and source
+    efficiency = 2 * len(profile.efficiency_sizes) * 3 if profile.efficiency else 0  # mix, train, eval
     reports = (trained if profile.report_each_dataset else 0) + 1
     return specialists + collection + datasets + generalists + efficiency + reports + 1
 
@@ -339,7 +341,8 @@ def run_demo(profile: DemoProfile, out: str | Path, *, retrain: bool = False,
     # one report) run `workers` at a time: each is single-threaded most of its time.
     def main_chain(kind: str, task: str):
         ckpt = train_generalist(run, f"{kind}-{task}", datasets[(kind, task)], profile.generalist_steps)
-        return ckpt, evaluate_generalist(run, kind, ckpt, task, "all", profile.eval_episodes)
+        variants = "all" if kind in profile.unseen_for else "seen"
+        return ckpt, evaluate_generalist(run, kind, ckpt, task, variants, profile.eval_episodes)
 
     def efficiency_chain(source: str, size: int):
         dataset = build_mix(run, recipes.efficiency_recipe(source, eff_task, eff_variant, raw[source], size,
@@ -355,9 +358,10 @@ def run_demo(profile: DemoProfile, out: str | Path, *, retrain: bool = False,
             return {}
         return run.stage(f"report-{name}", {"dataset": _stage_of(dataset)}, work) / "report"
 
-    sizes = [(source, size) for source in ("rl", "human") for size in profile.efficiency_sizes
+    wanted_sizes = profile.efficiency_sizes if profile.efficiency else ()
+    sizes = [(source, size) for source in ("rl", "human") for size in wanted_sizes
              if size <= successes[source].get(f"{eff_task}/{eff_variant}", 0)]
-    skipped = [(source, size) for source in ("rl", "human") for size in profile.efficiency_sizes
+    skipped = [(source, size) for source in ("rl", "human") for size in wanted_sizes
                if (source, size) not in sizes]
     if skipped:
         log.warning("data efficiency: too few successes for %s", skipped)

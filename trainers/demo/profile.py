@@ -32,7 +32,14 @@ class DemoProfile:
     tasks: the task families run: one generalist per family and training dataset, as the paper
     fine-tunes per task (a generalist over all three families learnt nothing at this budget);
     encoder / open_loop: the generalist's image encoder and whether it runs each action chunk to
-    its end (decisions every `chunk` steps) instead of temporal ensembling;
+    its end (decisions every `chunk` steps) instead of temporal ensembling; shift: random-shift
+    augmentation of the generalist's training images, in pixels (BENCHMARKS.md "generalist": with
+    6,000 steps it lifts seen insertion from 40% to 65%; it needs the longer training); window:
+    observation frames the generalist sees (1: the current frame only, half the cost of a step:
+    the small profile trains 9,000 such steps, 63%, in the time of 6,000 with two frames);
+    efficiency: run the data-efficiency sweep (`rldg demo --efficiency` adds it to a small run);
+    unseen_for: the training datasets whose generalists are also evaluated on unseen variants
+    (the ablation rows are compared on the seen ones only, to fit the small profile's budget);
     report_each_dataset: `rldg report` of every training dataset, or only of the comparison one."""
 
     name: str
@@ -54,15 +61,20 @@ class DemoProfile:
     tasks: tuple[str, ...] = TASKS
     encoder: str = "flatten"
     open_loop: bool = False
+    shift: int = 4
+    window: int = 2
+    efficiency: bool = True
+    unseen_for: tuple[str, ...] = ("rl", "rldg", "human", "human_trimmed", "relabeled")
     report_each_dataset: bool = True  # else only the RL-vs-human comparison dataset gets `rldg report`
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "tasks", tuple(self.tasks))
+        object.__setattr__(self, "unseen_for", tuple(self.unseen_for))
         unknown = [t for t in self.tasks if t not in TASKS]
         if unknown or not self.tasks:
             raise RldgError(f"demo profile {self.name!r}: tasks must be some of {TASKS}, got {self.tasks}")
         for name in ("episodes", "generalist_steps", "eval_episodes", "efficiency_steps",
-                     "efficiency_eval_episodes", "specialist_eval_episodes", "workers", "batch_size"):
+                     "efficiency_eval_episodes", "specialist_eval_episodes", "workers", "batch_size", "window"):
             if int(getattr(self, name)) <= 0:
                 raise RldgError(f"demo profile {self.name!r}: {name} must be positive")
         if self.collect_factor < 1:
@@ -88,9 +100,10 @@ PROFILES: dict[str, DemoProfile] = {
                         eval_episodes=1, efficiency_sizes=(1, 2, 3, 4), efficiency_steps=10,
                         efficiency_eval_episodes=1, specialist_eval_episodes=2,
                         specialist_minutes=0.5, eval_max_steps=20, batch_size=8),
-    "small": DemoProfile(name="small", episodes=20, collect_factor=1.6, generalist_steps=3000,
-                         eval_episodes=20, efficiency_sizes=(2, 5, 10, 20), efficiency_steps=1000,
-                         efficiency_eval_episodes=20, tasks=("insertion",), report_each_dataset=False),
+    "small": DemoProfile(name="small", episodes=20, collect_factor=1.6, generalist_steps=9000, window=1,
+                         eval_episodes=20, efficiency_sizes=(2, 5, 10, 20), efficiency_steps=9000,
+                         efficiency_eval_episodes=20, tasks=("insertion",), report_each_dataset=False,
+                         efficiency=False, unseen_for=("rl", "rldg", "human")),
     "full": DemoProfile(name="full", episodes=50, collect_factor=1.5, generalist_steps=20000,
                         eval_episodes=20, image_size=128, efficiency_sizes=(10, 25, 50, 100, 200),
                         efficiency_steps=10000, efficiency_eval_episodes=20,
@@ -98,9 +111,14 @@ PROFILES: dict[str, DemoProfile] = {
 }
 
 
-def get_profile(name: str, seed: int | None = None) -> DemoProfile:
-    """A profile by name; `seed` replaces its seed (collection, recipes, training, evaluation)."""
+def get_profile(name: str, seed: int | None = None, efficiency: bool | None = None) -> DemoProfile:
+    """A profile by name; `seed` replaces its seed (collection, recipes, training, evaluation),
+    `efficiency` whether it runs the data-efficiency sweep."""
     if name not in PROFILES:
         raise RldgError(f"unknown demo profile {name!r}; known: {', '.join(PROFILES)}")
     profile = PROFILES[name]
-    return profile if seed is None else dataclasses.replace(profile, seed=int(seed))
+    if seed is not None:
+        profile = dataclasses.replace(profile, seed=int(seed))
+    if efficiency is not None:
+        profile = dataclasses.replace(profile, efficiency=bool(efficiency))
+    return profile
