@@ -14,6 +14,9 @@ recipe `{name: scale, seed: 0, sources: {s: {path: DIR/src/source/1.0.0}}}` (iss
     .venv/bin/python benchmarks/bench_scale.py --source /tmp/s400k [--episodes 4000 --length 100]
         [--runners inproc,mp1,mp2,dask1,dask2] [--json out.json]
 
+Dask workers start with `--preload rldg_data.mix.dask_worker` (as docs/SCALING.md tells a cluster's
+workers to), so their one-time imports happen when the cluster starts, as the in-process driver's
+happen before its timer; BENCH_DASK_COLD=1 measures workers that import during the mix instead.
 Dask workers' statistical profiler (a stack sample every 10 ms) is off unless BENCH_DASK_PROFILE=1: its
 CPU grows with wall time, which on a loaded machine hides the pipeline's own cost.
 
@@ -122,8 +125,9 @@ def child(runner: str, source: str, out: str) -> None:
         if os.environ.get("BENCH_DASK_PROFILE", "0") != "1":  # workers' 10 ms stack sampler: CPU grows with wall time
             dask.config.set({"distributed.worker.profile.enabled": False})
 
+        preload = [] if os.environ.get("BENCH_DASK_COLD") == "1" else ["rldg_data.mix.dask_worker"]
         cluster = distributed.LocalCluster(n_workers=opt, threads_per_worker=1, processes=True,
-                                           host="127.0.0.1", dashboard_address=None)
+                                           host="127.0.0.1", dashboard_address=None, preload=preload)
         opt = ["--runner=DaskRunner", f"--dask_client_address={cluster.scheduler_address}"]
     setup = time.perf_counter() - t0
     stages = {}

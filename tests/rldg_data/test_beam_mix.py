@@ -88,10 +88,15 @@ def test_same_recipe_same_dataset_on_dask_cluster_of_worker_processes(direct_bui
     distributed = pytest.importorskip("distributed")
     root, _, _ = sources
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                  dashboard_address=None) as cluster:
+                                  dashboard_address=None, preload=["rldg_data.mix.dask_worker"]) as cluster:
         other = build_mix(_recipe(root), tmp_path,
                           ["--runner=DaskRunner", f"--dask_client_address={cluster.scheduler_address}"])
+        with distributed.Client(cluster) as client:
+            loaded = client.run(lambda: sorted(m for m in __import__("sys").modules
+                                               if m in ("rldg_data.mix.pipeline", "tensorflow")))
     assert _result(other) == _result(direct_build)
+    # The documented preload imported the mix code when the workers started; no TensorFlow.
+    assert list(loaded.values()) == [["rldg_data.mix.pipeline"]] * 2
 
 
 @pytest.mark.slow
