@@ -328,14 +328,17 @@ def run_demo(profile: DemoProfile, out: str | Path, *, retrain: bool = False,
     logs = {kind: folders for kind, folders in logs.items() if folders}
     successes = {kind: counts for kind, counts in successes.items() if counts}
 
-    raw = {kind: str(build_rollouts(run, f"demo_{kind}", folders)) for kind, folders in logs.items()}
+    # Dataset builds are single-threaded Beam runs: two at a time.
+    with ThreadPoolExecutor(profile.workers) as pool:
+        raw = dict(zip(logs, pool.map(lambda kind: str(build_rollouts(run, f"demo_{kind}", logs[kind])), logs)))
     counts = equal_counts(seen, successes, profile.episodes)
     # One generalist per task family and training dataset (the paper fine-tunes per task).
     families = [t for t in profile.tasks if any(task == t for task, _ in counts)]
-    datasets = {(kind, task): build_mix(run, recipes.training_recipe(
-        kind, {tv: n for tv, n in counts.items() if tv[0] == task}, raw,
-        {tv: str(p) for tv, p in ckpts.items()}, profile.seed, family=task))
-        for task in families for kind in recipes.family_datasets(task)}
+    keys = [(kind, task) for task in families for kind in recipes.family_datasets(task)]
+    with ThreadPoolExecutor(profile.workers) as pool:
+        datasets = dict(zip(keys, pool.map(lambda key: build_mix(run, recipes.training_recipe(
+            key[0], {tv: n for tv, n in counts.items() if tv[0] == key[1]}, raw,
+            {tv: str(p) for tv, p in ckpts.items()}, profile.seed, family=key[1])), keys)))
 
     # Independent chains (one dataset's train -> eval, one efficiency size's mix -> train -> eval,
     # one report) run `workers` at a time: each is single-threaded most of its time.
