@@ -17,7 +17,8 @@ TFDS as `tfds build builders/rldg_mix --config RECIPE.yaml --data_dir D` (one bu
 Runner: Beam's FnApiRunner in this process by default (pinned: Beam's DirectRunner would first
 try to download the Prism runner; nothing here downloads anything); --workers N runs the
 FnApiRunner with N local worker processes; --dask ADDRESS runs Beam's DaskRunner on a
-dask.distributed scheduler; --beam-options passes any Beam flags (Dataflow, Flink, Spark: see
+dask.distributed scheduler (start its workers with `dask worker --preload rldg_data.mix.dask_worker
+ADDRESS`, so they import the mix code once, not in every mix); --beam-options passes any Beam flags (Dataflow, Flink, Spark: see
 docs/SCALING.md)."""
 
 

@@ -33,6 +33,8 @@ def register_generalist(sub) -> None:
     t.add_argument("--shift", type=int, default=0,
                    help="random-shift augmentation while training: pad frames by this many pixels and "
                         "crop back at a random offset (0: off)")
+    t.add_argument("--buffer", type=int, default=16384,
+                   help="windows in the shuffle buffer each batch is drawn from (default 16384)")
     t.add_argument("--channels", help="conv widths, comma-separated (default 16,32,64,64)")
     t.add_argument("--seed", type=int, default=0)
     t.set_defaults(func=_run_train)
@@ -59,7 +61,7 @@ def _run_train(args) -> int:
     extra = {"channels": tuple(int(c) for c in args.channels.split(","))} if args.channels else {}
     config = GeneralistConfig(image_size=args.image_size, window=args.window, chunk=args.chunk,
                               wrist=args.wrist, steps=args.steps, batch_size=args.batch_size, seed=args.seed,
-                              encoder=args.encoder, shift=args.shift, **extra)
+                              encoder=args.encoder, shift=args.shift, buffer=args.buffer, **extra)
     weights = [float(w) for w in args.weights.split(",")] if args.weights else None
     with tqdm(total=args.steps, unit="step", desc="train", disable=None, file=sys.stderr) as bar:
         def progress(step, loss):

@@ -19,7 +19,9 @@ class GeneralistConfig:
     ensembling of overlapping chunks when acting (else the chunk runs open loop); encoder: "flatten" (strided convs, flattened map -> linear) or
     "spatial_softmax" (the last conv keeps its resolution; each channel becomes the expected image
     coordinates of its activation, a keypoint: the encoder localizes the connector and the port);
-    shift: random-shift augmentation while training, in pixels (0: off; see augment.py). threads:
+    shift: random-shift augmentation while training, in pixels (0: off; see augment.py); buffer:
+    windows in the loader's shuffle buffer, from which each batch is drawn (16,384 holds all of a
+    small profile's dataset; with 1,024 a batch came from the ~8 episodes then in the buffer). threads:
     torch intra-op threads, 1 by default: the loader decodes in threads of its own, and on a 2-core machine
     with any other job running, 2 OpenMP threads spin-wait each other (60 steps took 80 s with 2
     threads vs 9.6 s with 1, measured with two other processes busy)."""
@@ -31,6 +33,7 @@ class GeneralistConfig:
     channels: tuple[int, ...] = (16, 32, 64, 64)
     encoder: str = "flatten"
     shift: int = 0
+    buffer: int = 16384
     embed: int = 128
     hidden: int = 256
     lang_buckets: int = 512
@@ -47,7 +50,7 @@ class GeneralistConfig:
     def __post_init__(self) -> None:
         object.__setattr__(self, "channels", tuple(int(c) for c in self.channels))
         for name in ("image_size", "window", "chunk", "embed", "hidden", "lang_buckets", "steps",
-                     "batch_size", "threads"):
+                     "batch_size", "threads", "buffer"):
             if int(getattr(self, name)) <= 0:
                 raise RldgError(f"GeneralistConfig.{name} must be positive, got {getattr(self, name)}")
         if int(self.shift) < 0 or int(self.shift) >= self.image_size // 2:

@@ -40,7 +40,7 @@ def train_generalist(datasets: str | os.PathLike | Sequence[str | os.PathLike], 
     loader = RLDSLoader(paths, LoaderConfig(
         batch_size=config.batch_size, window=config.window, chunk=config.chunk,
         image_size=config.image_size, wrist=config.wrist, normalization=config.normalization,
-        seed=config.seed, window_buffer=1024, num_workers=1), weights=weights)
+        seed=config.seed, window_buffer=config.buffer, num_workers=1), weights=weights)
     state_dim = len(loader.statistics["proprio"]["mean"])
     action_dim = len(loader.statistics["action"]["mean"])
     model = GeneralistNet(config, state_dim, action_dim)
