@@ -138,19 +138,6 @@ def test_shift_is_checked_and_recorded_in_the_checkpoint(tiny, tmp_path):
     assert json.loads((ckpt / "policy.json").read_text())["config"]["shift"] == 2
 
 
-def test_evaluation_split_across_workers_equals_one_process(tiny):
-    """Each variant's episodes are halved between the two workers; the rows must not depend on it."""
-    import robot_io
-    from trainers.generalist.checkpoint import load_policy as load_generalist
-    from trainers.generalist.evaluate import evaluate_generalist, evaluate_policy
-
-    _, ckpt = tiny
-    variant = robot_io.variants("pick_place", "seen")[0]
-    split = evaluate_generalist(ckpt, "pick_place", [variant], 3, seed=11, max_steps=12)
-    whole = evaluate_policy(load_generalist(ckpt), "pick_place", [variant], 3, seed=11, image_size=16, max_steps=12)
-    assert split["variants"] == whole["variants"]
-
-
 @pytest.mark.parametrize("episodes", [1, 2, 7, 20])
 def test_evaluation_parts_cover_every_episode_once_in_order(episodes):
     from trainers.generalist.evaluate import _parts
