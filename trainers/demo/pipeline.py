@@ -219,6 +219,7 @@ def train_generalist(run: DemoRun, name: str, dataset: Path, steps: int) -> Path
                                               "image_size": run.profile.image_size,
                                               "encoder": run.profile.encoder,
                                               "shift": run.profile.shift, "window": run.profile.window,
+                                              "code": code_digest("trainers/generalist", "rldg_data/loaders"),
                                               "seed": run.profile.seed}, work)
     return folder / "checkpoint"
 
@@ -239,8 +240,23 @@ def evaluate_generalist(run: DemoRun, name: str, ckpt: Path, task: str, variants
     folder = run.stage(f"eval-{name}-{task}", {"checkpoint": _stage_of(ckpt), "variants": variants,
                                                "episodes": episodes, "seed": run.profile.seed,
                                                "max_steps": run.profile.eval_max_steps,
+                                               "code": code_digest("trainers/generalist", "robot_io"),
                                                "open_loop": run.profile.open_loop}, work)
     return json.loads((folder / "results.json").read_text())
+
+
+def code_digest(*folders: str) -> str:
+    """A digest of the Python source under `folders` (relative to the repository): the cache key of
+    a stage whose result depends on code defaults no argument names (the trainer's shuffle buffer,
+    the evaluation loop), so that a changed trainer retrains instead of reusing old checkpoints."""
+    import hashlib
+
+    root = Path(__file__).resolve().parents[2]
+    digest = hashlib.sha256()
+    for folder in folders:
+        for path in sorted((root / folder).rglob("*.py")):
+            digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def _stage_of(path: Path) -> str:
