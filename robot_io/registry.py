@@ -49,21 +49,6 @@ def variant_info(task: str, variant: str) -> VariantInfo:
     raise RldgError(f"unknown variant {variant!r} of task {task!r}; known: {', '.join(variants(task))}")
 
 
-def sim_fingerprint() -> str:
-    """A digest of the simulation's source (tasks, scene, cameras, experts, human proxy, variant
-    table): what a recorded episode depends on besides its seed and policy. Caches of recorded
-    data (the demo's collection stages) key on it, so a changed camera or task re-records instead
-    of silently reusing episodes of the old simulation."""
-    import hashlib
-    from pathlib import Path
-
-    root = Path(__file__).parent
-    digest = hashlib.sha256()
-    for path in sorted([*root.glob("*.py"), *root.glob("tasks/*.py")]):
-        digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())
-    return digest.hexdigest()[:16]
-
-
 def make(task: str, variant: str, *, image_size: int = 64, wrist: bool = False,
          render: bool = True, seed: int | None = None):
     """A `SimEnv` of one task variant (images only when `render`)."""

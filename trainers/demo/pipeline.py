@@ -107,11 +107,9 @@ def specialist_generalization(run: DemoRun, task: str, variant: str, ckpt: Path)
             rows[target] = json.loads(out.read_text())
         return rows
 
-    import robot_io.registry
-
     folder = run.stage(f"specialist-eval-{task}-{variant}", {
         "checkpoint": str(ckpt.parent.name), "episodes": run.profile.specialist_eval_episodes,
-        "sim": robot_io.registry.sim_fingerprint()}, work)
+        "sim": code_digest("robot_io")}, work)
     return json.loads((folder / "stage.json").read_text())["result"]
 
 
@@ -142,11 +140,9 @@ def collect(run: DemoRun, kind: str, task: str, variant: str, policy: str, wante
         return {"episodes": len(outcomes), "successes": successes,
                 "median_length": _median_or_none([o["length"] for o in outcomes if o["success"]])}
 
-    import robot_io.registry
-
     name = f"collect-{kind}-{task}-{variant}"
     folder = run.stage(name, {"policy": Path(policy).parent.name if "/" in policy else policy,
-                              "sim": robot_io.registry.sim_fingerprint(),
+                              "sim": code_digest("robot_io"),
                               "wanted": wanted, "extra": list(extra), "seed": run.profile.seed,
                               "collect_factor": run.profile.collect_factor,
                               "image_size": run.profile.image_size}, work)
@@ -247,8 +243,9 @@ def evaluate_generalist(run: DemoRun, name: str, ckpt: Path, task: str, variants
 
 def code_digest(*folders: str) -> str:
     """A digest of the Python source under `folders` (relative to the repository): the cache key of
-    a stage whose result depends on code defaults no argument names (the trainer's shuffle buffer,
-    the evaluation loop), so that a changed trainer retrains instead of reusing old checkpoints."""
+    a stage whose result depends on code no argument names (the simulation's cameras and tasks, the
+    trainer's shuffle buffer, the evaluation loop), so that a changed simulation re-records and a
+    changed trainer retrains instead of silently reusing old episodes and checkpoints."""
     import hashlib
 
     root = Path(__file__).resolve().parents[2]
