@@ -42,6 +42,7 @@ from apache_beam.options.pipeline_options import PipelineOptions, StandardOption
 from rldg_data.contract import spec
 from rldg_data.io import beam_io as io
 from rldg_data.mix import episode_ops, plan
+from rldg_data.mix.malloc import undo_fixed_malloc_thresholds
 from rldg_data.stats.beam import pack, stats_arrays, unpack
 from rldg_data.errors import ContractError, DatasetError, RecipeError
 from rldg_data.io.reader import open_dataset
@@ -137,6 +138,9 @@ class _ReadFiltered(beam.DoFn):
     def __init__(self, recipe: Recipe, data_spec: spec.DatasetSpec) -> None:
         self.recipe, self.spec = recipe, data_spec
 
+    def setup(self) -> None:
+        undo_fixed_malloc_thresholds()  # on a Dask worker (see rldg_data.mix.malloc)
+
     def process(self, task):
         index, path, count = task
         cfg = self.recipe.sources[index].filters
@@ -168,6 +172,9 @@ class _BuildShard(beam.DoFn):
         self.drops = [set(d) for d in drops]
         self.recipe_hash = recipe.hash
         self._policies = None
+
+    def setup(self) -> None:
+        undo_fixed_malloc_thresholds()  # on a Dask worker (see rldg_data.mix.malloc)
 
     def _policy(self, index: int):
         cfg = self.recipe.sources[index].relabels.actions

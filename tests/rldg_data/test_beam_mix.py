@@ -94,9 +94,12 @@ def test_same_recipe_same_dataset_on_dask_cluster_of_worker_processes(direct_bui
         with distributed.Client(cluster) as client:
             loaded = client.run(lambda: sorted(m for m in __import__("sys").modules
                                                if m in ("rldg_data.mix.pipeline", "tensorflow")))
+            malloc = client.run(lambda: __import__("sys").modules["rldg_data.mix.malloc"]._done)
     assert _result(other) == _result(direct_build)
     # The documented preload imported the mix code when the workers started; no TensorFlow.
     assert list(loaded.values()) == [["rldg_data.mix.pipeline"]] * 2
+    # ... and undid the fixed malloc thresholds the nanny starts them with (rldg_data.mix.malloc).
+    assert list(malloc.values()) == [True] * 2
 
 
 @pytest.mark.slow
