@@ -18,7 +18,6 @@ worker's resident memory may keep up to 64 MiB of freed heap.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import logging
 import os
 
@@ -43,10 +42,8 @@ def undo_fixed_malloc_thresholds() -> bool:
     if _done or not fixed_thresholds_set():
         return False
     _done = True
-    name = ctypes.util.find_library("c")
     try:
-        libc = ctypes.CDLL(name)
-        mallopt = libc.mallopt
+        mallopt = ctypes.CDLL(None).mallopt  # the process's own symbols: libc's, no ldconfig lookup
     except (OSError, AttributeError, TypeError):  # not glibc (musl, macOS): nothing to undo
         return False
     mallopt.argtypes, mallopt.restype = (ctypes.c_int, ctypes.c_int), ctypes.c_int
