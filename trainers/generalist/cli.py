@@ -9,6 +9,9 @@ import sys
 
 
 def register_generalist(sub) -> None:
+    from trainers.generalist.config import ENCODERS, GeneralistConfig
+
+    d = GeneralistConfig()  # the train flags' defaults are the config's own
     p = sub.add_parser(
         "generalist", help="train / evaluate the built-in generalist policy",
         description=(
@@ -22,21 +25,21 @@ def register_generalist(sub) -> None:
     t.add_argument("--dataset", required=True, help="dataset folder(s), comma-separated for a mix")
     t.add_argument("--weights", help="mix weights, comma-separated (default: by episode count)")
     t.add_argument("--out", required=True, help="checkpoint folder to write")
-    t.add_argument("--steps", type=int, default=2000)
-    t.add_argument("--batch-size", type=int, default=64)
-    t.add_argument("--image-size", type=int, default=64)
-    t.add_argument("--window", type=int, default=2)
-    t.add_argument("--chunk", type=int, default=4)
+    t.add_argument("--steps", type=int, default=d.steps)
+    t.add_argument("--batch-size", type=int, default=d.batch_size)
+    t.add_argument("--image-size", type=int, default=d.image_size)
+    t.add_argument("--window", type=int, default=d.window)
+    t.add_argument("--chunk", type=int, default=d.chunk)
     t.add_argument("--wrist", action="store_true", help="also use the wrist camera")
-    t.add_argument("--encoder", default="flatten", choices=("flatten", "spatial_softmax"),
+    t.add_argument("--encoder", default=d.encoder, choices=ENCODERS,
                    help="image encoder: flattened conv map, or spatial-softmax keypoints")
-    t.add_argument("--shift", type=int, default=0,
+    t.add_argument("--shift", type=int, default=d.shift,
                    help="random-shift augmentation while training: pad frames by this many pixels and "
                         "crop back at a random offset (0: off)")
-    t.add_argument("--buffer", type=int, default=16384,
-                   help="windows in the shuffle buffer each batch is drawn from (default 16384)")
-    t.add_argument("--channels", help="conv widths, comma-separated (default 16,32,64,64)")
-    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--buffer", type=int, default=d.buffer,
+                   help="windows in the shuffle buffer each batch is drawn from (default %(default)s)")
+    t.add_argument("--channels", help=f"conv widths, comma-separated (default {','.join(map(str, d.channels))})")
+    t.add_argument("--seed", type=int, default=d.seed)
     t.set_defaults(func=_run_train)
     e = actions.add_parser("eval", help="evaluate a checkpoint in the simulated suite")
     e.add_argument("--checkpoint", required=True)
