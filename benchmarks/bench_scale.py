@@ -12,8 +12,12 @@ Source: `benchmarks/bench_mix.py --write-source EPISODES LENGTH DIR` (64x64 JPEG
 recipe `{name: scale, seed: 0, sources: {s: {path: DIR/src/source/1.0.0}}}` (issue 21).
 
     .venv/bin/python benchmarks/bench_scale.py --source /tmp/s400k [--episodes 4000 --length 100]
-        [--runners inproc,mp1,mp2,dask1,dask2] [--json out.json]
+        [--runners inproc,mp1,mp2,dask1,dask2,mp1new,mp2new] [--json out.json]
 
+`--workers N` (mp1, mp2) forks its workers from the zygote that `rldg mix --workers N` starts before
+its own imports (`rldg_data.mix.zygote`); it is started before the timer here, as the in-process
+driver's imports are; mp1new and mp2new are the same runs with workers started by Beam as new
+interpreters (RLDG_MIX_FORKED_WORKERS=0), as before the zygote.
 Dask workers start with `--preload rldg_data.mix.dask_worker` (as docs/SCALING.md tells a cluster's
 workers to), so their one-time imports happen when the cluster starts, as the in-process driver's
 happen before its timer; BENCH_DASK_COLD=1 measures workers that import during the mix instead.
@@ -42,6 +46,9 @@ RUNNERS = {
     "inproc": ("FnApiRunner, in process", None),
     "mp1": ("FnApiRunner, 1 worker process", "direct_running_mode=multi_processing,direct_num_workers=1"),
     "mp2": ("FnApiRunner, 2 worker processes", "direct_running_mode=multi_processing,direct_num_workers=2"),
+    # the same, with workers started by Beam as new interpreters (RLDG_MIX_FORKED_WORKERS=0), not forked
+    "mp1new": ("FnApiRunner, 1 new-interpreter worker", "direct_running_mode=multi_processing,direct_num_workers=1"),
+    "mp2new": ("FnApiRunner, 2 new-interpreter workers", "direct_running_mode=multi_processing,direct_num_workers=2"),
     "dask1": ("DaskRunner, LocalCluster of 1 worker process", 1),
     "dask2": ("DaskRunner, LocalCluster of 2 worker processes", 2),
 }
@@ -118,6 +125,11 @@ def child(runner: str, source: str, out: str) -> None:
     cluster = None
     label, opt = RUNNERS[runner]
     t0 = time.perf_counter()
+    if runner in ("mp1", "mp2"):  # the worker zygote, as `rldg mix --workers N` starts it beside its imports
+        from rldg_data.mix import zygote
+
+        zygote.prestart()
+        zygote.shared_pool().ready.wait()
     if runner.startswith("dask"):
         import dask
         import distributed
@@ -164,7 +176,7 @@ def main() -> None:
     ap.add_argument("--source", help="folder holding (or to receive) src/source/1.0.0")
     ap.add_argument("--episodes", type=int, default=4000)
     ap.add_argument("--length", type=int, default=100)
-    ap.add_argument("--runners", default=",".join(RUNNERS))
+    ap.add_argument("--runners", default="inproc,mp1,mp2,dask1,dask2", help=f"any of {', '.join(RUNNERS)}")
     ap.add_argument("--json", help="also write the results here")
     ap.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -179,8 +191,9 @@ def main() -> None:
     results = []
     for runner in args.runners.split(","):
         with tempfile.TemporaryDirectory(dir=root) as out:
+            env = dict(os.environ, RLDG_MIX_FORKED_WORKERS="0" if runner.endswith("new") else "1")
             res = subprocess.run([sys.executable, str(HERE), "--child", runner, str(source), out],
-                                 capture_output=True, text=True)
+                                 capture_output=True, text=True, env=env)
             if res.returncode:
                 print(f"{runner}: failed\n{res.stderr[-3000:]}", file=sys.stderr)
                 continue
@@ -207,6 +220,7 @@ def main() -> None:
     print(f"{steps} steps, {results[0]['shards'] if results else 0} source shards; "
           f"throughput in steps/s: " + ", ".join(f"{k} {steps / v['total_wall_s']:.0f}" for k, v in by.items()))
     ratio("mp2", "mp1")
+    ratio("mp2new", "mp1new")
     ratio("dask2", "dask1")
     ratio("dask1", "inproc")
     digests = {r["digest"] for r in results}

@@ -16,7 +16,9 @@ TFDS as `tfds build builders/rldg_mix --config RECIPE.yaml --data_dir D` (one bu
 
 Runner: Beam's FnApiRunner in this process by default (pinned: Beam's DirectRunner would first
 try to download the Prism runner; nothing here downloads anything); --workers N runs the
-FnApiRunner with N local worker processes; --dask ADDRESS runs Beam's DaskRunner on a
+FnApiRunner with N local worker processes, forked from one process that imports Beam and the mix
+code while this one starts (RLDG_MIX_FORKED_WORKERS=0: Beam starts each as a new interpreter,
+~1 s more per worker); --dask ADDRESS runs Beam's DaskRunner on a
 dask.distributed scheduler (start its workers with `dask worker --preload rldg_data.mix.dask_worker
 ADDRESS`, so they import the mix code once, not in every mix); --beam-options passes any Beam flags (Dataflow, Flink, Spark: see
 docs/SCALING.md)."""
@@ -50,9 +52,14 @@ def _run_mix(args) -> int:
     from rldg_data.mix.recipe import load_recipe
 
     recipe = load_recipe(args.recipe)  # a broken recipe fails in a second, before Beam and TF load
+    options = _beam_options(args)
+    if "multi_processing" in str(options):
+        from rldg_data.mix import zygote
+
+        zygote.prestart()  # the workers' zygote imports Beam while this process does
     from rldg_data.mix.pipeline import build_mix
 
-    path = build_mix(recipe, args.data_dir, _beam_options(args), overwrite=args.force)
+    path = build_mix(recipe, args.data_dir, options, overwrite=args.force)
     info = json.loads((path / "rldg_info.json").read_text())
     print(f"wrote {path}")
     print(f"episodes {info['num_episodes']}  steps {info['num_steps']}  recipe {info['recipe_hash'][:12]}  "

@@ -98,6 +98,18 @@ def runner_description(options: PipelineOptions) -> str:
     return f"Beam {runner}"
 
 
+def _pipeline(options: PipelineOptions, tasks: int) -> beam.Pipeline:
+    """A Beam pipeline on the chosen runner; the local runner's worker processes (multi-processing
+    mode) are forked from a preloaded zygote (`mix.local_runner`), not started as new interpreters."""
+    options = _with_partitions(options, tasks)
+    runner = None
+    if options.view_as(StandardOptions).runner == LOCAL_RUNNER:
+        from rldg_data.mix.local_runner import ForkingFnApiRunner
+
+        runner = ForkingFnApiRunner()
+    return beam.Pipeline(runner=runner, options=options)
+
+
 def _with_partitions(options: PipelineOptions, tasks: int) -> PipelineOptions:
     """On the DaskRunner, one bag partition per task unless the user chose: its default (partitions of
     128 elements) puts a mix of up to 128 source shards into one partition, i.e. on one worker."""
@@ -257,9 +269,9 @@ def run_plan(recipe: Recipe, tasks, data_spec, work: Path, options: PipelineOpti
     if not needs_plan(recipe):
         return {"available": None, "selected": None, "thresholds": [plan.KEEP_ALL], "drops": [[]],
                 "duplicates_dropped": {names[0]: 0}}
-    p = beam.Pipeline(options=_with_partitions(options, len(tasks)))
-    _ = (p | "Shards" >> beam.Create(list(enumerate(tasks)))
-         | "Spread" >> beam.Reshuffle() | "Tasks" >> beam.Values()
+    p = _pipeline(options, len(tasks))
+    # beam.Create of more than one element ends in its own Reshuffle: the tasks spread over workers
+    _ = (p | "Shards" >> beam.Create(list(tasks))
          | "Filter" >> beam.ParDo(_ReadFiltered(recipe, data_spec))
          | "ById" >> beam.GroupByKey()
          | "Dedup" >> beam.FlatMap(_resolve_duplicates, names)
@@ -285,10 +297,10 @@ def run_plan(recipe: Recipe, tasks, data_spec, work: Path, options: PipelineOpti
 
 def run_build(recipe: Recipe, tasks, data_spec, mix_plan: dict, work: Path, options: PipelineOptions) -> None:
     """Build pass: selected episodes into one TFRecord part per task and split, statistics into JSON."""
-    p = beam.Pipeline(options=_with_partitions(options, len(tasks)))
-    # One leaf for the whole graph: the DaskRunner computes only the last transform's bag.
+    p = _pipeline(options, len(tasks))
+    # One leaf for the whole graph: the DaskRunner computes only the last transform's bag. Create's
+    # own Reshuffle spreads the tasks over workers (a second one cost the FnApiRunner a stage).
     _ = (p | "Shards" >> beam.Create(list(enumerate(tasks)))
-         | "Spread" >> beam.Reshuffle()
          | "Build" >> beam.ParDo(_BuildShard(recipe, data_spec, mix_plan["thresholds"], mix_plan["drops"],
                                              str(work))))
     _run(p)

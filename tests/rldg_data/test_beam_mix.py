@@ -102,7 +102,6 @@ def test_same_recipe_same_dataset_on_dask_cluster_of_worker_processes(direct_bui
     assert list(malloc.values()) == [True] * 2
 
 
-@pytest.mark.slow
 def test_same_recipe_same_dataset_on_two_worker_processes(direct_build, sources, tmp_path):
     root, _, _ = sources
     other = build_mix(_recipe(root), tmp_path, "direct_running_mode=multi_processing,direct_num_workers=2")
