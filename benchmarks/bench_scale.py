@@ -177,6 +177,8 @@ def main() -> None:
     ap.add_argument("--episodes", type=int, default=4000)
     ap.add_argument("--length", type=int, default=100)
     ap.add_argument("--runners", default="inproc,mp1,mp2,dask1,dask2", help=f"any of {', '.join(RUNNERS)}")
+    ap.add_argument("--repeat", type=int, default=1,
+                    help="rounds of the runner list, interleaved; ratios get a 95%% interval over rounds")
     ap.add_argument("--json", help="also write the results here")
     ap.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -189,45 +191,72 @@ def main() -> None:
         subprocess.run([sys.executable, str(HERE.with_name("bench_mix.py")), "--write-source",
                         str(args.episodes), str(args.length), str(root)], check=True)
     results = []
-    for runner in args.runners.split(","):
-        with tempfile.TemporaryDirectory(dir=root) as out:
-            env = dict(os.environ, RLDG_MIX_FORKED_WORKERS="0" if runner.endswith("new") else "1")
-            res = subprocess.run([sys.executable, str(HERE), "--child", runner, str(source), out],
-                                 capture_output=True, text=True, env=env)
-            if res.returncode:
-                print(f"{runner}: failed\n{res.stderr[-3000:]}", file=sys.stderr)
-                continue
-            results.append(json.loads(res.stdout.strip().splitlines()[-1]))
-        r = results[-1]
-        st = r["stages"]
-        peak = max(p["peak_rss_mib"] for p in r["processes"])
-        workers = [p for p in r["processes"] if p["process"] != "driver"]
-        wpeak = max((p["peak_rss_mib"] for p in workers), default=0)
-        print(f"{r['label']:<48} total {r['total_wall_s']:6.1f} s wall {r['total_cpu_s']:6.1f} s CPU | "
-              + " | ".join(f"{k} {v['wall_s']:5.1f}s/{v['cpu_s']:5.1f}cpu/{v['loopback_bytes'] / 2**20:6.1f}MiB"
-                           for k, v in st.items())
-              + f" | peak RSS driver {r['processes'][0]['peak_rss_mib'] if r['processes'] else 0:.0f} MiB, "
-                f"worker max {wpeak:.0f} MiB ({len(workers)} child processes) | digest {r['digest'][:12]}",
-              flush=True)
-        print("    CPU s by process: " + ", ".join(f"{p['process'][-28:]} {p['cpu_s']:.1f}" for p in r["processes"]))
-    by = {r["runner"]: r for r in results}
-    steps = results[0]["steps"] if results else 0
-
-    def ratio(a, b):
-        if a in by and b in by:
-            print(f"  {a} / {b} wall-time speed-up: {by[b]['total_wall_s'] / by[a]['total_wall_s']:.2f}x")
-
-    print(f"{steps} steps, {results[0]['shards'] if results else 0} source shards; "
-          f"throughput in steps/s: " + ", ".join(f"{k} {steps / v['total_wall_s']:.0f}" for k, v in by.items()))
-    ratio("mp2", "mp1")
-    ratio("mp2new", "mp1new")
-    ratio("dask2", "dask1")
-    ratio("dask1", "inproc")
-    digests = {r["digest"] for r in results}
-    print(f"  same dataset digest on every runner: {len(digests) == 1} ({', '.join(d[:12] for d in digests)})")
+    for round_ in range(args.repeat):
+        for runner in args.runners.split(","):
+            r = _run_child(runner, source, root)
+            if r is not None:
+                r["round"] = round_
+                results.append(r)
+    _report(results)
     print(f"  load average during the run (1 min): {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2))
+
+
+def _run_child(runner: str, source: Path, root: Path):
+    """One runner in a fresh process; prints its line and returns its results (None if it failed)."""
+    with tempfile.TemporaryDirectory(dir=root) as out:
+        env = dict(os.environ, RLDG_MIX_FORKED_WORKERS="0" if runner.endswith("new") else "1")
+        res = subprocess.run([sys.executable, str(HERE), "--child", runner, str(source), out],
+                             capture_output=True, text=True, env=env)
+    if res.returncode:
+        print(f"{runner}: failed\n{res.stderr[-3000:]}", file=sys.stderr)
+        return None
+    r = json.loads(res.stdout.strip().splitlines()[-1])
+    st = r["stages"]
+    workers = [p for p in r["processes"] if p["process"] != "driver"]
+    wpeak = max((p["peak_rss_mib"] for p in workers), default=0)
+    print(f"{r['label']:<48} total {r['total_wall_s']:6.1f} s wall {r['total_cpu_s']:6.1f} s CPU | "
+          + " | ".join(f"{k} {v['wall_s']:5.1f}s/{v['cpu_s']:5.1f}cpu/{v['loopback_bytes'] / 2**20:6.1f}MiB"
+                       for k, v in st.items())
+          + f" | peak RSS driver {r['processes'][0]['peak_rss_mib'] if r['processes'] else 0:.0f} MiB, "
+            f"worker max {wpeak:.0f} MiB ({len(workers)} child processes) | digest {r['digest'][:12]}",
+          flush=True)
+    print("    CPU s by process: " + ", ".join(f"{p['process'][-28:]} {p['cpu_s']:.1f}" for p in r["processes"]))
+    return r
+
+
+def _report(results: list) -> None:
+    """Throughput per runner and the acceptance ratios: with several rounds, the mean of the per-round
+    ratios (each round runs every runner once, one after another) and its 95% t-interval."""
+    if not results:
+        return
+    import statistics
+
+    from scipy import stats as scistats
+
+    walls: dict[str, dict[int, float]] = {}
+    for r in results:
+        walls.setdefault(r["runner"], {})[r["round"]] = r["total_wall_s"]
+    steps = results[0]["steps"]
+    print(f"{steps} steps, {results[0]['shards']} source shards; mean wall s (n rounds), throughput steps/s: "
+          + ", ".join(f"{k} {statistics.mean(v.values()):.2f} s (n={len(v)}), {steps / statistics.mean(v.values()):.0f}"
+                      for k, v in walls.items()))
+    for fast, slow in (("mp2", "mp1"), ("mp2", "inproc"), ("mp2new", "mp1new"), ("dask2", "dask1"),
+                       ("dask1", "inproc"), ("mp1", "mp1new"), ("mp2", "mp2new")):
+        if fast not in walls or slow not in walls:
+            continue
+        rounds = sorted(set(walls[fast]) & set(walls[slow]))
+        ratios = [walls[slow][i] / walls[fast][i] for i in rounds]
+        mean = statistics.mean(ratios)
+        if len(ratios) > 1:
+            half = scistats.t.ppf(0.975, len(ratios) - 1) * statistics.stdev(ratios) / len(ratios) ** 0.5
+            interval = f" [{mean - half:.2f}, {mean + half:.2f}] (95% t-interval, n={len(ratios)} rounds)"
+        else:
+            interval = " (one round)"
+        print(f"  {slow} / {fast} wall time = speed-up of {fast}: {mean:.2f}x{interval}")
+    digests = {r["digest"] for r in results}
+    print(f"  same dataset digest on every runner: {len(digests) == 1} ({', '.join(d[:12] for d in digests)})")
 
 
 if __name__ == "__main__":
