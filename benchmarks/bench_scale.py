@@ -63,26 +63,49 @@ class TreeSampler:
         self.psutil, self.root, self.interval = psutil, psutil.Process(), interval
         self.cpu: dict[int, float] = {}
         self.peak: dict[int, tuple[str, int]] = {}
+        self._procs: dict[int, object] = {}
+        self._names: dict[int, str] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
+    def _descendants(self) -> list[int]:
+        """Pids below the root, from /proc/PID/task/TID/children (a few small reads; psutil's
+        `children(recursive=True)` reads the stat file of every process on the machine, ~1.4 ms, which
+        at 10 Hz took ~2% of a core from the runs being measured)."""
+        found, stack = [], [self.root.pid]
+        while stack:
+            pid = stack.pop()
+            try:
+                for tid in os.listdir(f"/proc/{pid}/task"):
+                    with open(f"/proc/{pid}/task/{tid}/children") as f:
+                        kids = [int(x) for x in f.read().split()]
+                    found += kids
+                    stack += kids
+            except OSError:
+                continue
+        return found
+
     def _sample(self) -> None:
         procs = [self.root]
-        try:
-            procs += self.root.children(recursive=True)
-        except self.psutil.Error:
-            pass
+        for pid in self._descendants():
+            if pid not in self._procs:
+                try:
+                    self._procs[pid] = self.psutil.Process(pid)
+                except self.psutil.Error:
+                    continue
+            procs.append(self._procs[pid])
         for p in procs:
             try:
                 with p.oneshot():
                     t = p.cpu_times()
                     self.cpu[p.pid] = t.user + t.system
                     rss = p.memory_info().rss
-                    name = " ".join(p.cmdline()[1:4])[-60:] if p.pid != self.root.pid else "driver"
+                    if p.pid not in self._names:
+                        self._names[p.pid] = " ".join(p.cmdline()[1:4])[-60:] if p.pid != self.root.pid else "driver"
             except self.psutil.Error:
                 continue
             if rss > self.peak.get(p.pid, ("", 0))[1]:
-                self.peak[p.pid] = (name, rss)
+                self.peak[p.pid] = (self._names[p.pid], rss)
 
     def _run(self) -> None:
         while not self._stop.is_set():
