@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 
 from apache_beam.portability import python_urns
 from apache_beam.portability.api import beam_runner_api_pb2, endpoints_pb2
@@ -69,16 +70,23 @@ class ForkedSdkWorkerHandler(GrpcWorkerHandler):
         self._worker = zygote.shared_pool().spawn(env, on_exit=self._ended)
 
     def _ended(self, worker: zygote.ForkedWorker) -> None:
-        if self._stopping and worker.exit_code == 0:
+        if self._stopping:
             return
         why = worker.error or f"exit code {worker.exit_code}"
         self.control_conn.abort(RuntimeError(
             f"Beam worker process {worker.pid} ({self.worker_id}) ended in the middle of the run: {why}"))
 
     def stop_worker(self) -> None:
+        """After a run: waits for the worker to exit (it does when its control stream ends). When the
+        run is being abandoned (an exception on its way out: Ctrl-C, another worker's death), ends
+        it at once rather than after the bundle it is in the middle of."""
         self._stopping = True
         worker = self._worker
         if worker is None:
+            return
+        if sys.exc_info()[0] is not None:
+            worker.terminate()
+            worker.wait(5.0)
             return
         if not worker.wait(STOP_TIMEOUT_S):
             log.error("Beam worker process %s did not exit %.0f s after its run ended: killed",

@@ -348,6 +348,10 @@ def build_mix(recipe: Recipe, data_dir: str | os.PathLike, beam_options=None, ov
         return finalize(recipe, data_spec, mix_plan, work, final, overwrite)
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
+        try:
+            work.parent.rmdir()  # <data_dir>/<name>, if this build made it and nothing else is there
+        except OSError:
+            pass
         raise
 
 

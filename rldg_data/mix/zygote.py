@@ -11,9 +11,10 @@ Safety: the zygote is not a fork of the driver, whose gRPC, TensorFlow or torch 
 would not survive a fork: it is a new interpreter that imports only Beam's worker and the mix code,
 starts no thread of its own and never touches gRPC, so each worker starts from a quiet copy and
 opens its own channels (the native libraries it holds, OpenBLAS and pyarrow's jemalloc, handle fork
-themselves). It ignores SIGINT (Ctrl-C reaches the workers and the driver directly, as with Beam's
-own workers), exits when the driver closes its request pipe (driver done, or killed), and then
-ends any worker still running.
+themselves). The zygote and its workers ignore SIGINT: Ctrl-C is the driver's, whose worker handler
+(`mix.local_runner`) then ends the workers at once instead of letting them finish their bundles.
+The zygote exits when the driver closes its request pipe (driver done, or killed), and then ends
+any worker still running.
 
 Protocol, JSON lines over two pipes: the driver sends `{"id", "env"}`; the zygote answers
 `{"ready"}` once its imports are done, `{"id", "pid"}` after each fork and `{"id", "exit", "cpu_s",
@@ -149,7 +150,7 @@ def _run_worker(env: Mapping[str, str], own_fds: Sequence[int]) -> None:
     try:
         signal.set_wakeup_fd(-1)
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the driver's to handle: it ends the workers
         for fd in own_fds:
             os.close(fd)
         os.environ.clear()
@@ -213,8 +214,14 @@ class ForkedWorker:
                 log.exception("worker %s: exit callback failed", self.pid)
 
     def kill(self) -> None:
+        self._started.wait(5.0)
         if self.pid is not None and not self._ended.is_set():
             _signal(self.pid, signal.SIGKILL)
+
+    def terminate(self) -> None:
+        self._started.wait(5.0)
+        if self.pid is not None and not self._ended.is_set():
+            _signal(self.pid, signal.SIGTERM)
 
 
 class WorkerPool:

@@ -128,3 +128,42 @@ def test_a_dead_zygote_is_replaced_on_next_use():
     os.kill(pool.process.pid, signal.SIGKILL)
     pool.process.wait()
     assert zygote.shared_pool() is not pool
+
+
+def test_ctrl_c_ends_the_run_and_its_workers_at_once(tmp_path):
+    """Ctrl-C (SIGINT to the process group) in the middle of a bundle: the driver stops within
+    seconds (it does not wait for the workers' bundles), and no worker or zygote is left."""
+    script = textwrap.dedent(f"""
+        import os, time
+        import apache_beam as beam
+        from rldg_data.mix.local_runner import ForkingFnApiRunner
+        from rldg_data.mix.pipeline import pipeline_options
+
+        def slow(x):
+            open(os.path.join({str(tmp_path)!r}, str(os.getpid())), "w").close()
+            time.sleep(60)
+            return x
+
+        p = beam.Pipeline(runner=ForkingFnApiRunner(), options=pipeline_options({TWO_WORKERS!r}))
+        _ = p | beam.Create(list(range(4))) | beam.Map(slow)
+        try:
+            p.run().wait_until_finish()
+        except KeyboardInterrupt:
+            raise SystemExit(130)
+    """)
+    driver = subprocess.Popen([sys.executable, "-c", script], start_new_session=True,
+                              preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    try:
+        deadline = time.monotonic() + 120
+        while len(list(tmp_path.iterdir())) < 2 and time.monotonic() < deadline:  # both workers busy
+            time.sleep(0.1)
+        workers = [int(p.name) for p in tmp_path.iterdir()]
+        assert len(workers) == 2
+        started = time.monotonic()
+        os.killpg(driver.pid, signal.SIGINT)
+        assert driver.wait(30) == 130
+        assert time.monotonic() - started < 15
+        assert all(_gone(pid) for pid in workers)
+    finally:
+        if driver.poll() is None:
+            os.killpg(driver.pid, signal.SIGKILL)
