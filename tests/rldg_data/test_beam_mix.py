@@ -108,6 +108,35 @@ def test_same_recipe_same_dataset_on_two_worker_processes(direct_build, sources,
     assert _result(other) == _result(direct_build)
 
 
+def test_a_mix_runs_inside_ipython_as_in_a_notebook(direct_build, sources, tmp_path):
+    """In IPython, Beam labels transforms through its interactive module, which imports Beam's
+    dataframe layer: with pandas 3 (Beam 2.77 supports < 2.4) that import failed, so no mix could
+    be built from a notebook. In process and with --workers, the result is the usual one."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root, _, _ = sources
+    script = tmp_path / "in_ipython.py"
+    script.write_text(
+        "import json, sys\n"
+        "from rldg_data.mix.pipeline import build_mix\n"
+        "from tests.rldg_data.test_beam_mix import _recipe\n"
+        "assert get_ipython() is not None\n"
+        f"a = build_mix(_recipe({str(root)!r}), {str(tmp_path / 'a')!r})\n"
+        f"b = build_mix(_recipe({str(root)!r}), {str(tmp_path / 'b')!r}, "
+        "'direct_running_mode=multi_processing,direct_num_workers=2')\n"
+        "print('DIGESTS', json.loads((a / 'rldg_info.json').read_text())['digest'], "
+        "json.loads((b / 'rldg_info.json').read_text())['digest'])\n")
+    ipython = Path(sys.executable).with_name("ipython")
+    done = subprocess.run([str(ipython), "--colors=NoColor", str(script)], capture_output=True, text=True,
+                          timeout=300, cwd=Path(__file__).resolve().parents[2])
+    line = [x for x in done.stdout.splitlines() if x.startswith("DIGESTS")]
+    assert line, done.stdout[-3000:] + done.stderr[-3000:]
+    expected = _result(direct_build)[1]
+    assert line[0].split()[1:] == [expected, expected]
+
+
 def test_a_different_seed_selects_differently_but_keeps_proportions(direct_build, sources, tmp_path):
     root, _, _ = sources
     other = build_mix(_recipe(root, seed=8), tmp_path)

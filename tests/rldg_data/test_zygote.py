@@ -134,8 +134,9 @@ def test_ctrl_c_ends_the_run_and_its_workers_at_once(tmp_path):
     """Ctrl-C (SIGINT to the process group) in the middle of a bundle: the driver stops within
     seconds (it does not wait for the workers' bundles), and no worker or zygote is left."""
     script = textwrap.dedent(f"""
-        import os, time
-        import apache_beam as beam
+        import os, signal, time
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal (a background
+        import apache_beam as beam  # job started by a script inherits SIGINT ignored)
         from rldg_data.mix.local_runner import ForkingFnApiRunner
         from rldg_data.mix.pipeline import pipeline_options
 
@@ -151,8 +152,7 @@ def test_ctrl_c_ends_the_run_and_its_workers_at_once(tmp_path):
         except KeyboardInterrupt:
             raise SystemExit(130)
     """)
-    driver = subprocess.Popen([sys.executable, "-c", script], start_new_session=True,
-                              preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    driver = subprocess.Popen([sys.executable, "-c", script], start_new_session=True)
     try:
         deadline = time.monotonic() + 120
         while len(list(tmp_path.iterdir())) < 2 and time.monotonic() < deadline:  # both workers busy
