@@ -46,7 +46,8 @@ class ForkingFnApiRunner(FnApiRunner):
 
 def _is_beam_subprocess_worker(env: beam_runner_api_pb2.Environment) -> bool:
     """Beam's own multi-processing environment (its payload is the command line, as bytes)."""
-    return env.urn == python_urns.SUBPROCESS_SDK and env.payload.decode(errors="replace").endswith(_BEAM_WORKER_COMMAND)
+    return (env.urn == python_urns.SUBPROCESS_SDK
+            and env.payload.decode(errors="replace").endswith(_BEAM_WORKER_COMMAND))
 
 
 @WorkerHandler.register_environment(FORKED_URN, None)

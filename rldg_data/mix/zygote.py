@@ -71,7 +71,11 @@ def serve(argv: Sequence[str]) -> None:
     children: dict[int, int] = {}  # pid -> request id
 
     def reply(message: dict) -> None:
-        _write_all(rep_fd, (json.dumps(message) + "\n").encode())
+        try:
+            _write_all(rep_fd, (json.dumps(message) + "\n").encode())
+        except BrokenPipeError:  # the driver is gone
+            _end_children(children)
+            os._exit(0)
 
     def reap() -> None:
         while children:
@@ -214,14 +218,16 @@ class ForkedWorker:
                 log.exception("worker %s: exit callback failed", self.pid)
 
     def kill(self) -> None:
-        self._started.wait(5.0)
-        if self.pid is not None and not self._ended.is_set():
-            _signal(self.pid, signal.SIGKILL)
+        self._send(signal.SIGKILL)
 
     def terminate(self) -> None:
-        self._started.wait(5.0)
+        self._send(signal.SIGTERM)
+
+    def _send(self, sig: int) -> None:
+        if not self._ended.is_set():
+            self._started.wait(5.0)  # its pid is on its way from the zygote
         if self.pid is not None and not self._ended.is_set():
-            _signal(self.pid, signal.SIGTERM)
+            _signal(self.pid, sig)
 
 
 class WorkerPool:
