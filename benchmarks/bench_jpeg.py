@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import argparse
 import io
-import math
 import resource
 import time
 
 import numpy as np
 from PIL import Image
+from t_interval import mean_ci
 
-T95 = {1: 12.71, 2: 4.30, 3: 3.18, 4: 2.78, 5: 2.57, 6: 2.45, 7: 2.36, 8: 2.31, 9: 2.26}
 
 
 def frame(size: int, rng) -> np.ndarray:
@@ -70,8 +69,7 @@ def main() -> None:
         base = np.mean(rates["PIL"])
         print(f"{size}x{size}, {args.frames} frames, n={args.rounds} rounds:")
         for name, values in rates.items():
-            mean = float(np.mean(values))
-            ci = T95.get(len(values) - 1, 1.96) * float(np.std(values, ddof=1)) / math.sqrt(len(values))
+            mean, ci = mean_ci(values)
             same = all(np.array_equal(fns[name](b), r) for b, r in zip(blobs, reference))
             print(f"  {name:12s} {mean:8.0f} ± {ci:6.0f} frames/s  x{mean / base:.2f} of PIL  "
                   f"identical to PIL: {same}")

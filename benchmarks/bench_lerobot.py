@@ -138,13 +138,12 @@ def cpu_seconds() -> float:
 
 def interval(rates: list[float]) -> str:
     """mean and 95% t-interval of the per-run rates."""
-    n = len(rates)
-    mean = statistics.fmean(rates)
-    if n < 2:
+    from t_interval import mean_ci
+
+    mean, half = mean_ci(rates)
+    if len(rates) < 2:
         return f"{mean:,.0f} (n=1)"
-    t = {2: 12.71, 3: 4.30, 4: 3.18, 5: 2.78, 6: 2.57, 7: 2.45, 8: 2.36, 9: 2.31, 10: 2.26}.get(n, 2.0)
-    half = t * statistics.stdev(rates) / n ** 0.5
-    return f"{mean:,.0f} [{mean - half:,.0f}, {mean + half:,.0f}] (n={n})"
+    return f"{mean:,.0f} [{mean - half:,.0f}, {mean + half:,.0f}] (n={len(rates)})"
 
 
 def rss_child(source: str, out: str) -> None:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import subprocess
 import sys
@@ -25,9 +24,9 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
 import numpy as np  # noqa: E402
+from t_interval import mean_ci  # noqa: E402
 
 BATCH, WINDOW, CHUNK, SIZE, LENGTH = 64, 2, 4, 64, 50
-T95 = {1: 12.71, 2: 4.30, 3: 3.18, 4: 2.78, 5: 2.57, 6: 2.45, 7: 2.36, 8: 2.31, 9: 2.26}
 
 
 def make_dataset(root: str, episodes: int) -> str:
@@ -160,14 +159,6 @@ def run_child(kind: str, path: str, batches: int) -> dict:
     out = subprocess.run([sys.executable, __file__, "--child", kind, path, str(batches)],
                          capture_output=True, text=True, check=True, env=dict(os.environ, PYTHONPATH=REPO))
     return json.loads(out.stdout.strip().splitlines()[-1])
-
-
-def mean_ci(values: list[float]) -> tuple[float, float]:
-    n = len(values)
-    mean = float(np.mean(values))
-    if n < 2:
-        return mean, float("nan")
-    return mean, T95.get(n - 1, 1.96) * float(np.std(values, ddof=1)) / math.sqrt(n)
 
 
 def main() -> None:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import subprocess
 import sys
@@ -27,7 +26,6 @@ import time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BATCH, WINDOW, CHUNK, SIZE, LENGTH, BUFFER = 64, 2, 4, 64, 50, 2048
-T95 = {1: 12.71, 2: 4.30, 3: 3.18, 4: 2.78, 5: 2.57, 6: 2.45, 7: 2.36, 8: 2.31, 9: 2.26}
 
 
 def _measure(iterator, batches: int) -> dict:
@@ -93,13 +91,12 @@ def _run_side(python: str, side: str, target: str, batches: int) -> dict:
 
 
 def _mean_ci(values: list[float]) -> str:
-    n = len(values)
-    mean = sum(values) / n
-    if n < 2:
+    from t_interval import mean_ci
+
+    mean, half = mean_ci(values)
+    if len(values) < 2:
         return f"{mean:8.0f} (n=1)"
-    sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1))
-    half = T95.get(n - 1, 1.96) * sd / math.sqrt(n)
-    return f"{mean:8.0f} ± {half:.0f} (95% CI, n={n})"
+    return f"{mean:8.0f} ± {half:.0f} (95% CI, n={len(values)})"
 
 
 def main() -> None:

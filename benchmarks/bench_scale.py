@@ -256,7 +256,7 @@ def _report(results: list) -> None:
         return
     import statistics
 
-    from scipy import stats as scistats
+    from t_interval import mean_ci
 
     walls: dict[str, dict[int, float]] = {}
     for r in results:
@@ -271,9 +271,8 @@ def _report(results: list) -> None:
             continue
         rounds = sorted(set(walls[fast]) & set(walls[slow]))
         ratios = [walls[slow][i] / walls[fast][i] for i in rounds]
-        mean = statistics.mean(ratios)
+        mean, half = mean_ci(ratios)
         if len(ratios) > 1:
-            half = scistats.t.ppf(0.975, len(ratios) - 1) * statistics.stdev(ratios) / len(ratios) ** 0.5
             interval = f" [{mean - half:.2f}, {mean + half:.2f}] (95% t-interval, n={len(ratios)} rounds)"
         else:
             interval = " (one round)"
