@@ -17,8 +17,8 @@ The zygote exits when the driver closes its request pipe (driver done, or killed
 any worker still running.
 
 Protocol, JSON lines over two pipes: the driver sends `{"id", "env"}`; the zygote answers
-`{"ready"}` once its imports are done, `{"id", "pid"}` after each fork and `{"id", "exit", "cpu_s",
-"maxrss_kib"}` when that worker ends. `WorkerPool` is the driver's side; `shared_pool()` keeps one
+`{"ready"}` once its imports are done, `{"id", "pid"}` after each fork and `{"id", "exit"}` when
+that worker ends. `WorkerPool` is the driver's side; `shared_pool()` keeps one
 per driver process (started on first use, or early by `prestart()`, which `rldg mix --workers N`
 calls before its own imports so that the two overlap).
 """
@@ -35,6 +35,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 import traceback
 from dataclasses import dataclass, field
 from typing import Callable, Mapping, Optional, Sequence
@@ -80,13 +81,12 @@ def serve(argv: Sequence[str]) -> None:
     def reap() -> None:
         while children:
             try:
-                pid, status, usage = os.wait4(-1, os.WNOHANG)
+                pid, status = os.waitpid(-1, os.WNOHANG)
             except ChildProcessError:
                 return
             if pid == 0:
                 return
-            reply({"id": children.pop(pid), "exit": os.waitstatus_to_exitcode(status),
-                   "cpu_s": usage.ru_utime + usage.ru_stime, "maxrss_kib": usage.ru_maxrss})
+            reply({"id": children.pop(pid), "exit": os.waitstatus_to_exitcode(status)})
 
     selector = selectors.DefaultSelector()
     selector.register(req_fd, selectors.EVENT_READ)
@@ -117,8 +117,6 @@ def serve(argv: Sequence[str]) -> None:
 
 def _end_children(children: Mapping[int, int], grace_s: float = 5.0) -> None:
     """SIGTERM the workers still running, SIGKILL what is left after `grace_s`."""
-    import time
-
     for pid in children:
         _signal(pid, signal.SIGTERM)
     deadline = time.monotonic() + grace_s
@@ -193,13 +191,11 @@ class _NoMainSessionWarning(logging.Filter):
 
 @dataclass
 class ForkedWorker:
-    """One worker the zygote forked: its pid once known, its exit code and rusage once it ended."""
+    """One worker the zygote forked: its pid once known, its exit code once it ended."""
 
     id: int
     pid: Optional[int] = None
     exit_code: Optional[int] = None
-    cpu_s: Optional[float] = None
-    maxrss_kib: Optional[int] = None
     error: Optional[str] = None
     on_exit: Optional[Callable[["ForkedWorker"], None]] = field(default=None, repr=False)
     _started: threading.Event = field(default_factory=threading.Event, repr=False)
@@ -281,8 +277,7 @@ class WorkerPool:
                 worker.pid = message["pid"]
                 worker._started.set()
             else:
-                worker.exit_code, worker.cpu_s, worker.maxrss_kib = (
-                    message["exit"], message["cpu_s"], message["maxrss_kib"])
+                worker.exit_code = message["exit"]
                 with self._lock:
                     self._workers.pop(worker.id, None)
                 worker._end()
