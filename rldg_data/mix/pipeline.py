@@ -9,7 +9,7 @@ shard (a "task"): what crosses between workers is task tuples and per-episode id
 2. build: one DoFn call per source shard reads it, keeps episodes below their source's hash
    threshold, relabels them, stamps the recipe hash, hashes them into `train` or `val`, serializes
    them (JPEG bytes pass through undecoded) into the task's own TFRecord part per split, and writes
-   the shard's packed train statistics accumulator beside them (`stats-<task>.bin`, ~30 KB). The
+   the shard's packed train statistics accumulator beside them (`stats-<task>.bin`, ~65 KB). The
    pass has no shuffle: on the DaskRunner, whose GroupByKey is an all-to-all bag shuffle over every
    partition (some 2,000 scheduler tasks for 78 shards, more time than the work itself), a combine
    here cost more than the build. The driver merges the per-shard accumulators (exact integer
@@ -239,16 +239,16 @@ def stats_part_name(task: int) -> str:
 def merge_stats_parts(recipe: Recipe, tasks, folder: Path) -> None:
     """Driver: the build tasks' packed accumulators -> `dataset_statistics.json` (whole mix) and one
     file per source; removes the parts. A task without one kept no train episode."""
-    whole, by_source = StatsAccumulator(), {}
+    by_source: dict[str, StatsAccumulator] = {}
     for task, (index, _, _) in enumerate(tasks):
         part = folder / stats_part_name(task)
         if not part.exists():
             continue
-        acc = unpack(part.read_bytes())
-        name = recipe.sources[index].name
-        by_source.setdefault(name, StatsAccumulator()).merge(acc)
-        whole.merge(acc)
+        by_source.setdefault(recipe.sources[index].name, StatsAccumulator()).merge(unpack(part.read_bytes()))
         part.unlink()
+    whole = StatsAccumulator()
+    for acc in by_source.values():
+        whole.merge(acc)
     if not whole.num_trajectories:
         return
     io.write_json(str(folder), STATS_FILE, whole.to_dict())

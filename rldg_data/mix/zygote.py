@@ -45,6 +45,7 @@ log = logging.getLogger(__name__)
 PRELOAD = ("apache_beam.runners.worker.sdk_worker_main", "grpc._channel", "grpc._interceptor",
            "rldg_data.mix.pipeline")
 DISABLE_VARIABLE = "RLDG_MIX_FORKED_WORKERS"  # "0": Beam starts each worker as a new interpreter
+STATE_SAMPLING_PERIOD_MS = 10  # Beam's default is 200 ms; see `_prompt_bundle_ends`
 _PATH_VARIABLE = "RLDG_ZYGOTE_SYS_PATH"
 _BOOT = ("import json, os, sys; sys.path[:] = json.loads(os.environ.pop('RLDG_ZYGOTE_SYS_PATH')); "
          "from rldg_data.mix.zygote import serve; serve(sys.argv[1:])")
@@ -163,6 +164,7 @@ def _run_worker(env: Mapping[str, str], own_fds: Sequence[int]) -> None:
         for handler in list(root.handlers):  # Beam's import left a stderr handler (basicConfig):
             root.removeHandler(handler)  # records go to the driver's logging, through Beam's log service
         logging.getLogger(sdk_worker_main.__name__).addFilter(_NoMainSessionWarning())
+        _prompt_bundle_ends()
         sdk_worker_main.main([])
         code = 0
     except SystemExit as exc:
@@ -176,6 +178,27 @@ def _run_worker(env: Mapping[str, str], own_fds: Sequence[int]) -> None:
             except Exception:  # noqa: BLE001
                 pass
         os._exit(code)
+
+
+def _prompt_bundle_ends() -> None:
+    """Makes this worker's bundles end when their work does, not up to 0.2 s later.
+
+    Every bundle starts a state-sampler thread (per-step time, for Beam's "processing stuck" logs)
+    that sleeps between samples for a period growing to `DEFAULT_SAMPLING_PERIOD_MS` (200 ms), and
+    ends by joining it: the worker idles through the rest of that sleep before it reports the
+    bundle done, ~0.1 s on average for each of the two bundles of a mix pass, measured by
+    timestamps in a worker (its last shard done 2.661 s, bundle reported 2.780 s). A 10 ms period
+    costs one lock take per 10 ms on a thread that holds no GIL. Worker processes only: the driver's
+    Beam is left as the user has it."""
+    from apache_beam.runners.worker import statesampler
+
+    beams = statesampler.StateSampler
+
+    class StateSampler(beams):  # bundle_processor builds `statesampler.StateSampler(prefix, counters)`
+        def __init__(self, prefix, counter_factory, sampling_period_ms=STATE_SAMPLING_PERIOD_MS):
+            super().__init__(prefix, counter_factory, sampling_period_ms)
+
+    statesampler.StateSampler = StateSampler
 
 
 class _NoMainSessionWarning(logging.Filter):

@@ -3,7 +3,7 @@
 Accumulators are `rldg_data.stats.accumulators.StatsAccumulator`s: integer sums, min/max and a fixed-layout
 histogram sketch, so partial results merge exactly in any order (identical statistics on any
 runner and worker count). The mix's build DoFn fills one accumulator per source shard and writes
-it packed (`pack`: pickle + zlib; the sketch is ~0.9 MB dense but mostly zeros, ~30 KB packed)
+it packed (`pack`: the sketch is ~0.9 MB dense but mostly zeros, so only its non-zero cells)
 beside the shard's part files; the driver merges them (`mix.pipeline.merge_stats_parts`). No
 Beam combine: on the DaskRunner a GroupByKey is an all-to-all shuffle that cost more than the
 build itself (BENCHMARKS.md, "mix scaling").
@@ -11,11 +11,15 @@ build itself (BENCHMARKS.md, "mix scaling").
 
 from __future__ import annotations
 
-import pickle
-import zlib
+import json
+import struct
+
+import numpy as np
 
 from rldg_data.contract.episode import Episode
-from rldg_data.stats.accumulators import StatsAccumulator, statistics_arrays
+from rldg_data.stats.accumulators import FieldStats, StatsAccumulator, statistics_arrays
+
+_MAGIC = b"RLDGACC1"
 
 
 def stats_arrays(episode: Episode) -> dict:
@@ -24,9 +28,57 @@ def stats_arrays(episode: Episode) -> dict:
 
 
 def pack(acc: StatsAccumulator) -> bytes:
-    """A compact, exact serialization of an accumulator (for crossing between workers)."""
-    return zlib.compress(pickle.dumps(acc, protocol=pickle.HIGHEST_PROTOCOL), 1)
+    """A compact, exact serialization of an accumulator (for crossing between workers).
+
+    A JSON header (counts, the exact integer sums, float32 min/max) and, per field, the flat
+    indices and counts of its histogram's non-zero cells (counts in the smallest unsigned type
+    that holds them). A 51-episode shard of the scaling benchmark's source fills ~6,500 of a
+    4-dim field's 55,000 cells: pickle + zlib of the dense arrays took 2.5 ms to pack and 1.3 ms
+    to unpack, mostly compressing and decompressing zeros, and the driver unpacks every shard's
+    after the build; this layout takes 0.9 and 0.6 ms (~65 KB). No pickle: reading one runs no
+    code."""
+    header: dict = {"num_trajectories": acc.num_trajectories, "fields": {}}
+    body = []
+    for name, field in acc.fields.items():
+        if field.dims is None:
+            header["fields"][name] = None
+            continue
+        flat = field.hist.reshape(-1)
+        index = np.flatnonzero(flat).astype(np.int32)
+        counts = flat[index]
+        dtype = np.min_scalar_type(int(counts.max())) if len(counts) else np.dtype(np.uint8)
+        header["fields"][name] = {
+            "count": field.count, "dims": field.dims, "sums": field.sums, "sumsqs": field.sumsqs,
+            "min": field.min.tolist(), "max": field.max.tolist(), "cells": len(index), "dtype": dtype.str}
+        body += [index.tobytes(), counts.astype(dtype).tobytes()]
+    head = json.dumps(header).encode()
+    return b"".join([_MAGIC, struct.pack("<I", len(head)), head, *body])
 
 
 def unpack(blob: bytes) -> StatsAccumulator:
-    return pickle.loads(zlib.decompress(blob))
+    """The accumulator `pack` wrote; ValueError if `blob` is not one."""
+    if blob[:len(_MAGIC)] != _MAGIC:
+        raise ValueError("not a packed statistics accumulator (no RLDGACC1 header)")
+    at = len(_MAGIC) + 4
+    (size,) = struct.unpack("<I", blob[len(_MAGIC):at])
+    header = json.loads(blob[at:at + size])
+    at += size
+    acc = StatsAccumulator()
+    acc.num_trajectories = header["num_trajectories"]
+    for name, meta in header["fields"].items():
+        field = acc.fields[name] = FieldStats()
+        if meta is None:
+            continue
+        field._init(meta["dims"])
+        field.count, field.sums, field.sumsqs = meta["count"], meta["sums"], meta["sumsqs"]
+        field.min = np.asarray(meta["min"], np.float32)
+        field.max = np.asarray(meta["max"], np.float32)
+        cells, dtype = meta["cells"], np.dtype(meta["dtype"])
+        index = np.frombuffer(blob, np.int32, cells, at)
+        at += index.nbytes
+        counts = np.frombuffer(blob, dtype, cells, at)
+        at += counts.nbytes
+        field.hist.reshape(-1)[index] = counts
+    if at != len(blob):
+        raise ValueError(f"packed statistics accumulator: {len(blob) - at} bytes past its end")
+    return acc
