@@ -213,17 +213,41 @@ def main() -> None:
     if not source.exists():
         subprocess.run([sys.executable, str(HERE.with_name("bench_mix.py")), "--write-source",
                         str(args.episodes), str(args.length), str(root)], check=True)
-    results = []
+    results, machine = [], []
     for round_ in range(args.repeat):
+        machine.append(_machine_speedup())
         for runner in args.runners.split(","):
             r = _run_child(runner, source, root)
             if r is not None:
                 r["round"] = round_
+                r["machine_2proc_speedup"] = machine[-1]
                 results.append(r)
     _report(results)
+    from t_interval import mean_ci
+
+    mean, half = mean_ci(machine)
+    print(f"  the machine itself, 2 processes of a pure-CPU loop vs 1 (once per round, before it): "
+          f"{mean:.2f}x [{mean - half:.2f}, {mean + half:.2f}] (n={len(machine)}; min {min(machine):.2f}x)")
     print(f"  load average during the run (1 min): {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2))
+
+
+_SPIN = ("import sys, time\nt = time.perf_counter()\nx = 0\nfor i in range(4_000_000):\n    x += i * i\n"
+         "print(time.perf_counter() - t)")
+
+
+def _machine_speedup() -> float:
+    """What this machine gives two busy processes at this moment: a pure-CPU Python loop alone, then
+    in two processes at once; 2 x alone / the slower of the two (2.0 = two free cores), median of 3. On a shared
+    host the second core is not always free, and that bounds every 2-worker ratio of the round."""
+    def spin(n: int) -> list[float]:
+        procs = [subprocess.Popen([sys.executable, "-c", _SPIN], stdout=subprocess.PIPE, text=True) for _ in range(n)]
+        return [float(p.communicate()[0]) for p in procs]
+
+    import statistics
+
+    return statistics.median(2 * spin(1)[0] / max(spin(2)) for _ in range(3))
 
 
 def _run_child(runner: str, source: Path, root: Path):

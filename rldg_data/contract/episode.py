@@ -33,7 +33,8 @@ class EpisodeMetadata:
     recipe_hash: str = ""
 
     def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
+        # every field is a scalar: a shallow copy is asdict's result without its deep copies
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
 
     @classmethod
     def from_dict(cls, values: Mapping) -> "EpisodeMetadata":

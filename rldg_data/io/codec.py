@@ -50,10 +50,10 @@ def encode_episode(episode: Episode, image_encoding: str = "jpeg",
                                                              (encoded_images or {}).get(name)))
         elif name in spec.TEXT_STEP_FIELDS:
             feature[key].bytes_list.value.extend(_text_list(values))
-        elif name in _INT_FIELDS:
-            feature[key].int64_list.value.extend(np.asarray(values, np.int64).ravel())
-        else:
-            feature[key].float_list.value.extend(np.asarray(values, np.float32).ravel())
+        elif name in _INT_FIELDS:  # tolist(): protobuf takes Python numbers ~4x faster than numpy's
+            feature[key].int64_list.value.extend(np.asarray(values, np.int64).ravel().tolist())
+        else:  # float32 -> Python float -> float32: the same bits
+            feature[key].float_list.value.extend(np.asarray(values, np.float32).ravel().tolist())
     for name, value in episode.metadata.to_dict().items():
         key = f"{spec.EPISODE_METADATA}/{name}"
         if isinstance(value, str):

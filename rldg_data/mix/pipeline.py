@@ -211,11 +211,12 @@ class _BuildShard(beam.DoFn):
                 continue
             if plan.episode_hash(seed, ep.episode_id) > limit or ep.episode_id in drops:
                 continue
-            ep = episode_ops.apply_relabels(ep, source.relabels, self._policy(index))
-            ep = ep.replace(recipe_hash=self.recipe_hash)
-            found = ep.violations(self.spec if decode else None)
-            if found:
-                raise found[0].located(file=path)
+            relabeled = episode_ops.apply_relabels(ep, source.relabels, self._policy(index))
+            if relabeled is not ep:  # the reader checked `ep`; a relabel must leave it valid too
+                found = relabeled.violations(self.spec if decode else None)
+                if found:
+                    raise found[0].located(file=path)
+            ep = relabeled.replace(recipe_hash=self.recipe_hash)
             split = "val" if plan.is_val(seed, ep.episode_id, self.recipe.val_fraction) else "train"
             parts.write(split, ep.episode_id, encode_episode(ep, self.spec.image_encoding),
                         io.summary_of(ep, source.name))
