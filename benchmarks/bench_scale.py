@@ -12,7 +12,11 @@ Source: `benchmarks/bench_mix.py --write-source EPISODES LENGTH DIR` (64x64 JPEG
 recipe `{name: scale, seed: 0, sources: {s: {path: DIR/src/source/1.0.0}}}` (issue 21).
 
     .venv/bin/python benchmarks/bench_scale.py --source /tmp/s400k [--episodes 4000 --length 100]
-        [--runners inproc,mp1,mp2,dask1,dask2,mp1new,mp2new] [--json out.json]
+        [--runners inproc,mp1,mp2,dask1,dask2,mp1new,mp2new] [--repeat R] [--json out.json]
+
+Each round first measures the machine's own 2-process speed-up (a pure-CPU loop alone, then in two
+processes at once) and prints its mean beside the ratios: on a shared host the second core is not
+always free, and that bounds what any 2-worker runner can gain in that round.
 
 `--workers N` (mp1, mp2) forks its workers from the zygote that `rldg mix --workers N` starts before
 its own imports (`rldg_data.mix.zygote`); it is started before the timer here, as the in-process
@@ -233,14 +237,15 @@ def main() -> None:
         Path(args.json).write_text(json.dumps(results, indent=2))
 
 
-_SPIN = ("import sys, time\nt = time.perf_counter()\nx = 0\nfor i in range(4_000_000):\n    x += i * i\n"
+_SPIN = ("import time\nt = time.perf_counter()\nx = 0\nfor i in range(4_000_000):\n    x += i * i\n"
          "print(time.perf_counter() - t)")
 
 
 def _machine_speedup() -> float:
     """What this machine gives two busy processes at this moment: a pure-CPU Python loop alone, then
-    in two processes at once; 2 x alone / the slower of the two (2.0 = two free cores), median of 3. On a shared
-    host the second core is not always free, and that bounds every 2-worker ratio of the round."""
+    in two processes at once; 2 x alone / the slower of the two (2.0 = two free cores), median of 3.
+    On a shared host the second core is not always free, and that bounds every 2-worker ratio of
+    the round."""
     def spin(n: int) -> list[float]:
         procs = [subprocess.Popen([sys.executable, "-c", _SPIN], stdout=subprocess.PIPE, text=True) for _ in range(n)]
         return [float(p.communicate()[0]) for p in procs]
