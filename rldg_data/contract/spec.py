@@ -147,51 +147,13 @@ def features(
 
 
 def features_for(spec: DatasetSpec):
-    """Returns the TFDS `FeaturesDict` of a contract dataset described by `spec`."""
+    """Returns the TFDS `FeaturesDict` of a contract dataset described by `spec`: TFDS's reader of
+    `features.json` applied to `tfds_json.features_json(spec)`, the features' one definition."""
     import tensorflow_datasets as tfds
 
-    f = tfds.features
-    hw = (spec.image_size, spec.image_size, 3)
-    observation = {
-        "image": f.Image(shape=hw, dtype=np.uint8, encoding_format=spec.image_encoding,
-                         doc="Main camera RGB."),
-        "state": f.Tensor(shape=(spec.state_dim,), dtype=np.float32,
-                          doc="Proprioception: end-effector position and gripper opening."),
-    }
-    if spec.wrist:
-        observation["wrist_image"] = f.Image(shape=hw, dtype=np.uint8,
-                                             encoding_format=spec.image_encoding,
-                                             doc="Wrist camera RGB.")
-    if spec.privileged_dim:
-        observation["privileged_state"] = f.Tensor(
-            shape=(spec.privileged_dim,), dtype=np.float32,
-            doc="Simulator-only object and goal poses (what state-based specialists act on).")
-    step = {
-        "observation": f.FeaturesDict(observation),
-        "action": f.Tensor(shape=(spec.action_dim,), dtype=np.float32,
-                           doc="End-effector delta + gripper (+1 open), in [-1, 1]."),
-        "reward": f.Scalar(dtype=np.float32),
-        "discount": f.Scalar(dtype=np.float32),
-        "is_first": f.Scalar(dtype=np.bool_),
-        "is_last": f.Scalar(dtype=np.bool_),
-        "is_terminal": f.Scalar(dtype=np.bool_),
-        "language_instruction": f.Text(),
-        "source": f.Text(doc=f"Who acted: one of {', '.join(SOURCES)}."),
-        "stage": f.Scalar(dtype=np.int32, doc="Stage of a multi-stage task (0 if single-stage)."),
-    }
-    metadata = {
-        EPISODE_ID: f.Text(doc="Globally unique, stable episode id."),
-        TASK: f.Text(),
-        VARIANT: f.Text(),
-        SPLIT: f.Text(doc="seen or unseen"),
-        POLICY_ID: f.Text(doc="Specialist checkpoint id or demonstrator id."),
-        SUCCESS: f.Scalar(dtype=np.bool_),
-        EPISODE_RETURN: f.Scalar(dtype=np.float32),
-        LENGTH: f.Scalar(dtype=np.int32),
-        SEED: f.Scalar(dtype=np.int64),
-        RECIPE_HASH: f.Text(doc="Hash of the mix recipe that selected the episode, or ''."),
-    }
-    return f.FeaturesDict({STEPS: f.Dataset(step), EPISODE_METADATA: f.FeaturesDict(metadata)})
+    from rldg_data.contract.tfds_json import features_json
+
+    return tfds.features.FeatureConnector.from_json(features_json(spec))
 
 
 def spec_from_features(feats) -> DatasetSpec:

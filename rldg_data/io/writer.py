@@ -2,7 +2,7 @@
 
 `DatasetWriter` serializes each `Episode` (after `validate()`) into TFRecord shards inside a hidden
 temporary folder next to the target, then writes TFDS's own metadata (`dataset_info.json`,
-`features.json`) with `tfds.folder_dataset.write_metadata` and renames the folder into place. The
+`features.json`, in TFDS's layout: `contract.tfds_json`) and renames the folder into place. The
 result is `<data_dir>/<name>/<version>/`, loadable by `tfds.builder_from_directory` without this
 package; an interrupted or failed write leaves no dataset (and any old one intact).
 """
@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Iterable, Mapping, Optional
 
 from rldg_data.contract import spec
+from rldg_data.contract.tfds_json import write_metadata
 from rldg_data.io.atomic import replace_dir
 from rldg_data.contract.episode import Episode
 from rldg_data.errors import ContractError, DatasetError
@@ -130,23 +131,13 @@ class DatasetWriter:
 
     def commit(self) -> Path:
         """Finishes the shards, writes TFDS metadata, and renames the dataset into place."""
-        import tensorflow_datasets as tfds
-
         if not self._splits:
             raise DatasetError(f"no episodes were written to {self.final_dir}: refusing an empty dataset")
-        split_infos = []
+        splits = []
         for split, shards in self._splits.items():
             shards.finish()
-            split_infos.append(tfds.core.SplitInfo(name=split, shard_lengths=list(shards.lengths),
-                                                   num_bytes=int(sum(shards.sizes))))
-        tfds.folder_dataset.write_metadata(
-            data_dir=str(self.tmp_dir),
-            features=spec.features_for(self.spec),
-            split_infos=split_infos,
-            filename_template="{DATASET}-{SPLIT}.{FILEFORMAT}-{SHARD_X_OF_Y}",
-            check_data=False,
-            description=self.description,
-        )
+            splits.append((split, list(shards.lengths), int(sum(shards.sizes))))
+        write_metadata(self.tmp_dir, self.spec, self.name, self.version, self.description, splits)
         info = {"name": self.name, "version": self.version, "num_episodes": len(self._digests),
                 "num_steps": self._steps, "digest": dataset_digest(self._digests), **self.extra_info}
         (self.tmp_dir / RLDG_INFO_FILE).write_text(json.dumps(info, indent=2, sort_keys=True))

@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 from rldg_data.contract import spec
+from rldg_data.contract.tfds_json import write_metadata
 from rldg_data.io import beam_io as io
 from rldg_data.errors import ContractError, DatasetError
 from rldg_data.mix.recipe import Recipe
@@ -16,9 +17,8 @@ from rldg_data.io.writer import RLDG_INFO_FILE, dataset_digest, publish, shard_n
 
 def assemble(recipe: Recipe, mix_plan: dict, work: Path, dataset_name: str) -> tuple[list, dict]:
     """Renames the pipeline's parts in `work` into TFDS shards `<dataset_name>-<split>.tfrecord-i-of-n`
-    (task order), writes `rldg_info.json` and the card; returns (TFDS SplitInfos, rldg_info)."""
-    import tensorflow_datasets as tfds
-
+    (task order), writes `rldg_info.json` and the card; returns ((split, records per shard, bytes)
+    per split, rldg_info)."""
     parts = [p for p in io.list_parts(work) if p["episodes"]]
     if not parts:
         raise DatasetError(f"recipe {recipe.name!r} selected no episodes (plan: {mix_plan['available'] or 0} "
@@ -28,20 +28,20 @@ def assemble(recipe: Recipe, mix_plan: dict, work: Path, dataset_name: str) -> t
     by_split: dict[str, list[dict]] = collections.defaultdict(list)
     for part in parts:
         by_split[part["split"]].append(part)
-    split_infos, rows = [], []
+    splits, rows = [], []
     for split, split_parts in sorted(by_split.items()):
         for i, part in enumerate(split_parts):
             os.replace(part["file"], work / shard_name(dataset_name, split, i, len(split_parts)))
             os.remove(Path(part["file"]).with_suffix(".json"))
             rows += [dict(r, dataset_split=split) for r in part["episodes"]]
-        split_infos.append(tfds.core.SplitInfo(name=split, shard_lengths=[len(p["episodes"]) for p in split_parts],
-                                               num_bytes=int(sum(p["num_bytes"] for p in split_parts))))
+        splits.append((split, [len(p["episodes"]) for p in split_parts],
+                       int(sum(p["num_bytes"] for p in split_parts))))
     info = mix_info(recipe, mix_plan, rows)
     (work / RLDG_INFO_FILE).write_text(json.dumps(info, indent=2, sort_keys=True))
     from rldg_data.io.card import write_card
 
     write_card(work, recipe, info)
-    return split_infos, info
+    return splits, info
 
 
 def _plan_from_parts(recipe: Recipe, mix_plan: dict, parts: list[dict]) -> dict:
@@ -59,14 +59,11 @@ def _plan_from_parts(recipe: Recipe, mix_plan: dict, parts: list[dict]) -> dict:
 
 def finalize(recipe: Recipe, data_spec: spec.DatasetSpec, mix_plan: dict, work: Path, final: Path,
              overwrite: bool) -> Path:
-    """Turns the pipeline's output folder `work` into a published TFDS dataset at `final`."""
-    import tensorflow_datasets as tfds
-
-    split_infos, _ = assemble(recipe, mix_plan, work, recipe.name)
-    tfds.folder_dataset.write_metadata(
-        data_dir=str(work), features=spec.features_for(data_spec), split_infos=split_infos,
-        filename_template="{DATASET}-{SPLIT}.{FILEFORMAT}-{SHARD_X_OF_Y}", check_data=False,
-        description=recipe.description or f"RLDG mix {recipe.name} (recipe {recipe.hash[:12]})")
+    """Turns the pipeline's output folder `work` into a published TFDS dataset at `final` (TFDS's
+    metadata written by `contract.tfds_json`: no TensorFlow Datasets import in `rldg mix`)."""
+    splits, _ = assemble(recipe, mix_plan, work, recipe.name)
+    write_metadata(work, data_spec, recipe.name, recipe.version,
+                   recipe.description or f"RLDG mix {recipe.name} (recipe {recipe.hash[:12]})", splits)
     return publish(work, final, overwrite)
 
 

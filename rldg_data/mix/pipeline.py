@@ -34,7 +34,7 @@ import os
 import shutil
 import uuid
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Sequence
 
 import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
@@ -362,7 +362,10 @@ def build_into(recipe: Recipe, folder: str | os.PathLike, dataset_name: str, bea
     SplitInfos for the builder to record (TFDS writes `dataset_info.json` and renames the folder)."""
     from rldg_data.mix.finalize import assemble
 
+    import tensorflow_datasets as tfds
+
     folder = Path(folder)
     mix_plan, _ = run_passes(recipe, folder, beam_options)
-    split_infos, _ = assemble(recipe, mix_plan, folder, dataset_name)
-    return split_infos
+    splits, _ = assemble(recipe, mix_plan, folder, dataset_name)
+    return [tfds.core.SplitInfo(name=name, shard_lengths=lengths, num_bytes=num_bytes)
+            for name, lengths, num_bytes in splits]
