@@ -35,6 +35,7 @@ Compare with an older checkout: PYTHONPATH=OLD_TREE .venv/bin/python benchmarks/
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import subprocess
@@ -169,6 +170,7 @@ def child(runner: str, source: str, out: str) -> None:
                                            host="127.0.0.1", dashboard_address=None, preload=preload)
         opt = ["--runner=DaskRunner", f"--dask_client_address={cluster.scheduler_address}"]
     setup = time.perf_counter() - t0
+    gc.freeze()  # as `rldg mix` does after its imports (rldg_data/mix/cli.py)
     stages = {}
     work = Path(out) / "work"
     work.mkdir(parents=True)
