@@ -101,19 +101,22 @@ def features_json(spec: S.DatasetSpec) -> dict:
                            S.EPISODE_METADATA: _features_dict(metadata)})
 
 
-def dataset_info_json(name: str, version: str, description: str,
+def dataset_info_json(name: str, version: str, description: Optional[str],
                       splits: Sequence[tuple[str, Sequence[int], int]]) -> dict:
     """TFDS's `dataset_info.json` of a folder of TFRecord shards named by `FILENAME_TEMPLATE`:
     `splits` is (split name, records per shard, bytes) per split."""
-    return {
-        "name": name, "version": version, "description": description, "fileFormat": "tfrecord",
+    info = {
+        "name": name, "version": version, "fileFormat": "tfrecord",
         "splits": [{"name": split, "filepathTemplate": FILENAME_TEMPLATE, "numBytes": str(int(num_bytes)),
                     "shardLengths": [str(int(n)) for n in lengths]}
                    for split, lengths, num_bytes in splits],
     }
+    if description:  # TFDS leaves an empty field out, as protobuf's JSON does
+        info["description"] = description
+    return info
 
 
-def write_metadata(folder: Path, data_spec: S.DatasetSpec, name: str, version: str, description: str,
+def write_metadata(folder: Path, data_spec: S.DatasetSpec, name: str, version: str, description: Optional[str],
                    splits: Sequence[tuple[str, Sequence[int], int]]) -> None:
     """Writes `features.json` and `dataset_info.json` into `folder` (as TFDS formats them)."""
     (folder / "features.json").write_text(json.dumps(features_json(data_spec), indent=4, sort_keys=True))
