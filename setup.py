@@ -65,10 +65,10 @@ setup(
         # Subcommands of `rldg`: each package registers its own here (see rldg_data.cli).
         # A name whose module is not written yet is skipped with a warning by `rldg`.
         "rldg.commands": [
-            "validate=rldg_data.contract.cli:register_validate",
+            "validate=rldg_data.validation.cli:register_validate",
             "mix=rldg_data.mix.cli:register_mix",
             "stats=rldg_data.stats.cli:register_stats",
-            "export=rldg_data.lerobot.cli:register_export",
+            "export=rldg_data.exports.cli:register_export",
             "pack=rldg_data.sharing.cli:register_pack",
             "unpack=rldg_data.sharing.cli:register_unpack",
             "verify=rldg_data.sharing.cli:register_verify",

@@ -143,13 +143,13 @@ def bench_examples(paths: list[Path]) -> None:
 
     from collectors.logs import read_episode
     from rldg_data.io.codec import features_dict as episode_to_example
-    from rldg_data.contract import spec
+    from rldg_data.contract import spec, tfds_json
 
     t = time.perf_counter()
     episodes = [read_episode(p) for p in paths]
     read_s = time.perf_counter() - t
     steps = sum(len(e) for e in episodes)
-    features = spec.features_for(episodes[0].spec())
+    features = tfds_json.features_for(episodes[0].spec())
 
     def plain_form(ep):
         per_step = []

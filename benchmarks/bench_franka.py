@@ -1,7 +1,7 @@
 """Franka client benchmark: the 10 Hz control loop's period, and the client's cost per step
 against stepping the simulator directly.
 
-Starts `robot_io.sim_server` (insertion/vga, 64x64 main camera) in a child process, then:
+Starts `robot_io.sim.server` (insertion/vga, 64x64 main camera) in a child process, then:
 1. loop: N steps of `FrankaEnv` at 10 Hz (a zero action; /clearerr + /pose + /getstate +
    /camera per step): period p50/p99/max and the overrun rate (Wilson 95% interval);
 2. overhead: the same steps with no period to sleep out (hz 1000: the step's own work, i.e. the
@@ -24,7 +24,7 @@ import numpy as np
 import robot_io
 import robot_io.franka as franka
 from robot_io.franka.env import FrankaEnv
-from robot_io.sim_server import spawned
+from robot_io.sim.server import spawned
 
 
 def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:

@@ -69,7 +69,7 @@ def collect_cmd(out: Path, episodes: int, seed: int = 0) -> list[str]:
 
 def episodes_of(path: Path) -> int | None:
     """Episodes of a validate-clean dataset at `path`; None if it is missing or not clean."""
-    from rldg_data.contract.validate import validate_dataset
+    from rldg_data.validation.validate import validate_dataset
     from rldg_data.errors import RldgError
 
     try:

@@ -66,9 +66,9 @@ def png_then_encode_export(source: Path, out: Path, config) -> None:
     import av
     from PIL import Image
 
-    from rldg_data.lerobot import export as ex
-    from rldg_data.lerobot import layout
-    from rldg_data.lerobot.video import _codec_options, encoder_options
+    from rldg_data.exports import lerobot as ex
+    from rldg_data.io import lerobot_layout as layout
+    from rldg_data.io.video import _codec_options, encoder_options
 
     class PngThenEncode(ex._LeRobotWriter):
         def _write_video(self, key, frames):
@@ -149,7 +149,7 @@ def interval(rates: list[float]) -> str:
 def rss_child(source: str, out: str) -> None:
     """In a fresh process: peak RSS of exporting `source` (sampled: ru_maxrss survives execve)."""
     from peak_rss import PeakRSS
-    from rldg_data.lerobot import ExportConfig, export_lerobot
+    from rldg_data.exports.lerobot import ExportConfig, export_lerobot
 
     import rldg_data.io.reader  # noqa: F401  (imports before the baseline)
     import tensorflow  # noqa: F401
@@ -173,7 +173,7 @@ def main() -> None:
     if args.rss_child:
         rss_child(*args.rss_child)
         return
-    from rldg_data.lerobot import ExportConfig, export_lerobot
+    from rldg_data.exports.lerobot import ExportConfig, export_lerobot
     from rldg_data.io.reader import open_dataset
 
     config = ExportConfig(fps=FPS, vcodec="h264")

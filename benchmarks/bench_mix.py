@@ -61,7 +61,7 @@ def plain_tfds_build(source: Path, out: Path) -> None:
     """The common rlds_dataset_builder pattern: yield per-step dicts of numpy arrays; TFDS encodes."""
     import tensorflow_datasets as tfds
 
-    from rldg_data.contract import spec
+    from rldg_data.contract import spec, tfds_json
     from rldg_data.io.reader import iter_episodes, open_dataset
 
     data_spec = open_dataset(source).spec
@@ -70,7 +70,7 @@ def plain_tfds_build(source: Path, out: Path) -> None:
         VERSION = tfds.core.Version("1.0.0")
 
         def _info(self):
-            return tfds.core.DatasetInfo(builder=self, features=spec.features_for(data_spec))
+            return tfds.core.DatasetInfo(builder=self, features=tfds_json.features_for(data_spec))
 
         def _split_generators(self, dl_manager):
             return {"train": self._generate_examples()}

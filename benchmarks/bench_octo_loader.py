@@ -72,7 +72,7 @@ def make_dataset(root: str, episodes: int) -> tuple[str, str]:
     sys.path.insert(0, REPO)
     from rldg_data.io.writer import write_dataset
     from tests.factories import make_episode
-    from trainers.octo import export_octo
+    from rldg_data.exports.octo import export_octo
 
     eps = (make_episode(f"b-{i}", length=LENGTH, image_size=SIZE, seed=i, wrist=True) for i in range(episodes))
     path = write_dataset(eps, os.path.join(root, "data"), f"octo_bench{episodes}")

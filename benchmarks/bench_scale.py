@@ -19,7 +19,7 @@ processes at once) and prints its mean beside the ratios: on a shared host the s
 always free, and that bounds what any 2-worker runner can gain in that round.
 
 `--workers N` (mp1, mp2) forks its workers from the zygote that `rldg mix --workers N` starts before
-its own imports (`rldg_data.mix.zygote`); it is started before the timer here, as the in-process
+its own imports (`rldg_data.mix.runner.zygote`); it is started before the timer here, as the in-process
 driver's imports are; mp1new and mp2new are the same runs with workers started by Beam as new
 interpreters (RLDG_MIX_FORKED_WORKERS=0), as before the zygote.
 Dask workers start with `--preload rldg_data.mix.dask_worker` (as docs/SCALING.md tells a cluster's
@@ -154,7 +154,7 @@ def child(runner: str, source: str, out: str) -> None:
     label, opt = RUNNERS[runner]
     t0 = time.perf_counter()
     if runner in ("mp1", "mp2"):  # the worker zygote, as `rldg mix --workers N` starts it beside its imports
-        from rldg_data.mix import zygote
+        from rldg_data.mix.runner import zygote
 
         zygote.prestart()
         zygote.shared_pool().ready.wait()

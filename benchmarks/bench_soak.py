@@ -23,6 +23,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from rldg_data.contract.check import validate_episode
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -54,7 +55,7 @@ def run_concurrent(root: Path, collectors: int, episodes: int) -> tuple[float, i
         roots = [p for p in root.iterdir() if p.is_dir()] if root.is_dir() else []
         for path in episode_logs(roots) if roots else []:
             if path not in seen:
-                read_episode(path).validate()  # a finished log must read back whole, right now
+                validate_episode(read_episode(path))  # a finished log must read back whole, right now
                 seen.add(path)
         polls += 1
         if not running:
@@ -80,7 +81,7 @@ def mix_logs(root: Path, logs: list[Path]) -> tuple[int, int, float]:
     from collectors.logs import iter_log_episodes
     from rldg_data.mix.pipeline import build_mix
     from rldg_data.mix.recipe import recipe_from_dict
-    from rldg_data.contract.validate import validate_dataset
+    from rldg_data.validation.validate import validate_dataset
     from rldg_data.io.writer import write_dataset
 
     start = time.perf_counter()

@@ -54,7 +54,7 @@ def register_collect(sub) -> None:
     p.add_argument("--intervene-steps", type=int, default=10,
                    help="steps the demonstrator keeps control per intervention (default 10)")
     p.add_argument("--robot", default="", metavar="URL|CONFIG.json",
-                   help="record through a HIL-SERL robot server (real, or `python -m robot_io.sim_server`) "
+                   help="record through a HIL-SERL robot server (real, or `python -m robot_io.sim.server`) "
                         "instead of the in-process simulator; see collectors/robot.py")
     p.add_argument("--env-factory", default="", help=argparse.SUPPRESS)
     p.add_argument("--demonstrator-factory", default="", help=argparse.SUPPRESS)
@@ -63,7 +63,7 @@ def register_collect(sub) -> None:
 
 def list_choices() -> str:
     """Tasks with their seen / unseen variants, and the forms --policy takes."""
-    from robot_io.registry import TASKS, variants
+    from robot_io.sim.registry import TASKS, variants
 
     lines = ["tasks and variants (seen: in training data; unseen: held out for evaluation):"]
     for task in TASKS:
@@ -133,7 +133,7 @@ def register_import(sub) -> None:
     h.add_argument("--name", default="hil_serl", help="dataset name (default hil_serl)")
     h.add_argument("--trust-pickle", action="store_true",
                    help="I made or trust these files (unpickling can run arbitrary code)")
-    from collectors.hil_serl import ImportOptions  # light: numpy and the core's contract
+    from rldg_data.imports.hil_serl import ImportOptions  # light: numpy and the core's contract
     from rldg_data.cli_options import add_dataclass_options
 
     add_dataclass_options(h, ImportOptions, ["source", "instruction", "task", "variant", "split", "wrist", "cameras"],
@@ -145,7 +145,7 @@ def register_import(sub) -> None:
 
 
 def _run_hil_serl(args) -> int:
-    from collectors.hil_serl import ImportOptions, import_hil_serl
+    from rldg_data.imports.hil_serl import ImportOptions, import_hil_serl
     from rldg_data.cli_options import from_args
 
     options = from_args(ImportOptions, args, relative_gripper=not args.absolute_gripper)

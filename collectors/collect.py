@@ -25,6 +25,7 @@ from typing import Callable, Optional
 from collectors.actors import InterventionRule
 from collectors.recorder import EpisodeHeader, record_episode
 from rldg_data.errors import RldgError
+from rldg_data.io.atomic import write_json_atomic
 
 log = logging.getLogger(__name__)
 
@@ -126,7 +127,7 @@ def check_config(config: CollectConfig) -> None:
         if config.start_stage:
             raise RldgError("--start-stage is only supported for robot_io tasks, not with an env factory")
     else:
-        from robot_io.registry import variant_info
+        from robot_io.sim.registry import variant_info
 
         variant_info(config.task, config.variant)  # names the known tasks / variants
     if config.demonstrator_factory:
@@ -234,12 +235,7 @@ def _worker_main(config: CollectConfig, worker: int, indices: range, queue, pare
 
 def write_manifest(config: CollectConfig) -> Path:
     """Writes `out/collect.json` (the run's config) atomically, for provenance and resumption."""
-    out = Path(config.out)
-    out.mkdir(parents=True, exist_ok=True)
-    tmp = out / f".{MANIFEST}.tmp"
-    tmp.write_text(json.dumps(dataclasses.asdict(config), indent=2, sort_keys=True))
-    os.replace(tmp, out / MANIFEST)
-    return out / MANIFEST
+    return write_json_atomic(Path(config.out) / MANIFEST, dataclasses.asdict(config))
 
 
 def collect(config: CollectConfig, progress: Optional[Callable[[dict], None]] = None,

@@ -6,7 +6,7 @@ and yields `(episode_id, example)` in the nested-dict form a TFDS builder yields
 columnar (one array per step field, not a list of per-step dicts) and its frames are already JPEG
 (or PNG) bytes, which TFDS stores as they are: the builder does no per-step Python work beyond what
 TFDS itself needs. The example and the check are the codec's (`rldg_data.io.codec.features_dict`,
-`check_episode`), the same every other writer and reader of the toolkit uses.
+`rldg_data.contract.check.episode_violations`), the same every other writer and reader of the toolkit uses.
 """
 
 from __future__ import annotations
@@ -17,9 +17,10 @@ from pathlib import Path
 from typing import Iterable, Iterator, Optional
 
 from collectors.logs import episode_logs, read_episode
+from rldg_data.contract.check import episode_violations
 from rldg_data.contract import spec
 from rldg_data.errors import ContractError
-from rldg_data.io.codec import check_episode, features_dict
+from rldg_data.io.codec import features_dict
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +45,7 @@ def iter_examples(roots: Iterable[str | os.PathLike], dataset_spec: spec.Dataset
             log.warning("skipping damaged log: %s", exc)
             skipped.append(exc)
             continue
-        found = check_episode(episode, dataset_spec, file=str(path))
+        found = episode_violations(episode, dataset_spec, file=str(path))
         if found:
             raise found[0]
         if episode.episode_id in seen:

@@ -39,7 +39,7 @@ _LAZY = {
     "read_episodes": "rldg_data.io.reader",
     "write_dataset": "rldg_data.io.writer",
     "DatasetWriter": "rldg_data.io.writer",
-    "validate_dataset": "rldg_data.contract.validate",
+    "validate_dataset": "rldg_data.validation.validate",
     "Recipe": "rldg_data.mix.recipe",
     "load_recipe": "rldg_data.mix.recipe",
     "recipe_from_dict": "rldg_data.mix.recipe",

@@ -59,7 +59,7 @@ Run `rldg COMMAND --help` for each command's options."""
 
 
 def _core_commands() -> list[Callable]:
-    from rldg_data.contract import cli as commands
+    from rldg_data.validation import cli as commands
 
     return [commands.register_validate]
 

@@ -62,7 +62,7 @@ class ContractError(RldgError):
 
 
 class EpisodeValidationError(ContractError):
-    """`Episode.validate()` found violations; `.violations` lists all of them, the message the first."""
+    """`contract.check.validate_episode` found violations; `.violations` lists all of them, the message the first."""
 
     def __init__(self, violations: list[ContractError]) -> None:
         first = violations[0]

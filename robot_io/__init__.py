@@ -10,6 +10,11 @@ a human-proxy demonstrator, and teleoperation device interfaces for real robots.
     obs, reward, terminated, truncated, info = env.step(expert.act(obs))   # info: success, stage
     dm = robot_io.DmEnv(env)                         # for envlogger; robot_io.GymEnv(env) for gymnasium
 
+Two rooms: `robot_io.sim` (the simulated suite and its bundled robot server) and the real robot's
+(`robot_io.franka`: client, config and env over the robot server; `robot_io.cameras`;
+`robot_io.teleop`). The sim imports the hardware room's protocol where it serves it; the hardware
+room never imports the sim.
+
 Actions: end-effector delta xyz + gripper in [-1, 1] (+1 opens). State: hand xyz + gripper opening.
 Heavy modules (MuJoCo, dm_env, gymnasium) load on first use of these names.
 """
@@ -23,19 +28,20 @@ import os
 if "MUJOCO_GL" not in os.environ and not os.environ.get("DISPLAY"):
     os.environ["MUJOCO_GL"] = "egl"
 
-from robot_io.registry import TASKS, make, variant_info, variants
-from robot_io.tasks.base import PRIVILEGED_DIM, VariantInfo
+from robot_io.sim.registry import TASKS, make, variant_info, variants
+from robot_io.sim.tasks.base import PRIVILEGED_DIM
+from robot_io.sim.variants import VariantInfo
 
 __all__ = ["TASKS", "make", "variants", "variant_info", "VariantInfo", "PRIVILEGED_DIM",
            "SimEnv", "DmEnv", "GymEnv", "make_demonstrator", "HumanProxy", "HumanProxyConfig"]
 
 _LAZY = {
-    "SimEnv": "robot_io.sim_env",
-    "DmEnv": "robot_io.adapters",
-    "GymEnv": "robot_io.adapters",
-    "make_demonstrator": "robot_io.demonstrators",
-    "HumanProxy": "robot_io.human_proxy",
-    "HumanProxyConfig": "robot_io.human_proxy",
+    "SimEnv": "robot_io.sim.env",
+    "DmEnv": "robot_io.sim.adapters",
+    "GymEnv": "robot_io.sim.adapters",
+    "make_demonstrator": "robot_io.sim.demonstrators",
+    "HumanProxy": "robot_io.sim.human_proxy",
+    "HumanProxyConfig": "robot_io.sim.human_proxy",
 }
 
 

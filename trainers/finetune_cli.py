@@ -23,6 +23,9 @@ def register_finetune(sub) -> None:
     octo.add_argument("--batch-size", type=int, default=64)
     octo.add_argument("--octo-python", help="Python of an Octo install: launch scripts/finetune.py")
     octo.add_argument("--octo-repo", help="Octo git clone (default: found from the octo package)")
+    octo.add_argument("--force", action="store_true",
+                      help="replace an earlier Octo export at --out (refused while it holds anything "
+                           "else, a training run's runs/ folder included)")
     octo.set_defaults(func=_run_octo)
     vla = targets.add_parser("openvla", help="OpenVLA: 7-D/224px dataset copy, registration, statistics")
     vla.add_argument("dataset", help="contract dataset folder (anything else is refused)")
@@ -32,18 +35,22 @@ def register_finetune(sub) -> None:
     vla.add_argument("--openvla-python", help="Python of an OpenVLA install: launch vla-scripts/finetune.py")
     vla.add_argument("--openvla-repo", help="OpenVLA git clone (default: found from the prismatic package); "
                      "also written into the export's README launch line")
+    vla.add_argument("--force", action="store_true",
+                     help="replace an earlier OpenVLA export at --out (refused while it holds anything else)")
     vla.set_defaults(func=_run_openvla)
 
 
 def _run_octo(args) -> int:
-    from trainers.octo import export_octo, launch_octo
+    from rldg_data.exports.octo import export_octo
+    from trainers.octo import launch_octo
 
     import sys
 
     from rldg_data.io.reader import open_dataset
-    from trainers.octo import fallback_val_episodes
+    from rldg_data.exports.common import fallback_val_episodes
 
-    out = export_octo(args.dataset, args.out, steps=args.steps, batch_size=args.batch_size)
+    out = export_octo(args.dataset, args.out, steps=args.steps, batch_size=args.batch_size,
+                      force=args.force)
     print(f"Octo export written to {out} (see {out / 'README.md'})")
     if fallback_val_episodes(open_dataset(args.dataset)) == 0:
         print("warning: the dataset has no val split and too few episodes for Octo's train[95%:]: "
@@ -56,9 +63,11 @@ def _run_octo(args) -> int:
 
 
 def _run_openvla(args) -> int:
-    from trainers.openvla import export_openvla, launch_openvla
+    from rldg_data.exports.openvla import export_openvla
+    from trainers.openvla import launch_openvla
 
-    out = export_openvla(args.dataset, args.out, camera=args.camera, openvla_repo=args.openvla_repo)
+    out = export_openvla(args.dataset, args.out, camera=args.camera, openvla_repo=args.openvla_repo,
+                         force=args.force)
     print(f"OpenVLA export written to {out} (see {out / 'README.md'})")
     if args.openvla_python:
         return launch_openvla(out, args.openvla_python, args.openvla_repo)

@@ -23,7 +23,7 @@ from rldg_data.contract.episode import Episode
 from rldg_data.io.reader import iter_episodes, open_dataset
 from rldg_data.stats.accumulators import StatsAccumulator
 from rldg_data.stats.dataset import default_split
-from rldg_data.contract.validate import DatasetSummary
+from rldg_data.validation.validate import DatasetSummary
 
 PROFILE_BINS = 50
 

@@ -19,6 +19,7 @@ from PIL import Image, ImageDraw, ImageFont
 from rldg_data.contract import spec
 from rldg_data.contract.episode import Episode
 from rldg_data.errors import UnavailableError
+from rldg_data.io.atomic import atomic_file
 from rldg_data.io.images import decode_images
 from viz import style
 from viz.style import plt
@@ -135,14 +136,9 @@ def _write_gif(frames: np.ndarray, target: Path, fps: int) -> Path:
     several times slower and the overlays are flat colours anyway)."""
     images = [Image.fromarray(f).quantize(256, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE)
               for f in frames]
-    tmp = style.atomic_target(target)
-    try:
+    with atomic_file(target) as tmp:
         images[0].save(tmp, format="GIF", save_all=True, append_images=images[1:],
                        duration=int(round(1000 / fps)), loop=0, optimize=False, disposal=1)
-        os.replace(tmp, target)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
     return target
 
 
@@ -173,13 +169,7 @@ def _write_mp4(frames: np.ndarray, target: Path, fps: int, imageio) -> Path:
     h, w = frames.shape[1:3]
     pad = ((0, 0), (0, (-h) % 16), (0, (-w) % 16), (0, 0))  # H.264 wants sizes divisible by 16
     frames = np.pad(frames, pad, mode="edge")
-    tmp = style.atomic_target(target)
-    try:
-        with ffmpeg_without_fork_hooks():
-            imageio.mimsave(tmp, list(frames), format="FFMPEG", fps=fps, codec="libx264",
-                            pixelformat="yuv420p", macro_block_size=16, output_params=["-loglevel", "error"])
-        os.replace(tmp, target)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    with atomic_file(target) as tmp, ffmpeg_without_fork_hooks():
+        imageio.mimsave(tmp, list(frames), format="FFMPEG", fps=fps, codec="libx264",
+                        pixelformat="yuv420p", macro_block_size=16, output_params=["-loglevel", "error"])
     return target

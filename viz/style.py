@@ -7,7 +7,6 @@ machine) unless a notebook already chose an inline one.
 from __future__ import annotations
 
 import os
-import uuid
 from pathlib import Path
 
 import matplotlib
@@ -16,6 +15,8 @@ if "inline" not in matplotlib.get_backend().lower():
     matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
+
+from rldg_data.io.atomic import atomic_file  # noqa: E402
 
 # Colour of each source in every figure and overlay (colour-blind-safe Okabe-Ito).
 SOURCE_COLORS = {
@@ -38,13 +39,6 @@ def source_rgb(source: str) -> tuple[int, int, int]:
     return tuple(int(hexcode[i:i + 2], 16) for i in (0, 2, 4))  # type: ignore[return-value]
 
 
-def atomic_target(path: str | os.PathLike) -> Path:
-    """A hidden temporary path next to `path` (same folder, so os.replace is atomic)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return path.with_name(f".tmp-{uuid.uuid4().hex[:8]}-{path.name}")
-
-
 def save_figure(fig, path: str | os.PathLike, close: bool = True) -> Path:
     """Saves `fig` as PNG at `path` atomically; closes it unless told not to.
 
@@ -52,13 +46,10 @@ def save_figure(fig, path: str | os.PathLike, close: bool = True) -> Path:
     twice), and zlib level 1 keeps PNG encoding from dominating a report's time.
     """
     path = Path(path)
-    tmp = atomic_target(path)
     try:
-        fig.savefig(tmp, format="png", dpi=DPI, pil_kwargs={"compress_level": 1})
-        os.replace(tmp, path)
+        with atomic_file(path) as tmp:
+            fig.savefig(tmp, format="png", dpi=DPI, pil_kwargs={"compress_level": 1})
     finally:
-        if tmp.exists():
-            tmp.unlink()
         if close:
             plt.close(fig)
     return path

@@ -4,7 +4,7 @@
     tfds build builders/hil_serl --data_dir D --manual_dir PICKLES
     tfds build builders/hil_serl --data_dir D --manual_dir PICKLES --config '{"name": "demos", "source": "human"}'
 
-The conversion is `collectors.hil_serl.file_episodes`, the one `rldg import hil-serl` runs; episodes
+The conversion is `rldg_data.imports.hil_serl.file_episodes`, the one `rldg import hil-serl` runs; episodes
 are checked against the contract and encoded by `rldg_data.io.codec.features_dict`. Nothing is
 unpickled unless the user opted in (a `TRUST_PICKLE` file in the folder, or `trust_pickle` in the config).
 """
@@ -16,8 +16,10 @@ from typing import Optional, Sequence
 
 import tensorflow_datasets as tfds
 
-from collectors import hil_serl
+from rldg_data.contract.check import episode_violations
+from rldg_data.imports import hil_serl
 from rldg_data.contract import spec as contract
+from rldg_data.contract import tfds_json
 from rldg_data.errors import ContractError, UnsafeInputError
 from rldg_data.io.codec import features_dict
 from rldg_data.io.tfds_build import AtomicRebuild, files_fingerprint, user_errors
@@ -25,7 +27,7 @@ from rldg_data.io.tfds_build import AtomicRebuild, files_fingerprint, user_error
 
 @dataclasses.dataclass
 class HilSerlConfig(tfds.core.BuilderConfig):
-    """The options of `collectors.hil_serl.ImportOptions`, plus where the pickles are and the opt-in.
+    """The options of `rldg_data.imports.hil_serl.ImportOptions`, plus where the pickles are and the opt-in.
 
     trust_pickle: the user made or trusts the pickles (else a TRUST_PICKLE file must be in the folder);
     image_encoding: jpeg (default) or png.
@@ -68,7 +70,7 @@ class Builder(AtomicRebuild, tfds.core.GeneratorBasedBuilder):
 
     def _info(self) -> tfds.core.DatasetInfo:
         spec = self._spec or contract.DatasetSpec(image_size=64, image_encoding=self.builder_config.image_encoding)
-        return self.dataset_info_from_configs(features=contract.features_for(spec), supervised_keys=None,
+        return self.dataset_info_from_configs(features=tfds_json.features_for(spec), supervised_keys=None,
                                               homepage="https://github.com/rail-berkeley/hil-serl")
 
     def _trusted(self, folder) -> bool:
@@ -101,7 +103,7 @@ class Builder(AtomicRebuild, tfds.core.GeneratorBasedBuilder):
             if episode is None:
                 raise ContractError("no complete episode (no transition with `dones`)", file=str(first))
             self._spec = dataclasses.replace(episode.spec(), image_encoding=self.builder_config.image_encoding)
-            self.info._features = contract.features_for(self._spec)  # pylint: disable=protected-access
+            self.info._features = tfds_json.features_for(self._spec)  # pylint: disable=protected-access
         return super().download_and_prepare(download_dir=download_dir, download_config=download_config, **kwargs)
 
     def _split_generators(self, dl_manager: tfds.download.DownloadManager):
@@ -112,7 +114,7 @@ class Builder(AtomicRebuild, tfds.core.GeneratorBasedBuilder):
         seen: set[str] = set()
         for path in hil_serl.pickle_files(folder):
             for episode in hil_serl.file_episodes(path, self.builder_config.options(), trusted):
-                found = episode.violations(self._spec)
+                found = episode_violations(episode, self._spec)
                 if found:
                     raise found[0].located(file=str(path))
                 if episode.episode_id in seen:  # the same file twice under different names

@@ -5,7 +5,7 @@
         --config '{"name": "koch", "mapping": "koch_mapping.yaml"}'
 
 The mapping YAML (optional) says what cannot be guessed: which column is the state, which camera is
-`image`, how the action maps to [-1, 1] (`rldg_data.lerobot.to_contract`). The folder is validated
+`image`, how the action maps to [-1, 1] (`rldg_data.imports.lerobot`). The folder is validated
 before anything is written; features are sized from it; its fps is kept in metadata.json (so
 `rldg export lerobot` writes it back at the same rate).
 """
@@ -18,10 +18,11 @@ from typing import Optional
 import tensorflow_datasets as tfds
 
 from rldg_data.contract import spec as contract
+from rldg_data.contract import tfds_json
 from rldg_data.io.codec import features_dict
 from rldg_data.io.tfds_build import AtomicRebuild
-from rldg_data.lerobot.read import open_lerobot
-from rldg_data.lerobot.to_contract import LeRobotMapping, dataset_spec, iter_lerobot_episodes, split_ranges
+from rldg_data.imports.lerobot_files import open_lerobot
+from rldg_data.imports.lerobot import LeRobotMapping, dataset_spec, iter_lerobot_episodes, split_ranges
 
 
 @dataclasses.dataclass
@@ -52,7 +53,7 @@ class Builder(AtomicRebuild, tfds.core.GeneratorBasedBuilder):
         if self._spec is None and self.builder_config.root:
             self._open(self.builder_config.root)
         return self.dataset_info_from_configs(
-            features=contract.features_for(self._spec or contract.DatasetSpec()),
+            features=tfds_json.features_for(self._spec or contract.DatasetSpec()),
             metadata=tfds.core.MetadataDict(), supervised_keys=None, homepage="https://github.com/huggingface/lerobot")
 
     def download_and_prepare(self, *, download_dir=None, download_config=None, **kwargs):
@@ -60,7 +61,7 @@ class Builder(AtomicRebuild, tfds.core.GeneratorBasedBuilder):
         root = self.builder_config.root or getattr(download_config, "manual_dir", None)
         if root and self._folder is None:
             self._open(root)
-            self.info._features = contract.features_for(self._spec)  # pylint: disable=protected-access
+            self.info._features = tfds_json.features_for(self._spec)  # pylint: disable=protected-access
         if self._folder is not None:
             self.info.metadata["fps"] = self._folder.fps
         return super().download_and_prepare(download_dir=download_dir, download_config=download_config, **kwargs)

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import tensorflow_datasets as tfds
 
-from rldg_data.contract import spec
+from rldg_data.contract import spec, tfds_json
 from rldg_data.errors import RecipeError
 from rldg_data.io.reader import open_dataset
 from rldg_data.io.tfds_build import AtomicRebuild
@@ -85,7 +85,7 @@ class Builder(AtomicRebuild, tfds.core.GeneratorBasedBuilder):
             data_spec = open_dataset(self._recipe().sources[0].location).spec or spec.DatasetSpec()
         except Exception:  # sources not built yet: declare the default contract features
             data_spec = spec.DatasetSpec()
-        return self.dataset_info_from_configs(features=spec.features_for(data_spec),
+        return self.dataset_info_from_configs(features=tfds_json.features_for(data_spec),
                                               supervised_keys=None, homepage="", citation="")
 
     def _download_and_prepare(self, dl_manager, download_config=None):

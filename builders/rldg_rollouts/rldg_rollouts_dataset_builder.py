@@ -3,7 +3,7 @@
     tfds build builders/rldg_rollouts --data_dir D --manual_dir LOGS
     tfds build builders/rldg_rollouts --data_dir D --config '{"name": "run1", "log_dirs": ["L1", "L2"]}'
 
-Features are the RLDS contract's (`rldg_data.contract.spec.features`), sized from the logs themselves
+Features are the RLDS contract's (`rldg_data.contract.tfds_json.features_for`), sized from the logs themselves
 (image size, wrist camera, privileged state); images are JPEG. Examples come from
 `collectors.to_rlds.iter_examples`, which checks every episode against the contract first.
 
@@ -27,6 +27,7 @@ import tensorflow_datasets as tfds
 from collectors.logs import log_spec, logs_fingerprint
 from collectors.to_rlds import iter_examples
 from rldg_data.contract import spec as contract
+from rldg_data.contract import tfds_json
 from rldg_data.errors import DatasetError
 from rldg_data.io.tfds_build import AtomicRebuild, user_errors
 
@@ -79,7 +80,7 @@ class Builder(AtomicRebuild, tfds.core.GeneratorBasedBuilder):
 
     def _info(self) -> tfds.core.DatasetInfo:
         return self.dataset_info_from_configs(
-            features=contract.features_for(self._dataset_spec()),
+            features=tfds_json.features_for(self._dataset_spec()),
             supervised_keys=None,
             homepage="https://github.com/rldg-data",
         )
@@ -110,7 +111,7 @@ class Builder(AtomicRebuild, tfds.core.GeneratorBasedBuilder):
             if roots and not self.builder_config.log_dirs:
                 self._logs_spec = log_spec(roots, self.builder_config.image_encoding,
                                            self._skip_damaged())
-                self.info._features = contract.features_for(self._logs_spec)  # pylint: disable=protected-access
+                self.info._features = tfds_json.features_for(self._logs_spec)  # pylint: disable=protected-access
             self._skipped = [] if self._skip_damaged() else None
             result = super().download_and_prepare(download_dir=download_dir,
                                                   download_config=download_config, **kwargs)

@@ -17,6 +17,7 @@ from typing import Optional
 import tensorflow_datasets as tfds
 
 from rldg_data.contract import spec as contract
+from rldg_data.contract import tfds_json
 from rldg_data.imports.rlds import RldsMapping, RldsSource
 from rldg_data.io.codec import features_dict
 from rldg_data.io.tfds_build import AtomicRebuild
@@ -49,14 +50,14 @@ class Builder(AtomicRebuild, tfds.core.GeneratorBasedBuilder):
         if self._source is None and self.builder_config.mapping:
             self._open(self.builder_config.mapping)
         data_spec = self._source.dataset_spec() if self._source else contract.DatasetSpec()
-        return self.dataset_info_from_configs(features=contract.features_for(data_spec), supervised_keys=None,
+        return self.dataset_info_from_configs(features=tfds_json.features_for(data_spec), supervised_keys=None,
                                               homepage="https://github.com/google-research/rlds")
 
     def download_and_prepare(self, *, download_dir=None, download_config=None, **kwargs):
         manual = getattr(download_config, "manual_dir", None)
         if self._source is None and manual:
             self._open(Path(manual) / MAPPING_FILE)
-            self.info._features = contract.features_for(self._source.dataset_spec())  # pylint: disable=protected-access
+            self.info._features = tfds_json.features_for(self._source.dataset_spec())  # pylint: disable=protected-access
         return super().download_and_prepare(download_dir=download_dir, download_config=download_config, **kwargs)
 
     def _split_generators(self, dl_manager: tfds.download.DownloadManager):

@@ -7,19 +7,36 @@ decoding the images it checks.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Optional
+from typing import Optional
 
 import numpy as np
 
 from rldg_data.contract import spec
-from rldg_data.errors import ContractError
-
-if TYPE_CHECKING:
-    from rldg_data.contract.episode import Episode
+from rldg_data.contract.episode import Episode
+from rldg_data.errors import ContractError, EpisodeValidationError
 
 
-def episode_violations(episode: "Episode", expected: Optional[spec.DatasetSpec] = None) -> list[ContractError]:
-    """All contract violations of `episode`; sizes are checked against `expected` when given."""
+def validate_episode(episode: Episode, expected: Optional[spec.DatasetSpec] = None, *,
+                     file: Optional[str] = None, label: Optional[str] = None) -> Episode:
+    """`episode` itself if it is valid; EpisodeValidationError (naming file, episode, step, field)
+    with every violation otherwise."""
+    found = episode_violations(episode, expected, file=file, label=label)
+    if found:
+        raise EpisodeValidationError(found)
+    return episode
+
+
+def episode_violations(episode: Episode, expected: Optional[spec.DatasetSpec] = None, *,
+                       file: Optional[str] = None, label: Optional[str] = None) -> list[ContractError]:
+    """All contract violations of `episode`, sizes against `expected` when given, each located:
+    the file when given, and the episode's id (or `label`, e.g. '#3 in file', when it has none)."""
+    found = _violations(episode, expected)
+    if file is None and label is None:
+        return found
+    return [v.located(file=file, episode_id=episode.episode_id or label) for v in found]
+
+
+def _violations(episode: Episode, expected: Optional[spec.DatasetSpec]) -> list[ContractError]:
     eid = episode.metadata.episode_id or None
     found: list[ContractError] = []
 

@@ -111,22 +111,6 @@ class Episode:
                             if spec.PRIVILEGED_STATE in self.steps else 0),
         )
 
-    def violations(self, expected: Optional[spec.DatasetSpec] = None) -> list[ContractError]:
-        """Every contract violation of this episode (empty when it is valid)."""
-        from rldg_data.contract.check import episode_violations
-
-        return episode_violations(self, expected)
-
-    def validate(self, expected: Optional[spec.DatasetSpec] = None) -> "Episode":
-        """Raises EpisodeValidationError (naming episode, step, field) unless the episode is valid.
-
-        `expected` also checks the sizes against a dataset's spec. Returns the episode itself.
-        """
-        found = self.violations(expected)
-        if found:
-            raise EpisodeValidationError(found)
-        return self
-
 
 def make_steps(
     *,

@@ -134,51 +134,6 @@ class DatasetSpec:
         return shapes
 
 
-def features(
-    image_size: int = DEFAULT_IMAGE_SIZE,
-    wrist: bool = False,
-    state_dim: int = 4,
-    action_dim: int = 4,
-    image_encoding: str = "jpeg",
-    privileged_dim: int = 0,
-):
-    """Returns the TFDS `FeaturesDict` of a contract dataset with these sizes."""
-    return features_for(DatasetSpec(image_size, wrist, state_dim, action_dim, image_encoding, privileged_dim))
-
-
-def features_for(spec: DatasetSpec):
-    """Returns the TFDS `FeaturesDict` of a contract dataset described by `spec`: TFDS's reader of
-    `features.json` applied to `tfds_json.features_json(spec)`, the features' one definition."""
-    import tensorflow_datasets as tfds
-
-    from rldg_data.contract.tfds_json import features_json
-
-    return tfds.features.FeatureConnector.from_json(features_json(spec))
-
-
-def spec_from_features(feats) -> DatasetSpec:
-    """Reads the `DatasetSpec` back from a `FeaturesDict` made by `features()`.
-
-    Raises KeyError naming the missing path when the features lack a contract field.
-    """
-    steps = feats[STEPS].feature
-    obs = steps["observation"]
-    image = obs["image"]
-    state_shape = obs["state"].shape
-    action_shape = steps["action"].shape
-    wrist = "wrist_image" in obs.keys()
-    privileged = obs["privileged_state"].shape[0] if "privileged_state" in obs.keys() else 0
-    encoding = getattr(image, "_encoding_format", None) or "png"
-    return DatasetSpec(
-        image_size=int(image.shape[0]),
-        wrist=wrist,
-        state_dim=int(state_shape[0]),
-        action_dim=int(action_shape[0]),
-        image_encoding=str(encoding if encoding in ("jpeg", "png") else "png"),
-        privileged_dim=int(privileged),
-    )
-
-
 def split_path(path: str) -> tuple[str, ...]:
     """'observation/image' -> ('observation', 'image')."""
     return tuple(path.split("/"))

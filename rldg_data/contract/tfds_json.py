@@ -2,7 +2,7 @@
 
 `features_json(spec)` is the one definition of the dataset's TFDS features, in the layout TFDS
 writes to `features.json` (`FeatureConnector.save_config`: the features' proto as JSON, shapes as
-strings, `pythonClassName`, and `description` where a feature has a doc). `spec.features_for` turns
+strings, `pythonClassName`, and `description` where a feature has a doc). `features_for` turns
 it into a TFDS `FeaturesDict` with TFDS's own reader of that file (`FeatureConnector.from_json`) for
 builders and writers. The mix writes it, and `dataset_info_json`, as they are: importing
 tensorflow_datasets took 0.15-0.2 s of every `rldg mix`, most of its finalize step, only to write
@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 from rldg_data.contract import spec as S
+from rldg_data.errors import ContractError
 
 _TFDS = "tensorflow_datasets.core.features."
 FILENAME_TEMPLATE = "{DATASET}-{SPLIT}.{FILEFORMAT}-{SHARD_X_OF_Y}"
@@ -122,3 +123,42 @@ def write_metadata(folder: Path, data_spec: S.DatasetSpec, name: str, version: s
     (folder / "features.json").write_text(json.dumps(features_json(data_spec), indent=4, sort_keys=True))
     (folder / "dataset_info.json").write_text(
         json.dumps(dataset_info_json(name, version, description, splits), indent=2, sort_keys=True))
+
+
+def features_for(spec: S.DatasetSpec):
+    """Returns the TFDS `FeaturesDict` of a contract dataset described by `spec`: TFDS's reader of
+    `features.json` applied to `features_json(spec)`, the features' one definition."""
+    import tensorflow_datasets as tfds
+
+    return tfds.features.FeatureConnector.from_json(features_json(spec))
+
+
+def spec_from_features(feats) -> S.DatasetSpec:
+    """Reads the `DatasetSpec` back from a `FeaturesDict` made by `features_for`.
+
+    Raises ContractError naming the missing path when the features lack a contract field.
+    """
+    try:
+        return _spec_from_features(feats)
+    except KeyError as exc:
+        raise ContractError("the features lack a contract field", field=str(exc.args[0]),
+                            hint="contract datasets are made with tfds_json.features_for") from None
+
+
+def _spec_from_features(feats) -> S.DatasetSpec:
+    steps = feats[S.STEPS].feature
+    obs = steps["observation"]
+    image = obs["image"]
+    state_shape = obs["state"].shape
+    action_shape = steps["action"].shape
+    wrist = "wrist_image" in obs.keys()
+    privileged = obs["privileged_state"].shape[0] if "privileged_state" in obs.keys() else 0
+    encoding = getattr(image, "_encoding_format", None) or "png"
+    return S.DatasetSpec(
+        image_size=int(image.shape[0]),
+        wrist=wrist,
+        state_dim=int(state_shape[0]),
+        action_dim=int(action_shape[0]),
+        image_encoding=str(encoding if encoding in ("jpeg", "png") else "png"),
+        privileged_dim=int(privileged),
+    )

@@ -143,19 +143,3 @@ def parse_defaults(data: Mapping[str, Any], file: Optional[str]) -> EpisodeDefau
 
 
 DEFAULT_KEYS = tuple(f.name for f in dataclasses.fields(EpisodeDefaults))
-
-
-def resize_frames(frames: np.ndarray, size: int) -> np.ndarray:
-    """Centre-crops frames [T, H, W, 3] to a square and resizes them to size x size (bilinear)."""
-    from PIL import Image
-
-    t, h, w = frames.shape[:3]
-    if h == w == size:
-        return frames
-    side = min(h, w)
-    top, left = (h - side) // 2, (w - side) // 2
-    out = np.empty((t, size, size, 3), np.uint8)
-    for i, frame in enumerate(frames):
-        crop = np.ascontiguousarray(frame[top:top + side, left:left + side])
-        out[i] = np.asarray(Image.fromarray(crop).resize((size, size), Image.BILINEAR))
-    return out

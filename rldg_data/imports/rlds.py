@@ -27,11 +27,13 @@ from typing import Iterator, Optional
 
 import numpy as np
 
+from rldg_data.contract.check import episode_violations
 from rldg_data.contract import spec
 from rldg_data.contract.episode import Episode, EpisodeMetadata, make_steps, text_array
 from rldg_data.errors import ContractError
 from rldg_data.imports.mapping import (DEFAULT_KEYS, ActionMap, EpisodeDefaults, check_keys, load_yaml,
-                                       parse_action, parse_defaults, resize_frames)
+                                       parse_action, parse_defaults)
+from rldg_data.io.images import resize_frames
 
 _PATH_KEYS = ("image", "wrist_image", "state", "language_instruction", "reward", "discount", "is_terminal",
               "stage", "episode_id")
@@ -159,7 +161,7 @@ class RldsSource:
                 meta = tf.nest.map_structure(lambda t: t.numpy(), episode.get("episode_metadata", {}))
                 record = {"steps": numpy_steps, "episode_metadata": meta}
                 out = self._to_episode(record, split, index, data_spec)
-                found = out.violations(data_spec)
+                found = episode_violations(out, data_spec)
                 if found:
                     raise found[0].located(file=f"{self.mapping.dataset} split {split} episode #{index}")
                 yield out
@@ -182,8 +184,8 @@ class RldsSource:
         n = len(action)
         opt = {k: np.asarray(self._get(record, k)) for k in ("reward", "discount", "is_terminal", "stage")
                if k in self.paths}
-        images = resize_frames(np.asarray(self._get(record, "image")), data_spec.image_size)
-        wrist = (resize_frames(np.asarray(self._get(record, "wrist_image")), data_spec.image_size)
+        images = resize_frames(np.asarray(self._get(record, "image")), data_spec.image_size, center_crop=True)
+        wrist = (resize_frames(np.asarray(self._get(record, "wrist_image")), data_spec.image_size, center_crop=True)
                  if "wrist_image" in self.paths else None)
         instruction = self._text(record, "language_instruction", n) if "language_instruction" in self.paths else None
         steps = make_steps(images=images, states=np.asarray(self._get(record, "state"), np.float32).reshape(n, -1),

@@ -4,8 +4,8 @@
 the nested dict a TFDS builder yields for the same episode (builders/rldg_rollouts, rldg_mix), so
 both routes write the same features; `decode_episode` parses a record; `check_record` is the one
 decode -> contract violations -> location sequence every reader uses (`rldg validate` collects the
-problems, the readers and the Beam pipeline raise the first), and `check_episode` its second half
-for episodes that come from elsewhere (collector logs). No TensorFlow: the message classes are
+problems, the readers and the Beam pipeline raise the first); episodes that come from elsewhere
+(collector logs) are checked by the same `contract.check.episode_violations`. No TensorFlow: the message classes are
 built from a descriptor (`example_proto`).
 
 TFDS stores an RLDS episode as one Example whose keys are the flattened feature paths
@@ -24,6 +24,7 @@ import numpy as np
 from google.protobuf.message import DecodeError
 
 from rldg_data.contract import spec
+from rldg_data.contract.check import episode_violations
 from rldg_data.contract.episode import Episode, EpisodeMetadata
 from rldg_data.errors import ContractError
 from rldg_data.io.example_proto import Example
@@ -76,7 +77,7 @@ def image_blobs(values, image_encoding: str = "jpeg", encoded: Optional[list[byt
 
 
 def features_dict(episode: Episode, image_encoding: str = "jpeg") -> dict:
-    """The nested example a TFDS builder yields for `episode` (features of `spec.features`):
+    """The nested example a TFDS builder yields for `episode` (features of `tfds_json.features_for`):
     columnar step fields (one array per field), frames as encoded bytes (TFDS stores them as they
     are), text as str. What `encode_episode` serializes, in the form TFDS encodes itself."""
     steps: dict = {}
@@ -197,14 +198,6 @@ def _read_metadata(feature) -> tuple[dict, list[str]]:
     return values, missing
 
 
-def check_episode(episode: Episode, expected: Optional[spec.DatasetSpec] = None, *,
-                  file: Optional[str] = None, label: Optional[str] = None) -> list[ContractError]:
-    """Every contract violation of `episode` (against `expected` too, when given), each located:
-    the file, and the episode's id (or `label`, e.g. '#3 in file', when it has none)."""
-    where = episode.episode_id or label
-    return [v.located(file=file, episode_id=where) for v in episode.violations(expected)]
-
-
 def check_record(record: bytes, *, file: Optional[str] = None, index: Optional[int] = None,
                  expected: Optional[spec.DatasetSpec] = None, decode_images: bool = True
                  ) -> tuple[Optional[Episode], list[ContractError]]:
@@ -220,4 +213,4 @@ def check_record(record: bytes, *, file: Optional[str] = None, index: Optional[i
         return None, [exc.located(file=file, episode_id=exc.episode_id or label)]
     except ValueError as exc:  # a metadata value of the wrong type
         return None, [ContractError(str(exc), file=file, episode_id=label)]
-    return episode, check_episode(episode, expected if decode_images else None, file=file, label=label)
+    return episode, episode_violations(episode, expected if decode_images else None, file=file, label=label)

@@ -17,6 +17,8 @@ import numpy as np
 import simplejpeg
 from PIL import Image
 
+from rldg_data.errors import ConfigError
+
 JPEG_QUALITY = 95
 _JPEG_MAGIC = b"\xff\xd8"
 
@@ -30,7 +32,7 @@ def encode_image(frame: np.ndarray, encoding: str = "jpeg") -> bytes:
     elif encoding == "png":
         img.save(buf, format="PNG", compress_level=1)
     else:
-        raise ValueError(f"unknown image encoding {encoding!r} (use 'jpeg' or 'png')")
+        raise ConfigError(f"unknown image encoding {encoding!r} (use 'jpeg' or 'png')")
     return buf.getvalue()
 
 
@@ -50,9 +52,36 @@ def decode_image(data: bytes, size: Optional[int] = None) -> np.ndarray:
                 frame = np.asarray(img.convert("RGB"))
     except Exception as exc:  # simplejpeg and PIL raise several types for broken data
         raise ValueError(f"cannot decode image ({len(data)} bytes): {exc}") from exc
-    if size is not None and frame.shape[:2] != (size, size):
-        frame = np.asarray(Image.fromarray(frame).resize((size, size), Image.BILINEAR))
+    if size is not None:
+        frame = resize_frame(frame, size)
     return frame
+
+
+def resize_frame(frame: np.ndarray, size: int, *, center_crop: bool = False) -> np.ndarray:
+    """One uint8 HxWx3 frame -> size x size, bilinear (PIL), the toolkit's one resize. With
+    `center_crop` a non-square frame is first cropped to its centred square, so nothing is
+    stretched. A frame already size x size comes back as it is (as uint8)."""
+    frame = np.asarray(frame)
+    if center_crop:
+        h, w = frame.shape[:2]
+        side = min(h, w)
+        top, left = (h - side) // 2, (w - side) // 2
+        frame = frame[top:top + side, left:left + side]
+    if frame.shape[:2] == (size, size):
+        return frame.astype(np.uint8, copy=False)
+    img = Image.fromarray(np.ascontiguousarray(frame, dtype=np.uint8))
+    return np.asarray(img.resize((size, size), Image.BILINEAR))
+
+
+def resize_frames(frames: np.ndarray, size: int, *, center_crop: bool = False) -> np.ndarray:
+    """A stack [T, H, W, 3] -> [T, size, size, 3] through `resize_frame`."""
+    frames = np.asarray(frames)
+    if frames.shape[1:3] == (size, size) and not (center_crop and frames.shape[1] != frames.shape[2]):
+        return frames.astype(np.uint8, copy=False)
+    out = np.empty((len(frames), size, size, 3), np.uint8)
+    for i, frame in enumerate(frames):
+        out[i] = resize_frame(frame, size, center_crop=center_crop)
+    return out
 
 
 def decode_images(blobs, size: Optional[int] = None) -> np.ndarray:

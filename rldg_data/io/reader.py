@@ -13,13 +13,13 @@ import dataclasses
 import json
 import os
 from pathlib import Path
-from typing import Iterator, Optional
+from typing import Iterator, Optional, Sequence
 
-from rldg_data.contract import spec
+from rldg_data.contract import spec, tfds_json
 from rldg_data.contract.episode import Episode
 from rldg_data.errors import ConfigError, ContractError, DatasetError
 from rldg_data.io.codec import check_record, decode_episode
-from rldg_data.io.records import iter_records
+from rldg_data.io.records import RecordRef, index_shard, iter_records
 
 
 @dataclasses.dataclass(frozen=True)
@@ -105,7 +105,7 @@ def open_dataset(path: str | os.PathLike) -> DatasetFiles:
 
 
 def spec_from_features_json(path: Path) -> spec.DatasetSpec:
-    """The `DatasetSpec` of a dataset from TFDS's `features.json` (what `spec.features_for` wrote),
+    """The `DatasetSpec` of a dataset from TFDS's `features.json` (what `tfds_json.features_for` wrote),
     read as JSON. KeyError names a missing contract feature, ValueError a malformed one."""
     root = json.loads(Path(path).read_text())
 
@@ -185,3 +185,18 @@ def iter_episodes(
 def read_episodes(path: str | os.PathLike, split: Optional[str] = None, **kwargs) -> list[Episode]:
     """All episodes of a dataset as a list (for small datasets, tests and notebooks)."""
     return list(iter_episodes(path, split, **kwargs))
+
+
+def index_datasets(paths: Sequence[str | os.PathLike], split: str = "train") -> tuple[list[DatasetFiles], list[RecordRef]]:
+    """Opens each dataset and indexes every record of `split`; DatasetError if a dataset lacks it."""
+    files, refs = [], []
+    for i, path in enumerate(paths):
+        ds = open_dataset(path)
+        if ds.spec_error:
+            raise ContractError(ds.spec_error, file=str(ds.path / "features.json"))
+        if split not in ds.shards:
+            raise DatasetError(f"{ds.path}: no split {split!r} (has {sorted(ds.shards)})")
+        files.append(ds)
+        for shard, count in zip(ds.shards[split], ds.shard_lengths[split]):
+            refs.extend(RecordRef(i, str(shard), off, n) for off, n in index_shard(shard, count))
+    return files, refs

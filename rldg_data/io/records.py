@@ -16,14 +16,11 @@ import dataclasses
 import os
 import struct
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO, Iterator, Optional, Sequence
+from typing import BinaryIO, Iterator, Optional
 
 import google_crc32c
 
 from rldg_data.errors import ContractError, DatasetError
-
-if TYPE_CHECKING:  # reader imports this module
-    from rldg_data.io.reader import DatasetFiles
 
 _HEADER = 12
 _FOOTER = 4
@@ -139,23 +136,6 @@ def index_shard(path: Path, expected: int | None = None) -> list[tuple[int, int]
         raise ContractError(f"shard holds {len(out)} records, dataset_info.json says {expected}",
                             file=str(path), hint="the shard is truncated; rebuild the dataset")
     return out
-
-
-def index_datasets(paths: Sequence[str | os.PathLike], split: str = "train") -> tuple[list[DatasetFiles], list[RecordRef]]:
-    """Opens each dataset and indexes every record of `split`; DatasetError if a dataset lacks it."""
-    from rldg_data.io.reader import open_dataset
-
-    files, refs = [], []
-    for i, path in enumerate(paths):
-        ds = open_dataset(path)
-        if ds.spec_error:
-            raise ContractError(ds.spec_error, file=str(ds.path / "features.json"))
-        if split not in ds.shards:
-            raise DatasetError(f"{ds.path}: no split {split!r} (has {sorted(ds.shards)})")
-        files.append(ds)
-        for shard, count in zip(ds.shards[split], ds.shard_lengths[split]):
-            refs.extend(RecordRef(i, str(shard), off, n) for off, n in index_shard(shard, count))
-    return files, refs
 
 
 def read_record(ref: RecordRef) -> bytes:

@@ -18,6 +18,7 @@ import uuid
 from pathlib import Path
 from typing import Iterable, Mapping, Optional
 
+from rldg_data.contract.check import validate_episode
 from rldg_data.contract import spec
 from rldg_data.contract.tfds_json import write_metadata
 from rldg_data.io.atomic import replace_dir
@@ -113,7 +114,7 @@ class DatasetWriter:
 
     def add(self, episode: Episode, split: str = "train") -> None:
         """Validates `episode` against the contract and this dataset's spec, then writes it."""
-        episode.validate(self.spec)
+        validate_episode(episode, self.spec)
         if episode.episode_id in self._ids:
             raise ContractError("duplicate episode_id in one dataset", episode_id=episode.episode_id,
                                 field=f"{spec.EPISODE_METADATA}/{spec.EPISODE_ID}")

@@ -29,7 +29,8 @@ from rldg_data.errors import RldgError
 from rldg_data.loaders.buffer import WindowBuffer
 from rldg_data.loaders.config import LoaderConfig
 from rldg_data.io.images import decode_images
-from rldg_data.io.records import RecordRef, index_datasets, read_record
+from rldg_data.io.reader import index_datasets
+from rldg_data.io.records import RecordRef, read_record
 from rldg_data.loaders.normalize import Normalizer
 from rldg_data.stats.dataset import dataset_statistics
 from rldg_data.io.codec import decode_episode

@@ -55,7 +55,7 @@ def _run_mix(args) -> int:
     recipe = load_recipe(args.recipe)  # a broken recipe fails in a second, before Beam and TF load
     options = _beam_options(args)
     if "multi_processing" in str(options):
-        from rldg_data.mix import zygote
+        from rldg_data.mix.runner import zygote
 
         zygote.prestart()  # the workers' zygote imports Beam while this process does
     from rldg_data.mix.pipeline import build_mix

@@ -5,7 +5,7 @@ preload, the first mix on a fresh worker pays for Apache Beam, its DaskRunner ev
 pandas, pyarrow) and the record layer (~2 CPU-s per worker, as much as the build of ~150k steps)
 inside the mix. With it, the worker imports them once when it starts, as the in-process runner's
 driver has before it runs. It also undoes the fixed malloc thresholds the Dask nanny starts workers
-with (`rldg_data.mix.malloc`; the mix's DoFns do that too, in `setup`, for workers started without
+with (`rldg_data.mix.runner.malloc`; the mix's DoFns do that too, in `setup`, for workers started without
 this preload).
 """
 
@@ -14,6 +14,6 @@ from __future__ import annotations
 import apache_beam.runners.dask.transform_evaluator  # noqa: F401  (the task functions' module)
 
 import rldg_data.mix.pipeline  # noqa: F401  (the DoFns, record layer and statistics)
-from rldg_data.mix.malloc import undo_fixed_malloc_thresholds
+from rldg_data.mix.runner.malloc import undo_fixed_malloc_thresholds
 
 undo_fixed_malloc_thresholds()

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from rldg_data.contract import spec
 from rldg_data.contract.tfds_json import write_metadata
-from rldg_data.io import beam_io as io
+from rldg_data.mix import shard_io
 from rldg_data.errors import ContractError, DatasetError
 from rldg_data.mix.recipe import Recipe
 from rldg_data.io.writer import RLDG_INFO_FILE, dataset_digest, publish, shard_name
@@ -19,7 +19,7 @@ def assemble(recipe: Recipe, mix_plan: dict, work: Path, dataset_name: str) -> t
     """Renames the pipeline's parts in `work` into TFDS shards `<dataset_name>-<split>.tfrecord-i-of-n`
     (task order), writes `rldg_info.json` and the card; returns ((split, records per shard, bytes)
     per split, rldg_info)."""
-    parts = [p for p in io.list_parts(work) if p["episodes"]]
+    parts = [p for p in shard_io.list_parts(work) if p["episodes"]]
     if not parts:
         raise DatasetError(f"recipe {recipe.name!r} selected no episodes (plan: {mix_plan['available'] or 0} "
                            f"available per source); loosen its filters")
@@ -38,7 +38,7 @@ def assemble(recipe: Recipe, mix_plan: dict, work: Path, dataset_name: str) -> t
                        int(sum(p["num_bytes"] for p in split_parts))))
     info = mix_info(recipe, mix_plan, rows)
     (work / RLDG_INFO_FILE).write_text(json.dumps(info, indent=2, sort_keys=True))
-    from rldg_data.io.card import write_card
+    from rldg_data.mix.card import write_card
 
     write_card(work, recipe, info)
     return splits, info

@@ -39,10 +39,11 @@ from typing import Sequence
 import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
+from rldg_data.contract.check import episode_violations
 from rldg_data.contract import spec
-from rldg_data.io import beam_io as io
+from rldg_data.mix import shard_io
 from rldg_data.mix import episode_ops, plan
-from rldg_data.mix.malloc import undo_fixed_malloc_thresholds
+from rldg_data.mix.runner.malloc import undo_fixed_malloc_thresholds
 from rldg_data.stats.beam import pack, stats_arrays, unpack
 from rldg_data.errors import ContractError, DatasetError, RecipeError
 from rldg_data.io.reader import open_dataset
@@ -100,11 +101,11 @@ def runner_description(options: PipelineOptions) -> str:
 
 def _pipeline(options: PipelineOptions, tasks: int) -> beam.Pipeline:
     """A Beam pipeline on the chosen runner; the local runner's worker processes (multi-processing
-    mode) are forked from a preloaded zygote (`mix.local_runner`), not started as new interpreters."""
+    mode) are forked from a preloaded zygote (`mix.runner.local_runner`), not started as new interpreters."""
     options = _with_partitions(options, tasks)
     runner = None
     if options.view_as(StandardOptions).runner == LOCAL_RUNNER:
-        from rldg_data.mix.local_runner import ForkingFnApiRunner
+        from rldg_data.mix.runner.local_runner import ForkingFnApiRunner
 
         runner = ForkingFnApiRunner()
     return beam.Pipeline(runner=runner, options=options)
@@ -151,12 +152,12 @@ class _ReadFiltered(beam.DoFn):
         self.recipe, self.spec = recipe, data_spec
 
     def setup(self) -> None:
-        undo_fixed_malloc_thresholds()  # on a Dask worker (see rldg_data.mix.malloc)
+        undo_fixed_malloc_thresholds()  # on a Dask worker (see rldg_data.mix.runner.malloc)
 
     def process(self, task):
         index, path, count = task
         cfg = self.recipe.sources[index].filters
-        for ep in io.read_shard(path, count, self.spec, decode_images=False):
+        for ep in shard_io.read_shard(path, count, self.spec, decode_images=False):
             if episode_ops.passes_filters(ep, cfg):
                 yield ep.episode_id, (index, plan.episode_hash(self.recipe.seed, ep.episode_id))
 
@@ -186,7 +187,7 @@ class _BuildShard(beam.DoFn):
         self._policies = None
 
     def setup(self) -> None:
-        undo_fixed_malloc_thresholds()  # on a Dask worker (see rldg_data.mix.malloc)
+        undo_fixed_malloc_thresholds()  # on a Dask worker (see rldg_data.mix.runner.malloc)
 
     def _policy(self, index: int):
         cfg = self.recipe.sources[index].relabels.actions
@@ -205,32 +206,32 @@ class _BuildShard(beam.DoFn):
         source = self.recipe.sources[index]
         decode = episode_ops.needs_decoded_images(source.relabels)
         limit, drops, seed = self.thresholds[index], self.drops[index], self.recipe.seed
-        parts, train = io.PartWriter(self.folder, task), StatsAccumulator()
-        for ep in io.read_shard(path, count, self.spec, decode_images=decode):
+        parts, train = shard_io.PartWriter(self.folder, task), StatsAccumulator()
+        for ep in shard_io.read_shard(path, count, self.spec, decode_images=decode):
             if not episode_ops.passes_filters(ep, source.filters):
                 continue
             if plan.episode_hash(seed, ep.episode_id) > limit or ep.episode_id in drops:
                 continue
             relabeled = episode_ops.apply_relabels(ep, source.relabels, self._policy(index))
             if relabeled is not ep:  # the reader checked `ep`; a relabel must leave it valid too
-                found = relabeled.violations(self.spec if decode else None)
+                found = episode_violations(relabeled, self.spec if decode else None)
                 if found:
                     raise found[0].located(file=path)
             ep = relabeled.replace(recipe_hash=self.recipe_hash)
             split = "val" if plan.is_val(seed, ep.episode_id, self.recipe.val_fraction) else "train"
             parts.write(split, ep.episode_id, encode_episode(ep, self.spec.image_encoding),
-                        io.summary_of(ep, source.name))
+                        shard_io.summary_of(ep, source.name))
             if split == "train":
                 train.add_arrays(stats_arrays(ep))
         parts.close()
         if train.num_trajectories:
-            io.write_bytes(self.folder, stats_part_name(task), pack(train))
+            shard_io.write_bytes(self.folder, stats_part_name(task), pack(train))
         return []
 
 
 def _write_plan_file(element, folder: str) -> None:
     (kind, index), values = element
-    io.write_json(folder, f"plan-{kind}-{index}.json", sorted(values))
+    shard_io.write_json(folder, f"plan-{kind}-{index}.json", sorted(values))
 
 
 def stats_part_name(task: int) -> str:
@@ -252,9 +253,9 @@ def merge_stats_parts(recipe: Recipe, tasks, folder: Path) -> None:
         whole.merge(acc)
     if not whole.num_trajectories:
         return
-    io.write_json(str(folder), STATS_FILE, whole.to_dict())
+    shard_io.write_json(str(folder), STATS_FILE, whole.to_dict())
     for name, acc in by_source.items():
-        io.write_json(str(folder), per_source_stats_file(name), acc.to_dict())
+        shard_io.write_json(str(folder), per_source_stats_file(name), acc.to_dict())
 
 
 def needs_plan(recipe: Recipe) -> bool:

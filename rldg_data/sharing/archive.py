@@ -25,6 +25,7 @@ from pathlib import Path, PurePosixPath
 from typing import Callable, Iterator, Optional
 
 from rldg_data.errors import ContractError, DatasetError, UnsafeInputError
+from rldg_data.io.atomic import atomic_file, write_text_atomic
 from rldg_data.io.reader import open_dataset
 from rldg_data.io.records import iter_records
 from rldg_data.io.writer import RLDG_INFO_FILE, dataset_digest, publish
@@ -92,9 +93,7 @@ def _shared_files(root: Path) -> Iterator[Path]:
 def write_manifest(root: Path) -> dict[str, str]:
     """Writes `root/MANIFEST.sha256` over every shared file; returns {relative path: sha256}."""
     sums = {p.relative_to(root).as_posix(): sha256_file(p) for p in _shared_files(root)}
-    tmp = root / f".{MANIFEST}.{uuid.uuid4().hex[:8]}"
-    tmp.write_text(manifest_text(sums))
-    os.replace(tmp, root / MANIFEST)
+    write_text_atomic(root / MANIFEST, manifest_text(sums))
     return sums
 
 
@@ -142,17 +141,13 @@ def pack_dataset(
     manifest = manifest_text(sums).encode("utf-8")
     mode = "w:gz" if out.name.endswith((".gz", ".tgz")) else "w"
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
+    with atomic_file(out) as tmp:
         with tarfile.open(tmp, mode, format=tarfile.PAX_FORMAT) as tar:
             _add_bytes(tar, MANIFEST, manifest)
             for rel in sorted(sums):
                 _add_file(tar, root / rel, rel)
                 if progress:
                     progress(1)
-        os.replace(tmp, out)
-    finally:
-        tmp.unlink(missing_ok=True)
     log.info("packed %s (%d files) into %s", root, len(sums), out)
     return out
 
@@ -318,7 +313,7 @@ def recompute_digest(version_dir: str | os.PathLike) -> tuple[str, int]:
 def verify_dataset(path: str | os.PathLike, *, check_manifest: bool = True) -> VerifyReport:
     """Re-checks a shared dataset folder: manifest checksums (unless `check_manifest` is False),
     every version against the RLDS contract, and the digest recorded in its rldg_info.json."""
-    from rldg_data.contract.validate import validate_dataset
+    from rldg_data.validation.validate import validate_dataset
 
     root = dataset_root(path)
     report = VerifyReport(path=str(root))

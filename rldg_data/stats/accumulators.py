@@ -203,10 +203,3 @@ class StatsAccumulator:
             "sketch": {"kind": "log-bucket histogram", "relative_accuracy": RELATIVE_ACCURACY,
                        "zero_below": MIN_ABS},
         }
-
-
-def write_json_atomic(path: str | os.PathLike, data) -> Path:
-    """Writes JSON to a temporary file beside `path`, then renames it into place."""
-    from rldg_data.io.atomic import write_text_atomic
-
-    return write_text_atomic(path, json.dumps(data, indent=2, sort_keys=True))

@@ -24,7 +24,8 @@ def register_stats(subparsers) -> None:
 
 
 def _run_stats(args) -> int:
-    from rldg_data.stats.accumulators import STATS_FILE, write_json_atomic
+    from rldg_data.io.atomic import write_json_atomic
+    from rldg_data.stats.accumulators import STATS_FILE
     from rldg_data.stats.dataset import compute_dataset_statistics, dataset_statistics
 
     if args.out:

@@ -13,7 +13,8 @@ import os
 from typing import Optional, Sequence
 
 from rldg_data.errors import DatasetError
-from rldg_data.stats.accumulators import STATS_FILE, StatsAccumulator, write_json_atomic
+from rldg_data.io.atomic import write_json_atomic
+from rldg_data.stats.accumulators import STATS_FILE, StatsAccumulator
 
 
 def default_split(splits: Sequence[str]) -> Optional[str]:

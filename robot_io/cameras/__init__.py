@@ -6,7 +6,9 @@
 
 from __future__ import annotations
 
+from rldg_data.errors import RldgError
 from robot_io.cameras.base import Camera, FrameSource, LatestFrameReader, crop_resize
+from robot_io.cameras.served import ServedCameraSource
 
 __all__ = ["Camera", "FrameSource", "LatestFrameReader", "crop_resize", "make_camera"]
 
@@ -19,10 +21,7 @@ def make_camera(spec, size: int, client=None, timeout: float = 5.0) -> Camera:
         source = RealSenseSource(spec.name, spec.serial, spec.raw_size, fps=spec.fps or 15,
                                  exposure=spec.exposure, timeout_s=timeout)
         return Camera(source, size, spec.crop, fps=spec.fps or 15, timeout=timeout)
-    from robot_io.cameras.sim import SimCameraSource
-
     if client is None:
-        from rldg_data.errors import RldgError
         raise RldgError(f"camera {spec.name!r}: a simulator camera needs the robot client")
     # The server renders at its own image size; the crop and resize apply as to any camera.
-    return Camera(SimCameraSource(client, spec.name), size, spec.crop, fps=spec.fps, timeout=timeout)
+    return Camera(ServedCameraSource(client, spec.name), size, spec.crop, fps=spec.fps, timeout=timeout)

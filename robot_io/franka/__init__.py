@@ -5,7 +5,7 @@
     obs, reward, terminated, truncated, info = env.step(np.zeros(7))
     env.close()
 
-The same API is served without hardware by `python -m robot_io.sim_server --task T --variant V`.
+The same API is served without hardware by `python -m robot_io.sim.server --task T --variant V`.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""An HTTP client of HIL-SERL's robot server (`franka_server.py`), or of `robot_io.sim_server`.
+"""An HTTP client of HIL-SERL's robot server (`franka_server.py`), or of `robot_io.sim.server`.
 
 Every route is a POST with a JSON body. Each call has a timeout. A failed connection is retried
 (with a short backoff) for requests that are safe to repeat (state, camera, config, clearing

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from collectors.hil_serl import TRUST_MARKER, ImportOptions, import_hil_serl
+from rldg_data.imports.hil_serl import TRUST_MARKER, ImportOptions, import_hil_serl
 from rldg_data.io.reader import read_episodes
 from tests.collectors.test_hil_serl import hil_serl_transitions, write_pickle
 

@@ -26,9 +26,9 @@ from builders.rlds_import.rlds_import_dataset_builder import Builder as RldsImpo
 from builders.rlds_import.rlds_import_dataset_builder import RldsImportConfig
 from rldg_data.contract import spec
 from rldg_data.errors import ContractError
-from rldg_data.lerobot import ExportConfig, export_lerobot
+from rldg_data.exports.lerobot import ExportConfig, export_lerobot
 from rldg_data.io.reader import read_episodes
-from rldg_data.contract.validate import validate_dataset
+from rldg_data.validation.validate import validate_dataset
 from rldg_data.io.writer import write_dataset
 from tests.builders import oxe_toy
 from tests.factories import make_episode

@@ -50,7 +50,7 @@ def _digest(folder: Path) -> str:
 def test_builder_builds_the_dummy_recipe_into_a_loadable_dataset(tmp_path):
     import tensorflow_datasets as tfds
 
-    from rldg_data.contract.validate import validate_dataset
+    from rldg_data.validation.validate import validate_dataset
 
     Builder = _builder_class()
     assert [c.name for c in Builder.BUILDER_CONFIGS] == ["dummy"]

@@ -20,7 +20,8 @@ import pytest
 
 from collectors.collect import CollectConfig, collect
 from collectors.logs import episode_logs
-from rldg_data.contract.validate import validate_dataset
+from rldg_data.contract.check import validate_episode
+from rldg_data.validation.validate import validate_dataset
 
 REPO = Path(__file__).resolve().parents[2]
 TFDS = str(Path(sys.executable).parent / "tfds")
@@ -217,7 +218,7 @@ def test_robot_io_handoff_episode_labels_sources_and_stages(tmp_path):
     collect(CollectConfig(task="assembly", variant=variant, policy=f"{FIX}:robot_rl_policy",
                           handoff="human-first", episodes=1, image_size=32, out=str(tmp_path)))
     (episode,) = iter_log_episodes([tmp_path])
-    episode.validate()
+    validate_episode(episode)
     src, stage = episode.sources, episode.steps["stage"]
     bottleneck = robot_io.make("assembly", variant, render=False).bottleneck_stage
     assert set(src[stage < bottleneck]) <= {"human"} and "human" in set(src)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from collectors.collect import CollectConfig, collect
 from collectors.logs import episode_logs, iter_log_episodes
+from rldg_data.contract.check import validate_episode
 
 TOY = dict(env_factory="tests.collectors.toy_env:make_env",
            demonstrator_factory="tests.collectors.toy_env:make_policy")
@@ -71,5 +72,5 @@ def test_sigkill_keeps_exactly_the_finished_episodes(tmp_path):
     episodes = list(iter_log_episodes([out]))  # every finished log reads back whole
     assert len(episodes) == len(finished)
     for episode in episodes:
-        episode.validate()
+        validate_episode(episode)
         assert episode.steps["is_last"][-1]

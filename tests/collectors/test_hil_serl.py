@@ -7,11 +7,12 @@ import pickle
 import numpy as np
 import pytest
 
+from rldg_data.contract.check import validate_episode
 from rldg_data.contract import spec
 from rldg_data.cli import main as rldg
 from rldg_data.errors import ContractError, UnsafeInputError
 from rldg_data.io.reader import read_episodes
-from collectors.hil_serl import (ImportOptions, absolute_gripper, episode_from_transitions, import_hil_serl,
+from rldg_data.imports.hil_serl import (ImportOptions, absolute_gripper, episode_from_transitions, import_hil_serl,
                                split_episodes)
 
 
@@ -64,7 +65,7 @@ def test_episodes_split_at_dones_and_trailing_partial_episode_is_reported():
 def test_episode_converted_to_contract_with_interventions_marked():
     transitions = hil_serl_transitions([4], grip_commands=[0, -1, 0, 1], intervene_at=(1,))
     episode = episode_from_transitions(transitions, "e0", ImportOptions(instruction="insert", wrist=True))
-    episode.validate()
+    validate_episode(episode)
     assert len(episode) == 5  # 4 transitions + the final observation
     assert episode.steps[spec.STATE].shape == (5, 7)  # history axis dropped
     assert episode.steps[spec.IMAGE].shape == (5, 32, 32, 3)

@@ -8,6 +8,7 @@ import pytest
 from collectors.actors import HandOffActor, SingleActor
 from collectors.logs import episode_logs, read_episode
 from collectors.recorder import EpisodeHeader, record_episode
+from rldg_data.contract.check import validate_episode
 from rldg_data.errors import DatasetError
 from tests.collectors.toy_env import StagedReach, WaypointDemonstrator
 
@@ -20,7 +21,7 @@ def test_round_trip_is_rlds_aligned_and_contract_valid(tmp_path):
     env = StagedReach()
     actor = HandOffActor(WaypointDemonstrator("human", "h"), WaypointDemonstrator("rl", "r"), 1)
     out = record_episode(env, actor, tmp_path, "ep-000000", _header(3, actor.policy_id), lambda e: e.last_info)
-    episode = read_episode(out.path).validate()
+    episode = validate_episode(read_episode(out.path))
     n = len(episode)
     assert n == out.length and out.success and episode.metadata.success
     assert episode.metadata.seed == 3 and episode.metadata.split == "unseen"
@@ -43,7 +44,7 @@ def test_time_limit_is_not_terminal(tmp_path):
     env = StagedReach(max_steps=5)
     out = record_episode(env, SingleActor(WaypointDemonstrator("human", "h", noise=0.0)), tmp_path, "ep",
                          _header(), lambda e: e.last_info)
-    episode = read_episode(out.path).validate()
+    episode = validate_episode(read_episode(out.path))
     assert len(episode) == 6 and not out.success and not episode.steps["is_terminal"].any()
 
 

@@ -113,7 +113,7 @@ def datasets(tmp_path_factory) -> dict[str, Path]:
 def octo_exports(datasets, tmp_path_factory) -> dict[str, Path]:
     """`rldg finetune octo` of three kinds: the first through the command line, the others by the
     function it calls (each subprocess costs a TensorFlow start)."""
-    from trainers.octo import export_octo
+    from rldg_data.exports.octo import export_octo
 
     out = tmp_path_factory.mktemp("octo_exports")
     run([BIN / "rldg", "finetune", "octo", datasets["rldg_mix_wrist"], "--out", out / "rldg_mix_wrist"])
@@ -124,7 +124,7 @@ def octo_exports(datasets, tmp_path_factory) -> dict[str, Path]:
 
 @pytest.fixture(scope="session")
 def openvla_exports(datasets, tmp_path_factory) -> dict[str, Path]:
-    from trainers.openvla import export_openvla
+    from rldg_data.exports.openvla import export_openvla
 
     out = tmp_path_factory.mktemp("openvla_exports")
     run([BIN / "rldg", "finetune", "openvla", datasets["rldg_mix_wrist"], "--out", out / "rldg_mix_wrist"])

@@ -17,7 +17,7 @@ import pytest
 from rldg_data.contract import spec
 from tests.interop.conftest import RESIZE
 from tests.interop.expected import episodes_by_split, match, moments, tfds_val_count, unit_gripper
-from trainers.octo import STANDARDIZE_SPEC
+from rldg_data.exports.octo import STANDARDIZE_SPEC
 
 KINDS = ("rldg_mix_wrist", "rldg_rollouts", "rldg_mix_cli")
 WINDOW, HORIZON = 2, 4

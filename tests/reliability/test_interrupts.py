@@ -15,7 +15,7 @@ import pytest
 
 from rldg_data.errors import DatasetError
 from rldg_data.io.reader import resolve_dataset_dir
-from rldg_data.contract.validate import validate_dataset
+from rldg_data.validation.validate import validate_dataset
 
 REPO = Path(__file__).resolve().parents[2]
 TFDS = str(Path(sys.executable).with_name("tfds"))

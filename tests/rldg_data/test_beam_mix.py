@@ -11,7 +11,7 @@ from rldg_data.mix.pipeline import build_mix
 from rldg_data.io.reader import read_episodes
 from rldg_data.mix.recipe import recipe_from_dict
 from rldg_data.stats.accumulators import STATS_FILE
-from rldg_data.contract.validate import validate_dataset
+from rldg_data.validation.validate import validate_dataset
 from rldg_data.io.writer import write_dataset
 from tests.factories import make_episodes
 
@@ -94,11 +94,11 @@ def test_same_recipe_same_dataset_on_dask_cluster_of_worker_processes(direct_bui
         with distributed.Client(cluster) as client:
             loaded = client.run(lambda: sorted(m for m in __import__("sys").modules
                                                if m in ("rldg_data.mix.pipeline", "tensorflow")))
-            malloc = client.run(lambda: __import__("sys").modules["rldg_data.mix.malloc"]._done)
+            malloc = client.run(lambda: __import__("sys").modules["rldg_data.mix.runner.malloc"]._done)
     assert _result(other) == _result(direct_build)
     # The documented preload imported the mix code when the workers started; no TensorFlow.
     assert list(loaded.values()) == [["rldg_data.mix.pipeline"]] * 2
-    # ... and undid the fixed malloc thresholds the nanny starts them with (rldg_data.mix.malloc).
+    # ... and undid the fixed malloc thresholds the nanny starts them with (rldg_data.mix.runner.malloc).
     assert list(malloc.values()) == [True] * 2
 
 

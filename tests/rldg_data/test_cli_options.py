@@ -80,7 +80,7 @@ def test_specialist_train_defaults_are_the_dataclasses():
 
 def test_specialist_help_names_the_registry_tasks():
     from rldg_data.cli import build_parser
-    from robot_io.registry import TASKS
+    from robot_io.sim.registry import TASKS
 
     parser = build_parser()
     sub = parser._subparsers._group_actions[0].choices["specialist"]  # noqa: SLF001 - the parser tree

@@ -1,10 +1,11 @@
-"""Episode.validate(): every contract rule, reported with episode id, step index and field."""
+"""validate_episode(Episode): every contract rule, reported with episode id, step index and field."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
+from rldg_data.contract.check import episode_violations, validate_episode
 from rldg_data.contract import spec
 from rldg_data.contract.episode import Episode
 from rldg_data.contract.episode import check_unique_ids
@@ -14,8 +15,8 @@ from tests.factories import make_episode
 
 def test_valid_episode_passes():
     ep = make_episode(length=6)
-    assert ep.validate() is ep
-    assert ep.violations() == []
+    assert validate_episode(ep) is ep
+    assert episode_violations(ep) == []
 
 
 def _broken(mutate):
@@ -42,7 +43,7 @@ CASES = [
 def test_violation_names_episode_step_field(name, mutate, step, field):
     ep = _broken(mutate)
     with pytest.raises(EpisodeValidationError) as err:
-        ep.validate()
+        validate_episode(ep)
     e = err.value
     assert (e.episode_id, e.step, e.field) == ("ep-bad", step, field)
     assert "ep-bad" in str(e) and f"step {step}" in str(e) and field in str(e)
@@ -57,13 +58,13 @@ def test_violation_names_episode_step_field(name, mutate, step, field):
 def test_shape_and_dtype_errors(field, value, expect):
     ep = _broken(lambda s: s.__setitem__(field, value))
     with pytest.raises(ContractError, match=expect) as err:
-        ep.validate()
+        validate_episode(ep)
     assert err.value.field == f"steps/{field}"
 
 
 def test_missing_and_unknown_fields():
     ep = _broken(lambda s: (s.pop(spec.REWARD), s.__setitem__("observation/depth", s[spec.STATE])))
-    fields = {v.field for v in ep.violations()}
+    fields = {v.field for v in episode_violations(ep)}
     assert {"steps/reward", "steps/observation/depth"} <= fields
 
 
@@ -71,19 +72,19 @@ def test_empty_episode_is_an_error():
     ep = make_episode(length=3)
     empty = ep.replace(steps={k: v[:0] for k, v in ep.steps.items()}, length=0)
     with pytest.raises(ContractError, match="empty episode"):
-        empty.validate()
+        validate_episode(empty)
 
 
 def test_metadata_rules():
     ep = make_episode(length=4)
-    found = {v.field for v in ep.replace(length=7, split="train", task="").violations()}
+    found = {v.field for v in episode_violations(ep.replace(length=7, split="train", task=""))}
     assert {"episode_metadata/length", "episode_metadata/split", "episode_metadata/task"} <= found
 
 
 def test_expected_spec_mismatch():
     ep = make_episode(length=4, image_size=16)
     with pytest.raises(ContractError, match="declares"):
-        ep.validate(spec.DatasetSpec(image_size=32))
+        validate_episode(ep, spec.DatasetSpec(image_size=32))
 
 
 def test_duplicate_ids_reported():
@@ -95,5 +96,5 @@ def test_duplicate_ids_reported():
 def test_all_violations_are_collected():
     ep = _broken(lambda s: (s[spec.ACTION].__setitem__((1, 0), np.nan), s[spec.STAGE].__setitem__(2, -3)))
     with pytest.raises(EpisodeValidationError) as err:
-        ep.validate()
+        validate_episode(ep)
     assert len(err.value.violations) == 2

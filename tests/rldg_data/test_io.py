@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rldg_data.contract import spec
+from rldg_data.contract import spec, tfds_json
 from rldg_data.contract.episode import Episode, EpisodeMetadata, make_steps
 from rldg_data.errors import ContractError, DatasetError
 from rldg_data.io.reader import open_dataset, read_episodes
@@ -128,7 +128,7 @@ def test_reads_what_tfds_itself_serializes(tmp_path):
 
     ep = make_episode("ref", length=4, image_size=8, wrist=True)
     data_spec = spec.DatasetSpec(8, True, 4, 4, "png")
-    feats = spec.features_for(data_spec)
+    feats = tfds_json.features_for(data_spec)
     raw_steps = []
     for t in range(len(ep)):
         obs = {"image": ep.steps[spec.IMAGE][t], "state": ep.steps[spec.STATE][t],

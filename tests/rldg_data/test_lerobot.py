@@ -21,10 +21,10 @@ import pyarrow.parquet as pq
 import pytest
 
 from rldg_data.contract import spec
-from rldg_data.errors import ContractError, DatasetError
-from rldg_data.lerobot import ExportConfig, export_lerobot
-from rldg_data.lerobot.read import open_lerobot
-from rldg_data.lerobot.to_contract import LeRobotMapping, iter_lerobot_episodes
+from rldg_data.errors import UnsafeInputError, ContractError, DatasetError
+from rldg_data.exports.lerobot import ExportConfig, export_lerobot
+from rldg_data.imports.lerobot_files import open_lerobot
+from rldg_data.imports.lerobot import LeRobotMapping, iter_lerobot_episodes
 from rldg_data.io.reader import read_episodes
 from rldg_data.io.writer import write_dataset
 from tests.factories import make_episode
@@ -228,9 +228,9 @@ def test_libsvtav1_export_decodes(source, tmp_path):
 
 
 def test_export_refuses_to_overwrite_and_leaves_nothing_when_interrupted(source, exported, tmp_path, monkeypatch):
-    with pytest.raises(DatasetError, match="already exists"):
+    with pytest.raises(UnsafeInputError, match="earlier `rldg export lerobot` output"):
         export_lerobot(source[0], exported[0])
-    from rldg_data.lerobot import export as export_module
+    from rldg_data.exports import lerobot as export_module
 
     calls = []
 
@@ -337,7 +337,7 @@ def test_action_mapping_to_unit_range(exported, tmp_path):
 
 
 def test_image_stats_from_channel_histograms_equal_the_per_pixel_computation():
-    from rldg_data.lerobot import stats
+    from rldg_data.exports import lerobot_stats as stats
 
     rng = np.random.default_rng(0)
     frames = rng.integers(0, 256, (130, 20, 22, 3)).astype(np.uint8)
@@ -353,7 +353,7 @@ def test_image_stats_from_channel_histograms_equal_the_per_pixel_computation():
 
 
 def test_data_schema_is_the_one_datasets_writes(exported):
-    from rldg_data.lerobot import layout
+    from rldg_data.io import lerobot_layout as layout
 
     info = json.loads((exported[0] / "meta/info.json").read_text())
     ours = layout.arrow_schema(info["features"])

@@ -1,15 +1,15 @@
-"""The Dask nanny's fixed malloc thresholds are undone where the mix runs (rldg_data.mix.malloc)."""
+"""The Dask nanny's fixed malloc thresholds are undone where the mix runs (rldg_data.mix.runner.malloc)."""
 
 import subprocess
 import sys
 
 import pytest
 
-from rldg_data.mix.malloc import fixed_thresholds_set
+from rldg_data.mix.runner.malloc import fixed_thresholds_set
 
 PROBE = r"""
 import resource
-from rldg_data.mix.malloc import undo_fixed_malloc_thresholds
+from rldg_data.mix.runner.malloc import undo_fixed_malloc_thresholds
 
 def faults_of_reallocating(n=60, size=4 * 2**20):
     before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt

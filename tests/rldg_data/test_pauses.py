@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from rldg_data.contract.check import validate_episode
 from rldg_data.contract import spec
 from rldg_data.mix.episode_ops import apply_relabels
 from rldg_data.errors import RecipeError
@@ -23,7 +24,7 @@ def _with_pauses(source="human"):
 
 def test_trim_pauses_drops_idle_human_steps_and_keeps_first_and_last():
     episode = _with_pauses()
-    trimmed = trim_pauses(episode).validate()
+    trimmed = validate_episode(trim_pauses(episode))
     assert list(idle_steps(episode)) == [False, False, True, True, False, False, False, False]
     assert len(trimmed) == 6 and trimmed.metadata.length == 6
     kept = [0, 1, 4, 5, 6, 7]

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from rldg_data.contract import spec
+from rldg_data.contract import spec, tfds_json
 
 
 def test_features_have_every_contract_field():
-    feats = spec.features(image_size=64, wrist=True, state_dim=7, action_dim=7, privileged_dim=12)
+    feats = tfds_json.features_for(spec.DatasetSpec(image_size=64, wrist=True, state_dim=7, action_dim=7, privileged_dim=12))
     steps = feats[spec.STEPS].feature
     for path in spec.STEP_DTYPES:
         node = steps
@@ -19,7 +19,7 @@ def test_features_have_every_contract_field():
 
 def test_spec_round_trips_through_features():
     for s in (spec.DatasetSpec(), spec.DatasetSpec(32, True, 9, 7, "png"), spec.DatasetSpec(privileged_dim=39)):
-        assert spec.spec_from_features(spec.features_for(s)) == s
+        assert tfds_json.spec_from_features(tfds_json.features_for(s)) == s
 
 
 def test_sources_are_the_contract_values():

@@ -8,7 +8,7 @@ import shutil
 
 import pytest
 
-from rldg_data.contract import spec
+from rldg_data.contract import spec, tfds_json
 from rldg_data.contract.tfds_json import features_json
 
 SPECS = [spec.DatasetSpec(size, wrist, state, action, encoding, privileged)
@@ -23,7 +23,7 @@ def test_tfds_reads_the_features_back_unchanged(data_spec):
 
     feats = tfds.features.FeatureConnector.from_json(features_json(data_spec))
     assert json_format.MessageToDict(feats.to_proto()) == features_json(data_spec)
-    assert spec.spec_from_features(feats) == data_spec
+    assert tfds_json.spec_from_features(feats) == data_spec
 
 
 def test_a_written_dataset_has_the_metadata_tfds_itself_writes(tiny_dataset, tmp_path):
@@ -38,7 +38,7 @@ def test_a_written_dataset_has_the_metadata_tfds_itself_writes(tiny_dataset, tmp
         (theirs_dir / name).unlink()
     info = ours["dataset_info.json"]
     tfds.folder_dataset.write_metadata(
-        data_dir=str(theirs_dir), features=spec.features_for(_spec_of(path)),
+        data_dir=str(theirs_dir), features=tfds_json.features_for(_spec_of(path)),
         split_infos=[tfds.core.SplitInfo(name=s["name"], shard_lengths=[int(n) for n in s["shardLengths"]],
                                          num_bytes=int(s["numBytes"])) for s in info["splits"]],
         filename_template="{DATASET}-{SPLIT}.{FILEFORMAT}-{SHARD_X_OF_Y}", check_data=False,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from rldg_data.contract.check import validate_episode
 from rldg_data.contract import spec
 from rldg_data import transforms as T
 from rldg_data.errors import ContractError
@@ -25,7 +26,7 @@ def test_sparse_reward_and_return_to_go():
     assert ep.steps[spec.REWARD].tolist() == [0, 0, 0, 1] and ep.metadata.episode_return == 1.0
     assert T.return_to_go(ep, 0.5).tolist() == [0.125, 0.25, 0.5, 1.0]
     failed = T.relabel_sparse_reward(make_episode(length=4, success=False))
-    assert failed.steps[spec.REWARD].sum() == 0 and failed.validate()
+    assert failed.steps[spec.REWARD].sum() == 0 and validate_episode(failed)
 
 
 def test_language_from_template_table_most_specific_key_wins():
@@ -57,7 +58,7 @@ def test_stitch_keeps_sources_and_stages_and_fixes_flags():
     rl = make_episode("r", length=4, source="rl", success=True)
     rl = rl.replace({spec.STAGE: np.full(4, 1, np.int32)})
     out = T.stitch_handoff(human, rl, handoff=3)
-    assert len(out) == 7 and out.validate()
+    assert len(out) == 7 and validate_episode(out)
     assert out.steps[spec.SOURCE].tolist() == ["human"] * 3 + ["rl"] * 4
     assert out.steps[spec.STAGE].tolist() == [0, 0, 0, 1, 1, 1, 1]
     assert out.steps[spec.IS_FIRST].sum() == 1 and out.steps[spec.IS_LAST].tolist()[-1]
@@ -87,7 +88,7 @@ def test_action_relabel_replaces_human_steps_only():
     for t in (0, 1, 3):
         assert np.allclose(out.actions[t], expect[t])
     assert np.array_equal(out.actions[2], ep.actions[2]) and np.array_equal(out.actions[4], ep.actions[4])
-    assert out.metadata.policy_id.endswith("+actions:half") and out.validate()
+    assert out.metadata.policy_id.endswith("+actions:half") and validate_episode(out)
 
 
 def test_dedup_keeps_first_occurrence():

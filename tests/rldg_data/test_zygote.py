@@ -1,4 +1,4 @@
-"""`--workers N`: Beam worker processes forked from the preloaded zygote (rldg_data.mix.zygote).
+"""`--workers N`: Beam worker processes forked from the preloaded zygote (rldg_data.mix.runner.zygote).
 
 What a user relies on: the workers really are separate processes that run the pipeline, a worker
 that dies mid-run fails the run instead of hanging it, and no process outlives the driver.
@@ -18,8 +18,8 @@ import apache_beam as beam
 import psutil
 import pytest
 
-from rldg_data.mix import zygote
-from rldg_data.mix.local_runner import ForkingFnApiRunner
+from rldg_data.mix.runner import zygote
+from rldg_data.mix.runner.local_runner import ForkingFnApiRunner
 from rldg_data.mix.pipeline import pipeline_options
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="forked workers: Linux only")
@@ -51,7 +51,7 @@ def test_two_workers_are_forks_of_the_zygote_and_end_with_the_run(tmp_path):
     pids = {pid for pid, _, _ in results}
     assert len(pids) == 2 and os.getpid() not in pids  # two worker processes, not this one
     assert {ppid for _, ppid, _ in results} == {pool.process.pid}  # forked by the zygote ...
-    assert all("rldg_data.mix.zygote" in cmd for _, _, cmd in results)  # ... not new interpreters
+    assert all("rldg_data.mix.runner.zygote" in cmd for _, _, cmd in results)  # ... not new interpreters
     assert all(_gone(pid) for pid in pids)
 
 
@@ -124,7 +124,7 @@ def test_a_worker_killed_mid_run_fails_the_run_instead_of_hanging():  # reader s
 def test_the_zygote_and_its_workers_end_when_the_driver_is_killed(tmp_path):
     script = textwrap.dedent("""
         import sys, time
-        from rldg_data.mix import zygote
+        from rldg_data.mix.runner import zygote
         pool = zygote.shared_pool()
         pool.ready.wait(120)
         print(pool.process.pid, flush=True)
@@ -156,7 +156,7 @@ def test_ctrl_c_ends_the_run_and_its_workers_at_once(tmp_path):
         import os, signal, time
         signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal (a background
         import apache_beam as beam  # job started by a script inherits SIGINT ignored)
-        from rldg_data.mix.local_runner import ForkingFnApiRunner
+        from rldg_data.mix.runner.local_runner import ForkingFnApiRunner
         from rldg_data.mix.pipeline import pipeline_options
 
         def slow(x):

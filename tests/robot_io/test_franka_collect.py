@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from robot_io.sim_server import spawned
+from robot_io.sim.server import spawned
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent

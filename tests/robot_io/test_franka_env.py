@@ -9,7 +9,7 @@ import pytest
 import robot_io.franka as franka
 from robot_io.franka.dm import RobotDmEnv
 from robot_io.franka.env import FrankaEnv
-from robot_io.sim_server import spawned
+from robot_io.sim.server import spawned
 
 
 @pytest.fixture(scope="module")

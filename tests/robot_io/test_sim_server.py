@@ -1,4 +1,4 @@
-"""robot_io.sim_server: HIL-SERL's robot-server routes served by the MuJoCo suite (one server for
+"""robot_io.sim.server: HIL-SERL's robot-server routes served by the MuJoCo suite (one server for
 the module, in a child process), checked with plain HTTP requests."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from rldg_data.errors import RldgError
-from robot_io.sim_server import SimServerConfig, spawned
+from robot_io.sim.server import SimServerConfig, spawned
 
 
 @pytest.fixture(scope="module")

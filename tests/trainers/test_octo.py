@@ -11,10 +11,11 @@ import pytest
 
 from rldg_data.cli import main
 from rldg_data.errors import UnavailableError
-from rldg_data.contract.validate import validate_dataset
+from rldg_data.validation.validate import validate_dataset
 from rldg_data.io.writer import write_dataset
 from tests.factories import make_episodes
-from trainers.octo import STANDARDIZE_SPEC, export_octo, launch_octo
+from rldg_data.exports.octo import STANDARDIZE_SPEC, export_octo
+from trainers.octo import launch_octo
 
 # make_single_dataset's dataset_kwargs (octo/data/dataset.py make_dataset_from_rlds). Octo's own code
 # reads these exports in tests/interop; these tests keep the unit-level facts.
@@ -106,7 +107,7 @@ def test_builder_config_datasets_are_named_builder_slash_config(tmp_path):
     import tensorflow_datasets as tfds
 
     from rldg_data.io.reader import open_dataset
-    from trainers.octo import tfds_location
+    from rldg_data.exports.common import tfds_location
 
     folder = write_dataset(make_episodes(3, seed=4, image_size=16), tmp_path / "data" / "mixer", "custom")
     info_path = folder / "dataset_info.json"

@@ -12,10 +12,11 @@ import pytest
 
 from rldg_data.errors import ContractError, UnavailableError
 from rldg_data.io.reader import read_episodes
-from rldg_data.contract.validate import validate_dataset
+from rldg_data.validation.validate import validate_dataset
 from rldg_data.io.writer import write_dataset
 from tests.factories import make_episodes
-from trainers.openvla import PROMPT, export_openvla, launch_openvla
+from rldg_data.exports.openvla import PROMPT, export_openvla
+from trainers.openvla import launch_openvla
 
 STATS = {"mean", "std", "max", "min", "q01", "q99", "mask"}
 CONFIG = {"image_obs_keys", "depth_obs_keys", "state_obs_keys", "state_encoding", "action_encoding"}

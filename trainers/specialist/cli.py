@@ -66,7 +66,7 @@ def register_specialist(sub) -> None:
 
 
 def _tasks() -> tuple[str, ...]:
-    from robot_io.registry import TASKS  # the one list of tasks (no MuJoCo import)
+    from robot_io.sim.registry import TASKS  # the one list of tasks (no MuJoCo import)
 
     return TASKS
 

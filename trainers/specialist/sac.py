@@ -169,7 +169,7 @@ def observation_transform(obs: np.ndarray, relative: bool = True, normalize: boo
                           min_std: float = 0.01) -> tuple[np.ndarray, np.ndarray]:
     """An affine feature map (matrix [obs_dim, F], shift [F]) fitted on observations `obs` [N, obs_dim].
 
-    relative: with the 17-d privileged layout (robot_io.tasks.base), append the object grasp point
+    relative: with the 17-d privileged layout (robot_io.sim.tasks.base), append the object grasp point
       relative to the hand and the goal point relative to the task point (peg tip to hole entrance):
       the quantities the policy must drive to zero, which a raw-coordinate input only gives as a
       small difference of large numbers.
@@ -199,7 +199,7 @@ OFFSET_SCALE = 20.0  # 1 / metres: a 5 cm offset becomes a feature of 1
 
 
 def offset_transform(obs_dim: int) -> tuple[np.ndarray, np.ndarray]:
-    """Features of the 17-d privileged layout (robot_io.tasks.base) that say what to do next,
+    """Features of the 17-d privileged layout (robot_io.sim.tasks.base) that say what to do next,
     without where on the table it happens: hand minus object grasp point, task point minus goal
     point (peg tip to hole entrance), hand height, grasp-point height (lifted or not), all scaled by
     OFFSET_SCALE, and the gripper opening. With 20 demonstrations a policy on raw coordinates
