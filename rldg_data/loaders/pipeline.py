@@ -12,7 +12,7 @@ decoded once per epoch, not once per window that uses it:
    from), gathered with one fancy index per field.
 Memory is bounded by `prefetch_episodes` decoded episodes + the buffer's rows (`window_buffer` +
 one episode's windows, each holding its `window` frames). Nothing here imports TensorFlow (a
-torch user's process stays about 400 MiB smaller; tests/rldg_data/test_loader_no_tf.py).
+torch user's process stays about 400 MiB smaller; tests/rldg_data/loaders/test_no_tf.py).
 """
 
 from __future__ import annotations

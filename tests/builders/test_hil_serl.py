@@ -1,6 +1,6 @@
 """`tfds build builders/hil_serl` as a user runs it: refuses untrusted pickles, builds what `rldg import` builds.
 
-The pickles are written here (HIL-SERL's layout, `tests/collectors/test_hil_serl.py`); the build
+The pickles are written here (HIL-SERL's layout, `tests/rldg_data/imports/test_hil_serl.py`); the build
 runs the `tfds` command line in a subprocess, as README.md tells a user to.
 """
 
@@ -16,7 +16,7 @@ import numpy as np
 
 from rldg_data.imports.hil_serl import TRUST_MARKER, ImportOptions, import_hil_serl
 from rldg_data.io.reader import read_episodes
-from tests.collectors.test_hil_serl import hil_serl_transitions, write_pickle
+from tests.rldg_data.imports.test_hil_serl import hil_serl_transitions, write_pickle
 
 REPO = Path(__file__).resolve().parents[2]
 TFDS = str(Path(sys.executable).parent / "tfds")

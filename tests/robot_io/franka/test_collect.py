@@ -20,7 +20,7 @@ import pytest
 
 from robot_io.sim.server import spawned
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 BIN = Path(sys.executable).parent
 SPECIALIST = REPO / "trainers/demo/specialists/insertion-vga"
 
@@ -126,7 +126,7 @@ def test_server_killed_mid_episode_keeps_completed_episodes_and_fails(tmp_path):
         out = tmp_path / "logs"
         env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONPATH=str(REPO))
         child = subprocess.Popen([str(BIN / "rldg"), "collect", "--robot", str(cfg), "--task", "insertion",
-                                  "--variant", "vga", "--policy", "tests.robot_io.test_franka_collect:still_policy",
+                                  "--variant", "vga", "--policy", "tests.robot_io.franka.test_collect:still_policy",
                                   "--episodes", "4", "--out", str(out)], stdout=subprocess.PIPE,
                                  stderr=subprocess.PIPE, text=True, env=env, cwd=REPO)
         deadline = time.monotonic() + 120
@@ -147,8 +147,8 @@ def test_intervention_episode_records_intervention_steps_and_the_policy_proposal
         cfg = robot_config(tmp_path, url, max_episode_steps=12)
         out = tmp_path / "logs"
         res = collect(str(cfg), out, "--intervene-with", "human", "--demonstrator-factory",
-                      "tests.robot_io.test_franka_collect:scripted_spacemouse",
-                      policy="tests.robot_io.test_franka_collect:still_policy", episodes=1)
+                      "tests.robot_io.franka.test_collect:scripted_spacemouse",
+                      policy="tests.robot_io.franka.test_collect:still_policy", episodes=1)
         assert res.returncode == 0, res.stderr[-3000:]
         assert "intervention=5" in res.stdout and "rl=7" in res.stdout, res.stdout
     read = run([sys.executable, "-c", f"""

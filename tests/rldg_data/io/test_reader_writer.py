@@ -20,7 +20,7 @@ from rldg_data.io.reader import open_dataset, read_episodes
 from rldg_data.io.writer import DatasetWriter, write_dataset
 from tests.factories import make_episode, make_episodes
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 
 
 def assert_same_episode(a: Episode, b: Episode) -> None:

@@ -121,7 +121,7 @@ def test_a_mix_runs_inside_ipython_as_in_a_notebook(direct_build, sources, tmp_p
     script.write_text(
         "import json, sys\n"
         "from rldg_data.mix.pipeline import build_mix\n"
-        "from tests.rldg_data.test_beam_mix import _recipe\n"
+        "from tests.rldg_data.mix.test_pipeline import _recipe\n"
         "assert get_ipython() is not None\n"
         f"a = build_mix(_recipe({str(root)!r}), {str(tmp_path / 'a')!r})\n"
         f"b = build_mix(_recipe({str(root)!r}), {str(tmp_path / 'b')!r}, "
@@ -130,7 +130,7 @@ def test_a_mix_runs_inside_ipython_as_in_a_notebook(direct_build, sources, tmp_p
         "json.loads((b / 'rldg_info.json').read_text())['digest'])\n")
     ipython = Path(sys.executable).with_name("ipython")
     done = subprocess.run([str(ipython), "--colors=NoColor", str(script)], capture_output=True, text=True,
-                          timeout=300, cwd=Path(__file__).resolve().parents[2])
+                          timeout=300, cwd=Path(__file__).resolve().parents[3])
     line = [x for x in done.stdout.splitlines() if x.startswith("DIGESTS")]
     assert line, done.stdout[-3000:] + done.stderr[-3000:]
     expected = _result(direct_build)[1]
