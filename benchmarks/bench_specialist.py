@@ -184,7 +184,7 @@ def bench_acceptance(args) -> dict:
 
     from trainers.specialist.config import SACConfig, TrainConfig
     from trainers.specialist.envs import robot_io_demonstrator, robot_io_env_factory
-    from trainers.specialist.evaluate import evaluate_policy
+    from trainers.specialist.evaluate import evaluate_on_env
     from trainers.specialist.train import train_specialist
     from trainers.specialist.checkpoint import load_policy
 
@@ -202,8 +202,8 @@ def bench_acceptance(args) -> dict:
         run = train_specialist(config, progress=lambda row: print(json.dumps(row), flush=True))
         make_env = robot_io_env_factory("insertion", variant)
         env = make_env(args.seed + 7)
-        specialist = evaluate_policy(env, load_policy(out), args.eval_episodes, seed=2_000_000)
-        human = evaluate_policy(env, robot_io_demonstrator("human", env, args.seed), args.eval_episodes,
+        specialist = evaluate_on_env(env, load_policy(out), args.eval_episodes, seed=2_000_000)
+        human = evaluate_on_env(env, robot_io_demonstrator("human", env, args.seed), args.eval_episodes,
                                 seed=2_000_000)
         env.close()
         s, h = specialist.median_steps_to_success, human.median_steps_to_success

@@ -15,6 +15,7 @@ from typing import Mapping, Optional, Protocol
 
 import numpy as np
 
+from rldg_data.errors import ConfigError
 from rldg_data.contract import spec
 from rldg_data.policy import Policy
 
@@ -34,7 +35,7 @@ def source_of(policy: Policy, default: str = spec.SOURCE_RL) -> str:
     `scripted` for the expert, `human` for the human proxy), else `default` (a checkpoint: `rl`)."""
     source = getattr(policy, "source", None) or default
     if source not in spec.SOURCES:
-        raise ValueError(f"policy {policy.policy_id!r} has source {source!r}, not one of {spec.SOURCES}")
+        raise ConfigError(f"policy {policy.policy_id!r} has source {source!r}, not one of {spec.SOURCES}")
     return source
 
 
@@ -101,7 +102,7 @@ class InterventionRule:
 
     def __post_init__(self) -> None:
         if self.threshold <= 0 or self.hold_steps <= 0:
-            raise ValueError(f"InterventionRule needs threshold > 0 and hold_steps > 0, got {self}")
+            raise ConfigError(f"InterventionRule needs threshold > 0 and hold_steps > 0, got {self}")
 
 
 class InterveningActor:

@@ -82,10 +82,6 @@ class DatasetError(RldgError):
     """A dataset folder that cannot be read at all (missing metadata, not a TFDS folder, ...)."""
 
 
-class RecipeError(RldgError):
-    """A broken mixing recipe: unknown key, missing source, bad value. The message names it."""
-
-
 class UnsafeInputError(RldgError):
     """Input refused for safety: pickle without opt-in, an archive member escaping its folder, ..."""
 
@@ -100,6 +96,10 @@ class ConfigError(RldgError):
     Raised where a config dataclass is built (specialist, report, importer, ...), so a bad option
     fails before any work starts.
     """
+
+
+class RecipeError(ConfigError):
+    """A broken mixing recipe: unknown key, missing source, bad value. The message names it."""
 
 
 class LoaderConfigError(ConfigError):

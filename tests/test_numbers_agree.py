@@ -103,7 +103,7 @@ def test_collect_validate_show_stats_report_and_loader_agree(collected):
 def test_statistics_of_a_pair_agree_between_loader_stats_and_reports(collected, tmp_path):
     from rldg_data.loaders import LoaderConfig, RLDSLoader
     from rldg_data.stats.accumulators import StatsAccumulator
-    from viz.collect import collect_dataset_view
+    from viz.scan import collect_dataset_view
 
     _, out = collected
     a, b = out["a"][0], out["b"][0]

@@ -15,7 +15,7 @@ from typing import Callable
 import numpy as np
 
 from viz import style
-from viz.collect import DatasetView, format_length
+from viz.scan import DatasetView, format_length
 from viz.style import plt
 
 

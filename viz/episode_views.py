@@ -18,7 +18,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from rldg_data.contract import spec
 from rldg_data.contract.episode import Episode
-from rldg_data.errors import UnavailableError
+from rldg_data.errors import ConfigError, UnavailableError
 from rldg_data.io.atomic import atomic_file
 from rldg_data.io.images import decode_images
 from viz import style
@@ -120,7 +120,7 @@ def write_episode_video(episode: Episode, path: str | os.PathLike, fps: int = 10
     path = Path(path)
     fmt = (fmt or path.suffix.lstrip(".") or "mp4").lower()
     if fmt not in ("mp4", "gif"):
-        raise ValueError(f"video format must be 'mp4' or 'gif', got {fmt!r}")
+        raise ConfigError(f"video format must be 'mp4' or 'gif', got {fmt!r}")
     frames = overlaid_frames(episode)
     if fmt == "mp4":
         try:

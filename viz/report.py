@@ -25,7 +25,7 @@ from typing import Callable, Optional
 from rldg_data.io.atomic import replace_dir
 from rldg_data.errors import ConfigError, UnsafeInputError
 from viz import style
-from viz.collect import DatasetView, collect_dataset_view, format_length, median_length
+from viz.scan import DatasetView, collect_dataset_view, format_length, median_length
 from viz.dataset_views import DATASET_FIGURES
 from viz.episode_views import filmstrip_figure, write_episode_video
 from viz.statistics import STAT_KEYS, statistics_table

@@ -19,7 +19,7 @@ from typing import Optional
 import numpy as np
 
 from rldg_data.stats.accumulators import STATS_FILE
-from viz.collect import DatasetView
+from viz.scan import DatasetView
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-from viz.collect import DatasetView, collect_dataset_view, format_length, median_length
+from viz.scan import DatasetView, collect_dataset_view, format_length, median_length
 from viz.statistics import STAT_KEYS, statistics_table
 
 

@@ -13,6 +13,7 @@ from typing import Iterable, Mapping, Optional
 
 import numpy as np
 
+from rldg_data.configs import check_keys, field_names
 from rldg_data.contract import spec
 from rldg_data.errors import ContractError, EpisodeValidationError
 
@@ -39,12 +40,10 @@ class EpisodeMetadata:
     @classmethod
     def from_dict(cls, values: Mapping) -> "EpisodeMetadata":
         """Builds metadata from a mapping; raises ContractError naming a missing or unknown key."""
-        known = {f.name for f in dataclasses.fields(cls)}
         episode_id = values.get(spec.EPISODE_ID)
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ContractError(f"unknown metadata key(s) {unknown}", episode_id=episode_id,
-                                field=f"{spec.EPISODE_METADATA}/{unknown[0]}")
+        unknown = sorted(set(values) - set(field_names(cls)), key=str)
+        check_keys(values, field_names(cls), "episode metadata", error=lambda message: ContractError(
+            message, episode_id=episode_id, field=f"{spec.EPISODE_METADATA}/{unknown[0]}" if unknown else None))
         missing = [k for k in spec.METADATA_TYPES if k not in values]
         if missing:
             raise ContractError("missing metadata field", episode_id=episode_id,

@@ -5,8 +5,7 @@ writes to `features.json` (`FeatureConnector.save_config`: the features' proto a
 strings, `pythonClassName`, and `description` where a feature has a doc). `features_for` turns
 it into a TFDS `FeaturesDict` with TFDS's own reader of that file (`FeatureConnector.from_json`) for
 builders and writers. The mix writes it, and `dataset_info_json`, as they are: importing
-tensorflow_datasets took 0.15-0.2 s of every `rldg mix`, most of its finalize step, only to write
-these two files. Tests check that TFDS reads both back unchanged.
+tensorflow_datasets only to write these two files was most of a mix's finalize step (BENCHMARKS.md, "Design measurements"). Tests check that TFDS reads both back unchanged.
 """
 
 from __future__ import annotations

@@ -156,7 +156,7 @@ class _LeRobotWriter:
         self.cameras = {field: key for field, key in CAMERAS.items() if key in self.features}
         self.tasks: dict[str, int] = {}
         self.episodes = self.frames = 0
-        self.stats = stats.StatsAccumulator()
+        self.stats = stats.LeRobotStatsAccumulator()
         self._data = _RollingFile(config.chunks_size)
         self._data_writer = None
         self._data_frames_in_file = 0

@@ -142,7 +142,7 @@ def merge(a: Optional[Mapping[str, np.ndarray]], b: Mapping[str, np.ndarray]) ->
     return out
 
 
-class StatsAccumulator:
+class LeRobotStatsAccumulator:
     """Dataset stats built episode by episode: `add(episode_stats)`, then `to_json()`."""
 
     def __init__(self) -> None:

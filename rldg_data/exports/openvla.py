@@ -23,11 +23,11 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 import numpy as np
-from PIL import Image
 
 from rldg_data.contract import spec
 from rldg_data.contract.episode import Episode
 from rldg_data.errors import ContractError, UnavailableError
+from rldg_data.io.images import resize_frames
 from rldg_data.io.outputs import output_dir
 from rldg_data.io.reader import iter_episodes
 from rldg_data.io.writer import write_dataset
@@ -57,17 +57,12 @@ def to_openvla_actions(actions: np.ndarray, episode_id: str = "") -> tuple[np.nd
                         field=spec.ACTION)
 
 
-def _resize(frames: np.ndarray) -> np.ndarray:
-    return np.stack([np.asarray(Image.fromarray(f).resize((IMAGE_SIZE, IMAGE_SIZE), Image.BILINEAR))
-                     for f in frames])
-
-
 def openvla_episode(episode: Episode) -> Episode:
     """One contract episode as OpenVLA wants it: 7-D (or 10-D) actions, 224x224 frames."""
     actions, _ = to_openvla_actions(episode.actions, episode.episode_id)
-    steps = {spec.ACTION: actions, spec.IMAGE: _resize(episode.steps[spec.IMAGE])}
+    steps = {spec.ACTION: actions, spec.IMAGE: resize_frames(episode.steps[spec.IMAGE], IMAGE_SIZE)}
     if spec.WRIST_IMAGE in episode.steps:
-        steps[spec.WRIST_IMAGE] = _resize(episode.steps[spec.WRIST_IMAGE])
+        steps[spec.WRIST_IMAGE] = resize_frames(episode.steps[spec.WRIST_IMAGE], IMAGE_SIZE)
     return episode.replace(steps)
 
 

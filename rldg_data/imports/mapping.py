@@ -13,6 +13,7 @@ from typing import Any, Mapping, Optional, Sequence
 
 import numpy as np
 
+from rldg_data.configs import check_keys as _check_keys
 from rldg_data.contract import spec
 from rldg_data.errors import ContractError
 
@@ -89,10 +90,10 @@ def load_yaml(path: Optional[str | Path]) -> dict:
 
 
 def check_keys(data: Mapping[str, Any], allowed: Sequence[str], file: Optional[str], prefix: str = "") -> None:
-    unknown = sorted(set(data) - set(allowed))
-    if unknown:
-        raise ContractError(f"unknown key {unknown[0]!r} (allowed: {sorted(allowed)})", file=file,
-                            field=prefix + unknown[0])
+    """`configs.check_keys`, its error located in the mapping file (ContractError naming file and key)."""
+    unknown = sorted(set(data) - set(allowed), key=str) if isinstance(data, Mapping) else []
+    _check_keys(data, allowed, error=lambda message: ContractError(
+        message, file=file, field=prefix + str(unknown[0]) if unknown else None))
 
 
 def _numbers(value, file, field) -> Optional[tuple[float, ...]]:

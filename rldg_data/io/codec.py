@@ -51,7 +51,7 @@ def encode_episode(episode: Episode, image_encoding: str = "jpeg",
                                                              (encoded_images or {}).get(name)))
         elif name in spec.TEXT_STEP_FIELDS:
             feature[key].bytes_list.value.extend(_text_list(values))
-        elif name in _INT_FIELDS:  # tolist(): protobuf takes Python numbers ~4x faster than numpy's
+        elif name in _INT_FIELDS:  # tolist(): protobuf takes Python ints faster (BENCHMARKS.md)
             feature[key].int64_list.value.extend(np.asarray(values, np.int64).ravel().tolist())
         else:  # float32 -> Python float -> float32: the same bits
             feature[key].float_list.value.extend(np.asarray(values, np.float32).ravel().tolist())
@@ -132,8 +132,8 @@ def decode_episode(
         kind = value.WhichOneof("kind")
         try:
             steps[name] = _read_step_field(name, kind, value, n, shapes.get(name), decode_image_fields)
-        except ValueError as exc:
-            raise ContractError(str(exc), file=file, episode_id=eid, field=key) from exc
+        except ContractError as exc:
+            raise ContractError(exc.reason, file=file, episode_id=eid, field=key) from exc
     defaults = EpisodeMetadata(episode_id=eid or "").to_dict()
     values = {k: meta_values.get(k, defaults[k]) for k in spec.METADATA_TYPES}
     metadata = EpisodeMetadata(**{k: spec.METADATA_TYPES[k](v) for k, v in values.items()})
@@ -170,12 +170,12 @@ def _read_step_field(name, kind, value, n, shape, decode_image_fields) -> np.nda
         if n == 0 and array.size == 0:  # an empty episode: validate() reports it as such
             return array.reshape(0, shape[0] if shape else 0)
         if n <= 0:
-            raise ValueError("cannot infer the number of steps for a vector field")
+            raise ContractError("cannot infer the number of steps for a vector field")
         if array.size % n:
-            raise ValueError(f"{array.size} values do not divide into {n} steps")
+            raise ContractError(f"{array.size} values do not divide into {n} steps")
         dim = shape[0] if shape else array.size // n
         if array.size != n * dim:
-            raise ValueError(f"{array.size} values, expected {n} steps x {dim}")
+            raise ContractError(f"{array.size} values, expected {n} steps x {dim}")
         return array.reshape(n, dim)
     return array
 

@@ -17,7 +17,7 @@ import numpy as np
 import simplejpeg
 from PIL import Image
 
-from rldg_data.errors import ConfigError
+from rldg_data.errors import ConfigError, ContractError
 
 JPEG_QUALITY = 95
 _JPEG_MAGIC = b"\xff\xd8"
@@ -43,7 +43,7 @@ def encode_images(frames: np.ndarray, encoding: str = "jpeg") -> list[bytes]:
 
 def decode_image(data: bytes, size: Optional[int] = None) -> np.ndarray:
     """JPEG or PNG bytes -> uint8 HxWx3 array (resized bilinearly to size x size when `size` is
-    given and differs). Raises ValueError on bytes that are no image."""
+    given and differs). Raises ContractError on bytes that are no image."""
     try:
         if data[:2] == _JPEG_MAGIC:
             frame = simplejpeg.decode_jpeg(data, colorspace="RGB")
@@ -51,7 +51,7 @@ def decode_image(data: bytes, size: Optional[int] = None) -> np.ndarray:
             with Image.open(io.BytesIO(data)) as img:
                 frame = np.asarray(img.convert("RGB"))
     except Exception as exc:  # simplejpeg and PIL raise several types for broken data
-        raise ValueError(f"cannot decode image ({len(data)} bytes): {exc}") from exc
+        raise ContractError(f"cannot decode image ({len(data)} bytes): {exc}") from exc
     if size is not None:
         frame = resize_frame(frame, size)
     return frame
@@ -92,5 +92,5 @@ def decode_images(blobs, size: Optional[int] = None) -> np.ndarray:
         return np.zeros((0, size or 0, size or 0, 3), np.uint8)
     shapes = {f.shape for f in frames}
     if len(shapes) != 1:
-        raise ValueError(f"frames of different shapes in one episode: {sorted(shapes)}")
+        raise ContractError(f"frames of different shapes in one episode: {sorted(shapes)}")
     return np.stack(frames)

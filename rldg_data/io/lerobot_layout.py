@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 from typing import Mapping
 
+from rldg_data.errors import ContractError
+
 CODEBASE_VERSION = "v3.0"
 
 INFO_PATH = "meta/info.json"
@@ -70,7 +72,7 @@ def hf_features(features: Mapping[str, dict]):
             array = getattr(datasets, f"Array{len(shape)}D")
             out[key] = array(shape=shape, dtype=dtype)
         else:
-            raise ValueError(f"feature {key!r} has an unsupported shape {list(shape)}")
+            raise ContractError(f"feature {key!r} has an unsupported shape {list(shape)}")
     return datasets.Features(out)
 
 
@@ -81,7 +83,7 @@ _ARROW_TYPES = {"float32": "float32", "float64": "float64", "int32": "int32", "i
 def arrow_schema(features: Mapping[str, dict]):
     """The parquet (arrow) schema of the data files for these info.json features, with the
     `huggingface` metadata `datasets` writes: exactly `hf_features(features).arrow_schema` (a test
-    checks it), built with pyarrow alone so that exporting does not import `datasets` (3 s).
+    checks it), built with pyarrow alone so that exporting does not import `datasets` (BENCHMARKS.md, "Design measurements").
     Features other than scalars and vectors of plain dtypes go through `datasets`."""
     import pyarrow as pa
 

@@ -89,8 +89,8 @@ def open_dataset(path: str | os.PathLike) -> DatasetFiles:
     data_spec, spec_error = None, None
     try:
         data_spec = spec_from_features_json(folder / "features.json")
-    except (OSError, ValueError, KeyError, TypeError, IndexError, ConfigError) as exc:  # not a contract's
-        spec_error = f"features are not a contract dataset's: {exc!r}"
+    except (OSError, ValueError, KeyError, TypeError, IndexError, ConfigError, ContractError) as exc:
+        spec_error = f"features are not a contract dataset's: {exc}"  # not a contract's
     shards: dict[str, list[Path]] = {}
     lengths: dict[str, list[int]] = {}
     for split in info.get("splits", []):
@@ -106,32 +106,32 @@ def open_dataset(path: str | os.PathLike) -> DatasetFiles:
 
 def spec_from_features_json(path: Path) -> spec.DatasetSpec:
     """The `DatasetSpec` of a dataset from TFDS's `features.json` (what `tfds_json.features_for` wrote),
-    read as JSON. KeyError names a missing contract feature, ValueError a malformed one."""
+    read as JSON. ContractError names a missing or malformed contract feature."""
     root = json.loads(Path(path).read_text())
 
     def children(node: dict, where: str) -> dict:
         try:
             return node["featuresDict"]["features"]
         except (KeyError, TypeError):
-            raise KeyError(f"{where} is not a FeaturesDict") from None
+            raise ContractError(f"{where} is not a FeaturesDict") from None
 
     def shape(node: dict, kind: str, where: str) -> list[int]:
         try:
             return [int(d) for d in node[kind]["shape"].get("dimensions", [])]
         except (KeyError, TypeError, AttributeError):
-            raise KeyError(f"{where} has no {kind} shape") from None
+            raise ContractError(f"{where} has no {kind} shape") from None
 
     try:
         sequence = children(root, "features")[spec.STEPS]["sequence"]["feature"]
     except (KeyError, TypeError):
-        raise KeyError(f"{spec.STEPS} (a Dataset of steps)") from None
+        raise ContractError(f"no {spec.STEPS} (a Dataset of steps)") from None
     step = children(sequence, spec.STEPS)
     obs = children(step["observation"], "steps/observation") if "observation" in step else {}
     for name in ("image", "state"):
         if name not in obs:
-            raise KeyError(f"steps/observation/{name}")
+            raise ContractError(f"no steps/observation/{name}")
     if "action" not in step:
-        raise KeyError("steps/action")
+        raise ContractError("no steps/action")
     image = shape(obs["image"], "image", "steps/observation/image")
     state = shape(obs["state"], "tensor", "steps/observation/state")
     action = shape(step["action"], "tensor", "steps/action")

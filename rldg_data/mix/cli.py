@@ -60,7 +60,7 @@ def _run_mix(args) -> int:
         zygote.prestart()  # the workers' zygote imports Beam while this process does
     from rldg_data.mix.pipeline import build_mix
 
-    gc.freeze()  # ~130k objects from imports: a full collection rescanned them all, 0.06-0.1 s each
+    gc.freeze()  # the imports' objects: each full collection rescanned them all (BENCHMARKS.md)
     path = build_mix(recipe, args.data_dir, options, overwrite=args.force)
     info = json.loads((path / "rldg_info.json").read_text())
     print(f"wrote {path}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rldg_data.errors import RecipeError
 from rldg_data.contract.episode import Episode
 from rldg_data.mix.recipe import FilterConfig, RelabelConfig
 from rldg_data.transforms import filters as F
@@ -32,7 +33,7 @@ def apply_relabels(episode: Episode, cfg: RelabelConfig, policy=None) -> Episode
         episode = trim_pauses(episode)
     if cfg.actions is not None:
         if policy is None:
-            raise ValueError("an action relabel needs its policy loaded")
+            raise RecipeError("an action relabel needs its policy loaded")
         episode = relabel_actions(episode, policy, cfg.actions.sources)
     if cfg.sparse_reward:
         episode = relabel_sparse_reward(episode)

@@ -30,6 +30,7 @@ import re
 from pathlib import Path
 from typing import Any, Mapping, Optional
 
+from rldg_data.configs import check_keys
 from rldg_data.errors import RecipeError
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -115,12 +116,7 @@ _SOURCE_KEYS = {"path", "split", "splits", "weight", "count", "filters", "relabe
 
 
 def _check_keys(values: Any, allowed: set[str], where: str) -> Mapping:
-    if not isinstance(values, Mapping):
-        raise RecipeError(f"{where}: expected a mapping, got {type(values).__name__}")
-    unknown = sorted(set(values) - allowed)
-    if unknown:
-        raise RecipeError(f"{where}: unknown key {unknown[0]!r} (allowed: {', '.join(sorted(allowed))})")
-    return values
+    return check_keys(values, allowed, where, error=RecipeError)
 
 
 def _tuple(value, where: str) -> Optional[tuple[str, ...]]:

@@ -34,6 +34,7 @@ from typing import Mapping, Optional
 
 import numpy as np
 
+from rldg_data.errors import ContractError
 from rldg_data.contract import spec
 from rldg_data.contract.episode import Episode
 
@@ -92,7 +93,7 @@ class FieldStats:
         if self.dims is None:
             self._init(values.shape[1])
         elif values.shape[1] != self.dims:
-            raise ValueError(f"{values.shape[1]} dims, earlier episodes had {self.dims}")
+            raise ContractError(f"{values.shape[1]} dims, earlier episodes had {self.dims}")
         v64 = values.astype(np.float64)
         self.count += len(values)
         self.sums = [a + int(b) for a, b in zip(self.sums, np.rint(v64.sum(0) * _SCALE))]
@@ -116,7 +117,7 @@ class FieldStats:
         if self.dims is None:
             self._init(other.dims)
         if other.dims != self.dims:
-            raise ValueError(f"cannot merge statistics of {other.dims} and {self.dims} dims")
+            raise ContractError(f"cannot merge statistics of {other.dims} and {self.dims} dims")
         self.count += other.count
         self.sums = [a + b for a, b in zip(self.sums, other.sums)]
         self.sumsqs = [a + b for a, b in zip(self.sumsqs, other.sumsqs)]

@@ -16,6 +16,7 @@ import struct
 
 import numpy as np
 
+from rldg_data.errors import DatasetError
 from rldg_data.contract.episode import Episode
 from rldg_data.stats.accumulators import FieldStats, StatsAccumulator, statistics_arrays
 
@@ -32,11 +33,9 @@ def pack(acc: StatsAccumulator) -> bytes:
 
     A JSON header (counts, the exact integer sums, float32 min/max) and, per field, the flat
     indices and counts of its histogram's non-zero cells (counts in the smallest unsigned type
-    that holds them). A 51-episode shard of the scaling benchmark's source fills ~6,500 of a
-    4-dim field's 55,000 cells: pickle + zlib of the dense arrays took 2.5 ms to pack and 1.3 ms
-    to unpack, mostly compressing and decompressing zeros, and the driver unpacks every shard's
-    after the build; this layout takes 0.9 and 0.6 ms (~65 KB). No pickle: reading one runs no
-    code."""
+    that holds them). A shard's histograms are mostly zeros, so this packs and unpacks several
+    times faster than pickle + zlib of the dense arrays (BENCHMARKS.md, "Design measurements"). No pickle: reading one
+    runs no code."""
     header: dict = {"num_trajectories": acc.num_trajectories, "fields": {}}
     body = []
     for name, field in acc.fields.items():
@@ -58,7 +57,7 @@ def pack(acc: StatsAccumulator) -> bytes:
 def unpack(blob: bytes) -> StatsAccumulator:
     """The accumulator `pack` wrote; ValueError if `blob` is not one."""
     if blob[:len(_MAGIC)] != _MAGIC:
-        raise ValueError("not a packed statistics accumulator (no RLDGACC1 header)")
+        raise DatasetError("not a packed statistics accumulator (no RLDGACC1 header)")
     at = len(_MAGIC) + 4
     (size,) = struct.unpack("<I", blob[len(_MAGIC):at])
     header = json.loads(blob[at:at + size])
@@ -80,5 +79,5 @@ def unpack(blob: bytes) -> StatsAccumulator:
         at += counts.nbytes
         field.hist.reshape(-1)[index] = counts
     if at != len(blob):
-        raise ValueError(f"packed statistics accumulator: {len(blob) - at} bytes past its end")
+        raise DatasetError(f"packed statistics accumulator: {len(blob) - at} bytes past its end")
     return acc

@@ -15,8 +15,8 @@ import time
 from typing import Optional, Protocol
 
 import numpy as np
-from PIL import Image
 
+from rldg_data.io.images import resize_frame
 from rldg_data.errors import CameraTimeoutError, RldgError
 
 
@@ -39,9 +39,7 @@ def crop_resize(frame: np.ndarray, crop: Optional[tuple[int, int, int, int]], si
         frame = frame[top:bottom, left:right]
         if frame.size == 0:
             raise RldgError(f"crop {crop} leaves nothing of the frame")
-    if frame.shape[:2] != (size, size):
-        frame = np.asarray(Image.fromarray(np.ascontiguousarray(frame)).resize((size, size), Image.BILINEAR))
-    return frame
+    return resize_frame(frame, size)
 
 
 class LatestFrameReader:

@@ -15,6 +15,7 @@ from typing import Any, Mapping, Optional
 
 import numpy as np
 
+from rldg_data.configs import check_keys, field_names
 from rldg_data.errors import ConfigError
 
 STATE_KEYS = ("tcp_pose", "tcp_vel", "gripper_pose", "tcp_force", "tcp_torque")
@@ -118,10 +119,7 @@ class FrankaEnvConfig:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], where: str = "robot config") -> "FrankaEnvConfig":
-        fields = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - fields)
-        if unknown:
-            raise ConfigError(f"{where}: unknown keys {unknown}; known: {sorted(fields)}")
+        check_keys(data, field_names(cls), where)
         kwargs = dict(data)
         if "cameras" in kwargs:
             kwargs["cameras"] = tuple(_camera(c, where) for c in kwargs["cameras"])

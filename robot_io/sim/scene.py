@@ -74,7 +74,8 @@ def set_material_rgba(spec: mujoco.MjSpec, material: str, rgba: Sequence[float])
 
 
 def fast_render_settings(model: mujoco.MjModel, size: int) -> None:
-    """No multisampling, offscreen buffer big enough for `size`: 10x faster CPU rendering."""
+    """No multisampling, offscreen buffer big enough for `size`: far faster CPU rendering
+    (BENCHMARKS.md, "Design measurements")."""
     model.vis.quality.offsamples = 0
     model.vis.global_.offwidth = max(int(model.vis.global_.offwidth), size)
     model.vis.global_.offheight = max(int(model.vis.global_.offheight), size)

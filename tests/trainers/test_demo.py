@@ -66,7 +66,7 @@ def test_demo_recipes_are_valid_recipes(tmp_path):
         recipe = recipe_from_dict(recipes.training_recipe(kind, {tv: 2 for tv in SPECIALIST_VARIANTS}, RAW, CKPTS, 0),
                                   tmp_path, check_paths=False)
         assert recipe.name == f"demo_{kind}"
-    with pytest.raises(ValueError):
+    with pytest.raises(RldgError):
         recipes.training_recipe("bogus", {tv: 2 for tv in SPECIALIST_VARIANTS}, RAW, CKPTS, 0)
 
 

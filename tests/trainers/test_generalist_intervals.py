@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from rldg_data.errors import ConfigError
+
 from trainers.generalist.intervals import difference, fmt_gap, fmt_rate, rate, two_proportion_p, wilson
 
 
@@ -14,7 +16,7 @@ def test_wilson_matches_published_values_and_stays_inside_0_1():
     assert wilson(0, 10)[0] == 0.0 and 0.27 < wilson(0, 10)[1] < 0.28
     assert wilson(10, 10)[1] == pytest.approx(1.0) and 0.72 < wilson(10, 10)[0] < 0.73
     assert wilson(0, 0) == (0.0, 1.0)
-    with pytest.raises(ValueError):
+    with pytest.raises(ConfigError):
         wilson(11, 10)
 
 

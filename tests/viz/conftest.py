@@ -35,7 +35,7 @@ def viz_dataset(tmp_path_factory, viz_episodes):
 
 @pytest.fixture(scope="session")
 def viz_view(viz_dataset):
-    from viz.collect import collect_dataset_view
+    from viz.scan import collect_dataset_view
 
     return collect_dataset_view(viz_dataset, samples_per_source=1)
 

@@ -13,13 +13,13 @@ import platform
 from pathlib import Path
 
 from rldg_data.io.atomic import write_text_atomic
+from robot_io.sim.variants import TASKS
 from trainers.demo.profile import DemoProfile
 from trainers.demo.results import (DATASET_LABELS, SPLITS, comparison_table, cycle_times, efficiency_summary,
                                    gaps, paper_rows, relabel_ablation)
 from trainers.demo.results import rate_cell
 from trainers.generalist.intervals import fmt_gap, fmt_rate
 
-TASK_ORDER = ("insertion", "pick_place", "assembly")
 
 
 def write_results(out: Path, profile: DemoProfile, data: dict) -> dict:
@@ -46,7 +46,7 @@ def write_results(out: Path, profile: DemoProfile, data: dict) -> dict:
 
 
 def _tasks(table: dict) -> list[str]:
-    return [t for t in TASK_ORDER if any(t in table[d] for d in table)]
+    return [t for t in TASKS if any(t in table[d] for d in table)]
 
 
 def render_markdown(results: dict) -> str:

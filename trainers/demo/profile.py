@@ -12,6 +12,7 @@ import dataclasses
 from typing import Any
 
 from rldg_data.errors import RldgError
+from robot_io.sim.variants import TASKS  # the one task list
 
 # The seen variants the specialists are trained on: one specialist per narrow task, as in RLDG.
 SPECIALIST_VARIANTS: tuple[tuple[str, str], ...] = (
@@ -20,7 +21,6 @@ SPECIALIST_VARIANTS: tuple[tuple[str, str], ...] = (
     ("assembly", "round_nut"),
 )
 HANDOFF_TASKS = ("assembly",)  # long tasks: human proxy for the easy stages, specialist at the bottleneck
-TASKS = ("insertion", "pick_place", "assembly")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from typing import Mapping, Sequence
 
+from rldg_data.errors import ConfigError
 from trainers.demo.profile import HANDOFF_TASKS
 
 DATASETS = ("rl", "human", "human_trimmed", "rldg", "relabeled")
@@ -71,7 +72,7 @@ def training_recipe(kind: str, counts: Mapping[tuple[str, str], int], raw: Mappi
             policy = "" if task == "assembly" else specialists[(task, variant)]
             sources[key] = _source(raw["human"], variant, episodes, policy)
         else:
-            raise ValueError(f"unknown demo dataset {kind!r} (known: {DATASETS})")
+            raise ConfigError(f"unknown demo dataset {kind!r} (known: {DATASETS})")
     descriptions = {
         "rl": "specialist rollouts only",
         "human": "human-proxy demonstrations only",

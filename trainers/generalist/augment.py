@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import numpy as np
 
+from rldg_data.errors import ConfigError
+
 
 def random_shift(images: np.ndarray, pad: int, rng: np.random.Generator) -> np.ndarray:
     """images [B, W, H, W', C] (uint8) -> the same shape, each sample shifted by up to ±`pad` px."""
     if pad <= 0:
         return images
     if images.ndim != 5:
-        raise ValueError(f"random_shift expects [batch, window, height, width, channels], got {images.shape}")
+        raise ConfigError(f"random_shift expects [batch, window, height, width, channels], got {images.shape}")
     b, _, h, w, _ = images.shape
     padded = np.pad(images, ((0, 0), (0, 0), (pad, pad), (pad, pad), (0, 0)), mode="edge")
     offsets = rng.integers(0, 2 * pad + 1, size=(b, 2))

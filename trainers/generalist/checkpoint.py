@@ -13,6 +13,7 @@ from typing import Mapping, Optional
 
 import numpy as np
 
+from rldg_data.io.images import resize_frame
 from rldg_data.io.atomic import replace_dir
 from rldg_data.errors import RldgError
 from rldg_data.loaders.normalize import Normalizer
@@ -79,9 +80,9 @@ class GeneralistPolicy:
         self._queue: list[np.ndarray] = []
 
     def _observe(self, observation: Mapping[str, np.ndarray]) -> None:
-        frame = _resize(np.asarray(observation["image"]), self.config.image_size)
+        frame = resize_frame(observation["image"], self.config.image_size)
         if self.config.wrist:
-            frame = np.concatenate([frame, _resize(np.asarray(observation["wrist_image"]), self.config.image_size)], -1)
+            frame = np.concatenate([frame, resize_frame(observation["wrist_image"], self.config.image_size)], -1)
         state = self.normalizer.normalize(np.asarray(observation["state"])[None], "proprio")[0]
         if not self._history:
             self._history.extend([(frame, state)] * self.config.window)
@@ -114,14 +115,6 @@ class GeneralistPolicy:
             action = (weights[:, None] * preds).sum(0) / weights.sum()
         action = self.normalizer.denormalize(action[None], "action")[0]
         return np.clip(action, -1.0, 1.0).astype(np.float32)
-
-
-def _resize(frame: np.ndarray, size: int) -> np.ndarray:
-    if frame.shape[0] == size and frame.shape[1] == size:
-        return frame.astype(np.uint8)
-    from PIL import Image
-
-    return np.asarray(Image.fromarray(frame.astype(np.uint8)).resize((size, size), Image.BILINEAR))
 
 
 def load_policy(path: str | os.PathLike, instruction: str = "", policy_id: str = "", open_loop: bool = False,

@@ -8,10 +8,17 @@ import json
 import sys
 
 
+# GeneralistConfig fields offered as `rldg generalist train` flags (their help and defaults are the
+# config's own); the rest keep the config's defaults.
+TRAIN_FLAGS = ("steps", "batch_size", "image_size", "window", "chunk", "wrist", "encoder", "shift", "buffer",
+               "seed", "learning_rate", "threads")
+
+
 def register_generalist(sub) -> None:
+    from rldg_data.cli_options import add_dataclass_options
     from trainers.generalist.config import ENCODERS, GeneralistConfig
 
-    d = GeneralistConfig()  # the train flags' defaults are the config's own
+    d = GeneralistConfig()
     p = sub.add_parser(
         "generalist", help="train / evaluate the built-in generalist policy",
         description=(
@@ -25,21 +32,8 @@ def register_generalist(sub) -> None:
     t.add_argument("--dataset", required=True, help="dataset folder(s), comma-separated for a mix")
     t.add_argument("--weights", help="mix weights, comma-separated (default: by episode count)")
     t.add_argument("--out", required=True, help="checkpoint folder to write")
-    t.add_argument("--steps", type=int, default=d.steps)
-    t.add_argument("--batch-size", type=int, default=d.batch_size)
-    t.add_argument("--image-size", type=int, default=d.image_size)
-    t.add_argument("--window", type=int, default=d.window)
-    t.add_argument("--chunk", type=int, default=d.chunk)
-    t.add_argument("--wrist", action="store_true", help="also use the wrist camera")
-    t.add_argument("--encoder", default=d.encoder, choices=ENCODERS,
-                   help="image encoder: flattened conv map, or spatial-softmax keypoints")
-    t.add_argument("--shift", type=int, default=d.shift,
-                   help="random-shift augmentation while training: pad frames by this many pixels and "
-                        "crop back at a random offset (0: off)")
-    t.add_argument("--buffer", type=int, default=d.buffer,
-                   help="windows in the shuffle buffer each batch is drawn from (default %(default)s)")
-    t.add_argument("--channels", help=f"conv widths, comma-separated (default {','.join(map(str, d.channels))})")
-    t.add_argument("--seed", type=int, default=d.seed)
+    add_dataclass_options(t, GeneralistConfig, TRAIN_FLAGS, choices={"encoder": ENCODERS})
+    t.add_argument("--channels", dest="channels_csv", help=f"conv widths, comma-separated (default {','.join(map(str, d.channels))})")
     t.set_defaults(func=_run_train)
     e = actions.add_parser("eval", help="evaluate a checkpoint in the simulated suite")
     e.add_argument("--checkpoint", required=True)
@@ -58,13 +52,12 @@ def register_generalist(sub) -> None:
 def _run_train(args) -> int:
     from tqdm import tqdm
 
+    from rldg_data.cli_options import from_args
     from trainers.generalist.config import GeneralistConfig
     from trainers.generalist.train import train_generalist
 
-    extra = {"channels": tuple(int(c) for c in args.channels.split(","))} if args.channels else {}
-    config = GeneralistConfig(image_size=args.image_size, window=args.window, chunk=args.chunk,
-                              wrist=args.wrist, steps=args.steps, batch_size=args.batch_size, seed=args.seed,
-                              encoder=args.encoder, shift=args.shift, buffer=args.buffer, **extra)
+    extra = {"channels": tuple(int(c) for c in args.channels_csv.split(","))} if args.channels_csv else {}
+    config = from_args(GeneralistConfig, args, **extra)
     weights = [float(w) for w in args.weights.split(",")] if args.weights else None
     with tqdm(total=args.steps, unit="step", desc="train", disable=None, file=sys.stderr) as bar:
         def progress(step, loss):

@@ -5,7 +5,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Mapping
 
-from rldg_data.errors import RldgError
+from rldg_data.configs import dataclass_from_dict
+from rldg_data.errors import ConfigError
 
 
 ENCODERS = ("flatten", "spatial_softmax")
@@ -13,18 +14,35 @@ ENCODERS = ("flatten", "spatial_softmax")
 
 @dataclasses.dataclass(frozen=True)
 class GeneralistConfig:
-    """image_size: frames are resized to this; window: observation history; chunk: actions
-    predicted per step; channels: CNN widths (each conv halves the resolution); embed: feature
-    width; lang_buckets: hashed bag-of-words size (no downloaded language model); ensemble: temporal
-    ensembling of overlapping chunks when acting (else the chunk runs open loop); encoder: "flatten" (strided convs, flattened map -> linear) or
-    "spatial_softmax" (the last conv keeps its resolution; each channel becomes the expected image
-    coordinates of its activation, a keypoint: the encoder localizes the connector and the port);
-    shift: random-shift augmentation while training, in pixels (0: off; see augment.py); buffer:
-    windows in the loader's shuffle buffer, from which each batch is drawn (16,384 holds all of a
-    small profile's dataset; with 1,024 a batch came from the ~8 episodes then in the buffer). threads:
-    torch intra-op threads, 1 by default: the loader decodes in threads of its own, and on a 2-core machine
-    with any other job running, 2 OpenMP threads spin-wait each other (60 steps took 80 s with 2
-    threads vs 9.6 s with 1, measured with two other processes busy)."""
+    """The model and training settings of a generalist run (stored in policy.json).
+
+    image_size: frames are resized to this (pixels, square)
+    window: observation history (frames per prediction)
+    chunk: actions predicted per step
+    wrist: also use the wrist camera
+    channels: CNN widths (each conv halves the resolution)
+    encoder: image encoder: "flatten" (strided convs, flattened map -> linear) or "spatial_softmax"
+      (the last conv keeps its resolution; each channel becomes the expected image coordinates of
+      its activation, a keypoint that localizes the connector and the port)
+    shift: random-shift augmentation while training: pad frames by this many pixels and crop back
+      at a random offset (0: off; see augment.py)
+    buffer: windows in the loader's shuffle buffer each batch is drawn from (16,384 holds all of a
+      small profile's dataset; with 1,024 a batch came from the ~8 episodes then in the buffer)
+    embed: feature width
+    hidden: width of the action head's hidden layer
+    lang_buckets: hashed bag-of-words size (no downloaded language model)
+    steps: training steps
+    batch_size: windows per training batch
+    learning_rate: AdamW learning rate
+    weight_decay: AdamW weight decay
+    normalization: how actions and proprio are normalized with the data's statistics
+    ensemble: temporal ensembling of overlapping chunks when acting (else a chunk runs open loop)
+    ensemble_decay: exponential weight of older chunks in the ensemble
+    seed: seed of initialization, sampling and augmentation
+    threads: torch intra-op threads; 1 by default, since the loader decodes in threads of its own
+      and two OpenMP threads spin-wait each other on a loaded 2-core machine (BENCHMARKS.md,
+      "Generalist training threads")
+    """
 
     image_size: int = 64
     window: int = 2
@@ -52,13 +70,13 @@ class GeneralistConfig:
         for name in ("image_size", "window", "chunk", "embed", "hidden", "lang_buckets", "steps",
                      "batch_size", "threads", "buffer"):
             if int(getattr(self, name)) <= 0:
-                raise RldgError(f"GeneralistConfig.{name} must be positive, got {getattr(self, name)}")
+                raise ConfigError(f"GeneralistConfig.{name} must be positive, got {getattr(self, name)}")
         if int(self.shift) < 0 or int(self.shift) >= self.image_size // 2:
-            raise RldgError(f"GeneralistConfig.shift must be in [0, image_size/2), got {self.shift}")
+            raise ConfigError(f"GeneralistConfig.shift must be in [0, image_size/2), got {self.shift}")
         if self.encoder not in ENCODERS:
-            raise RldgError(f"GeneralistConfig.encoder {self.encoder!r} unknown; known: {', '.join(ENCODERS)}")
+            raise ConfigError(f"GeneralistConfig.encoder {self.encoder!r} unknown; known: {', '.join(ENCODERS)}")
         if self.image_size % (2 ** self.downsampling):
-            raise RldgError(f"image_size {self.image_size} must be divisible by 2**{self.downsampling}")
+            raise ConfigError(f"image_size {self.image_size} must be divisible by 2**{self.downsampling}")
 
     @property
     def downsampling(self) -> int:
@@ -70,8 +88,4 @@ class GeneralistConfig:
 
     @classmethod
     def from_dict(cls, values: Mapping[str, Any]) -> "GeneralistConfig":
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise RldgError(f"unknown GeneralistConfig key(s) {unknown}")
-        return cls(**values)
+        return dataclass_from_dict(cls, values, "GeneralistConfig")

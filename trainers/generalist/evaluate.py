@@ -21,6 +21,7 @@ import numpy as np
 
 from rldg_data.io.atomic import write_text_atomic
 from rldg_data.errors import RldgError
+from trainers.evaluation import run_episode
 from trainers.generalist.intervals import fmt_rate, rate
 
 log = logging.getLogger(__name__)
@@ -47,14 +48,8 @@ def resolve_variants(task: str, variants: str | Sequence[str]) -> list[str]:
 
 def rollout(policy, env, seed: int, max_steps: Optional[int] = None) -> tuple[bool, int]:
     """One episode: (success, steps); `max_steps` caps it below the task's own limit."""
-    obs = env.reset(seed=seed)
-    policy.reset(seed)
     limit = min(env.max_episode_steps, max_steps or env.max_episode_steps)
-    for t in range(limit):
-        obs, _, terminated, truncated, info = env.step(policy.act(obs))
-        if terminated or truncated:
-            return bool(info.get("success", False)), t + 1
-    return False, limit
+    return run_episode(env, policy.act, seed, reset=policy.reset, max_steps=limit)
 
 
 def evaluate_policy(policy, task: str, variants: str | Sequence[str], episodes: int = 10, *, seed: int = 0,

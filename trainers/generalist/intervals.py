@@ -12,6 +12,8 @@ from __future__ import annotations
 import math
 from typing import Optional
 
+from rldg_data.errors import ConfigError
+
 Z95 = 1.959963984540054  # two-sided 95% normal quantile
 
 
@@ -20,7 +22,7 @@ def wilson(successes: int, n: int, z: float = Z95) -> tuple[float, float]:
     if n <= 0:
         return 0.0, 1.0
     if not 0 <= successes <= n:
-        raise ValueError(f"successes {successes} not in [0, {n}]")
+        raise ConfigError(f"successes {successes} not in [0, {n}]")
     p = successes / n
     denom = 1 + z * z / n
     centre = (p + z * z / (2 * n)) / denom

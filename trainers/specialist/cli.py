@@ -119,13 +119,13 @@ def _run_train(args) -> int:
 def _run_eval(args) -> int:
     from trainers.specialist.checkpoint import load_policy, read_meta
     from trainers.specialist.envs import robot_io_env_factory
-    from trainers.specialist.evaluate import evaluate_policy
+    from trainers.specialist.evaluate import evaluate_on_env
 
     meta = read_meta(args.checkpoint)
     variant = args.variant or meta["variant"]
     env = robot_io_env_factory(meta["task"], variant)(args.seed)
     try:
-        result = evaluate_policy(env, load_policy(args.checkpoint), args.episodes, args.seed,
+        result = evaluate_on_env(env, load_policy(args.checkpoint), args.episodes, args.seed,
                                  int(meta.get("start_stage", 0)))
     finally:
         env.close()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Mapping, Optional
 
+from rldg_data.configs import dataclass_from_dict
 from rldg_data.errors import ConfigError
 
 
@@ -172,18 +173,10 @@ class TrainConfig:
 
 def sac_from_dict(values: Mapping[str, Any]) -> SACConfig:
     """SACConfig from a stored mapping; an unknown key is an error naming it."""
-    known = {f.name for f in dataclasses.fields(SACConfig)}
-    unknown = sorted(set(values) - known)
-    if unknown:
-        raise ConfigError(f"unknown SAC config key(s) {unknown} (known: {sorted(known)})")
-    return SACConfig(**dict(values))
+    return dataclass_from_dict(SACConfig, dict(values), "SAC config")
 
 
 def train_from_dict(values: Mapping[str, Any]) -> TrainConfig:
     """TrainConfig from a stored mapping; an unknown key is an error naming it."""
-    known = {f.name for f in dataclasses.fields(TrainConfig)}
-    unknown = sorted(set(values) - known)
-    if unknown:
-        raise ConfigError(f"unknown train config key(s) {unknown} (known: {sorted(known)})")
-    return TrainConfig(**dict(values))
+    return dataclass_from_dict(TrainConfig, dict(values), "train config")
 

@@ -11,6 +11,8 @@ from typing import Any, Callable, Mapping, Optional
 
 import numpy as np
 
+from trainers.evaluation import run_episode
+
 
 @dataclasses.dataclass(frozen=True)
 class Evaluation:
@@ -25,25 +27,10 @@ class Evaluation:
         return dataclasses.asdict(self)
 
 
-def run_episode(env: Any, act: Callable[[Mapping[str, np.ndarray]], np.ndarray], seed: int,
-                start_stage: int = 0, reset: Optional[Callable[[int], None]] = None) -> tuple[bool, int]:
-    """Runs one episode to termination or truncation; returns (success, steps taken)."""
-    obs = env.reset(seed=seed, start_stage=start_stage) if start_stage else env.reset(seed=seed)
-    if reset is not None:
-        reset(seed)
-    steps, success = 0, False
-    while True:
-        obs, _, terminated, truncated, info = env.step(act(obs))
-        steps += 1
-        success = bool(info.get("success", False))
-        if terminated or truncated or success:
-            return success, steps
-
-
 def run_episodes(env: Any, act: Callable, episodes: int, seed: int = 10_000, start_stage: int = 0,
                  reset: Optional[Callable[[int], None]] = None) -> list[tuple[bool, int]]:
     """(success, steps) of `episodes` episodes seeded seed, seed+1, ..."""
-    return [run_episode(env, act, seed + i, start_stage, reset) for i in range(episodes)]
+    return [run_episode(env, act, seed + i, start_stage=start_stage, reset=reset) for i in range(episodes)]
 
 
 def summarize(results: list[tuple[bool, int]]) -> Evaluation:
@@ -64,6 +51,6 @@ def evaluate(env: Any, act: Callable, episodes: int, seed: int = 10_000, start_s
     return summarize(run_episodes(env, act, episodes, seed, start_stage, reset))
 
 
-def evaluate_policy(env: Any, policy: Any, episodes: int, seed: int = 10_000, start_stage: int = 0) -> Evaluation:
+def evaluate_on_env(env: Any, policy: Any, episodes: int, seed: int = 10_000, start_stage: int = 0) -> Evaluation:
     """`evaluate` for an object with the Policy protocol (reset(seed), act(obs))."""
     return evaluate(env, policy.act, episodes, seed, start_stage, reset=policy.reset)

@@ -186,8 +186,7 @@ def _prompt_bundle_ends() -> None:
     Every bundle starts a state-sampler thread (per-step time, for Beam's "processing stuck" logs)
     that sleeps between samples for a period growing to `DEFAULT_SAMPLING_PERIOD_MS` (200 ms), and
     ends by joining it: the worker idles through the rest of that sleep before it reports the
-    bundle done, ~0.1 s on average for each of the two bundles of a mix pass, measured by
-    timestamps in a worker (its last shard done 2.661 s, bundle reported 2.780 s). A 10 ms period
+    bundle done (BENCHMARKS.md, "Design measurements"). A 10 ms period
     costs one lock take per 10 ms on a thread that holds no GIL. Worker processes only: the driver's
     Beam is left as the user has it."""
     from apache_beam.runners.worker import statesampler

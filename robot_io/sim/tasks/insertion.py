@@ -15,6 +15,7 @@ from typing import Sequence
 import mujoco
 import numpy as np
 
+from rldg_data.errors import ConfigError
 from robot_io.sim import scene
 from robot_io.sim.tasks.base import PRIVILEGED_DIM, Task, free_joint_qpos, free_joint_qvel
 
@@ -36,7 +37,7 @@ def cross_section(shape: str, hw: float, hh: float) -> list[Rect]:
         return [(-hw, hw, -t_z, t_z), (-t_y, t_y, -hh, hh)]
     if shape == "dshape":  # keyed: the upper half is narrower and shifted (one corner cut)
         return [(-hw, hw, -hh, 0.0), (-hw, 0.4 * hw, 0.0, hh)]
-    raise ValueError(f"unknown peg shape {shape!r}")
+    raise ConfigError(f"unknown peg shape {shape!r}")
 
 
 def opening(shape: str, hw: float, hh: float, clearance: float) -> list[Rect]:

@@ -81,5 +81,5 @@ def test_jpeg_frames_decode_as_pil_does():
         with Image.open(io.BytesIO(blob)) as img:
             np.testing.assert_array_equal(decode_image(blob), np.asarray(img.convert("RGB")))
         assert decode_image(blob, size=8).shape == (8, 8, 3)
-    with pytest.raises(ValueError, match="cannot decode"):
+    with pytest.raises(ContractError, match="cannot decode"):
         decode_image(b"\xff\xd8 not a jpeg")

@@ -7,6 +7,8 @@ import random
 
 import numpy as np
 import pytest
+
+from rldg_data.errors import DatasetError
 from hypothesis import given, settings, strategies as st
 
 from rldg_data.stats.accumulators import STATS_FILE, StatsAccumulator
@@ -81,9 +83,9 @@ def test_packed_partials_merge_to_the_same_statistics(seed, parts):
 
 def test_unpack_refuses_what_pack_did_not_write():
     blob = pack(StatsAccumulator().add_arrays({"action": np.ones((3, 2)), "proprio": np.ones((4, 3))}))
-    with pytest.raises(ValueError, match="not a packed statistics accumulator"):
+    with pytest.raises(DatasetError, match="not a packed statistics accumulator"):
         unpack(b"\x80\x04" + blob)  # e.g. a pickle: never loaded
-    with pytest.raises(ValueError, match="bytes past its end"):
+    with pytest.raises(DatasetError, match="bytes past its end"):
         unpack(blob + b"\0")
 
 

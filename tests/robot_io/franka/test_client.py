@@ -185,7 +185,7 @@ def test_config_from_file_and_merge_precedence(tmp_path):
                         {"hz": 15})
     assert merged.hz == 15 and merged.reset_pose[0] == 0.5 and merged.max_episode_steps == 50
     path.write_text(json.dumps({"url": "x", "hx": 10}))
-    with pytest.raises(RldgError, match="unknown keys"):
+    with pytest.raises(RldgError, match="unknown key"):
         FrankaEnvConfig.from_file(path)
     with pytest.raises(RldgError, match="6 finite"):
         FrankaEnvConfig(reset_pose=(0, 0, float("nan"), 0, 0, 0))

@@ -7,7 +7,7 @@ import collections
 import numpy as np
 import pytest
 
-from viz.collect import episode_source, smoothness, speed_profile
+from viz.scan import episode_source, smoothness, speed_profile
 
 
 def test_view_counts_match_the_written_episodes(viz_view, viz_episodes):
