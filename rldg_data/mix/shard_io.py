@@ -76,11 +76,15 @@ def write_json(folder: str, name: str, data) -> None:
 
 
 def list_parts(folder: str | os.PathLike) -> list[dict]:
-    """Sidecars of every finished part in `folder`, sorted by split then part name."""
+    """Every finished part in `folder`, sorted by split then part name: its sidecar's fields with
+    `episodes` replaced by their number (`count`), `file` (the part) and `sidecar` (the rows' file).
+    One sidecar's rows are in memory at a time (`episode_index` reads them again, one at a time)."""
     found = []
     for side in sorted(Path(folder).glob(f"{PART_PREFIX}*.json")):
         data = json.loads(side.read_text())
+        data["count"] = len(data.pop("episodes"))
         data["file"] = str(side.with_suffix(".tfrecord"))
+        data["sidecar"] = str(side)
         found.append(data)
     return sorted(found, key=lambda d: (d["split"], d["file"]))
 

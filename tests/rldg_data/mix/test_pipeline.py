@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pytest
 
+from rldg_data.mix.episode_index import read_index
 from rldg_data.mix.pipeline import build_mix
 from rldg_data.io.reader import read_episodes
 from rldg_data.mix.recipe import recipe_from_dict
@@ -38,7 +39,7 @@ def _recipe(root, **extra):
 def _result(path):
     info = json.loads((path / "rldg_info.json").read_text())
     stats = {p.name: json.loads(p.read_text()) for p in sorted(path.glob("dataset_statistics*.json"))}
-    return info["episode_ids"], info["digest"], stats
+    return [row["episode_id"] for row in read_index(path)], info["digest"], stats
 
 
 @pytest.fixture(scope="module")
