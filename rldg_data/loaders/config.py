@@ -34,6 +34,10 @@ class LoaderConfig:
     prefetch_episodes: episodes decoded ahead of the window buffer (bounds memory).
     repeat: loop over epochs forever (training) or stop after one epoch (evaluation, tests).
     drop_last: drop a final short batch (only without repeat).
+    per_dataset_normalization: in a mix, normalize each dataset with its own statistics, as Octo
+      and OpenVLA do in an Open X-Embodiment mixture (their robots' units differ); default: one set
+      of statistics over the whole mix (`statistics` then describes it). Costs one statistics
+      pass per dataset at start-up, a few KiB each.
     """
 
     batch_size: int = 64
@@ -50,6 +54,7 @@ class LoaderConfig:
     prefetch_episodes: int = 8
     repeat: bool = True
     drop_last: bool = False
+    per_dataset_normalization: bool = False
     split: str = "train"
 
     def __post_init__(self) -> None:

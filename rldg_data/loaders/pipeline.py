@@ -67,6 +67,9 @@ class RLDSLoader:
         self.weights = None if weights is None else np.asarray(weights, np.float64) / np.sum(weights)
         self.statistics = statistics if statistics is not None else dataset_statistics(self.paths, config.split)
         self.normalizer = Normalizer(self.statistics, config.normalization, config.action_mask)
+        self.normalizers = ([Normalizer(dataset_statistics([p], config.split), config.normalization, config.action_mask)
+                             for p in self.paths] if config.per_dataset_normalization and len(self.paths) > 1
+                            else [self.normalizer] * len(self.paths))
         self._instructions: Optional[list[str]] = None
 
     @property
@@ -115,8 +118,8 @@ class RLDSLoader:
         return DecodedEpisode(
             images=decode_images(ep.steps[spec.IMAGE], self.config.image_size),
             wrist_images=wrist,
-            state=self.normalizer.normalize(ep.steps[spec.STATE], "proprio"),
-            action=self.normalizer.normalize(ep.steps[spec.ACTION], "action"),
+            state=self.normalizers[ref.dataset].normalize(ep.steps[spec.STATE], "proprio"),
+            action=self.normalizers[ref.dataset].normalize(ep.steps[spec.ACTION], "action"),
             instruction=instruction, dataset=ref.dataset, episode_id=ep.episode_id, length=len(ep))
 
     def episodes(self, seed: Optional[int] = None, shard_of: tuple[int, int] = (0, 1)) -> Iterator[DecodedEpisode]:
