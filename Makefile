@@ -37,11 +37,11 @@ demo: $(STAMP)
 test: $(STAMP) interop-env
 	@command -v chromium >/dev/null || apt-get install -y -qq chromium >/dev/null 2>&1 || echo "chromium unavailable: the HTML report test will skip"
 	$(PY) -m pytest -m "not slow" tests/robot_io
-	$(PY) -m pytest -m "not slow" tests --ignore=tests/robot_io
+	$(PY) -m pytest -m "not slow" tests builders --ignore=tests/robot_io
 
 test-all: $(STAMP) interop-env
 	$(PY) -m pytest tests/robot_io
-	$(PY) -m pytest tests --ignore=tests/robot_io
+	$(PY) -m pytest tests builders --ignore=tests/robot_io
 
 bench: $(STAMP) interop-env
 	@set -e; for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b; done

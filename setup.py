@@ -56,7 +56,8 @@ setup(
         "scipy",  # rotations of robot_io.franka (already pulled in by jax; named since we import it)
     ],
     extras_require={
-        "dev": ["pytest", "pytest-timeout", "hypothesis", "nbclient", "nbformat", "ipykernel"],
+        # dill: tfds.testing (the builders' <name>_dataset_builder_test.py) imports it
+        "dev": ["pytest", "pytest-timeout", "hypothesis", "nbclient", "nbformat", "ipykernel", "dill"],
         # RealSense cameras on a real robot (robot_io.cameras.realsense); not needed for the simulator
         "realsense": ["pyrealsense2"],
     },

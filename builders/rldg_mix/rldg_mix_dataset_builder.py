@@ -11,20 +11,26 @@ folder. Recipe format: docs/RECIPES.md. The build is `rldg mix`'s own Beam pipel
 and writing its shards, statistics, `rldg_info.json` and card straight into the folder TFDS is
 preparing; TFDS then writes `dataset_info.json` and renames the folder into place. Nothing is
 written twice.
+
+The builder base (`rldg_data.io.builder_base`) records the recipe's hash and its sources' digests
+in `rldg_inputs.json`: building a changed recipe of the same name (or after a source changed) into
+the same --data_dir is refused, naming what changed; `--overwrite` rebuilds it aside and swaps.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 import os
 from pathlib import Path
 
 import tensorflow_datasets as tfds
 
-from rldg_data.contract import spec, tfds_json
+from rldg_data.contract import spec
 from rldg_data.errors import RecipeError
-from rldg_data.io.reader import open_dataset
-from rldg_data.io.tfds_build import AtomicRebuild
+from rldg_data.io.builder_base import ContractBuilder, dataset_digest_of
+from rldg_data.io.reader import open_dataset, resolve_dataset_dir
 from rldg_data.mix.recipe import load_recipe
 
 RECIPES = Path(__file__).with_name("recipes")
@@ -46,7 +52,7 @@ def config_for(recipe_file: str | os.PathLike) -> RldgMixConfig:
                          description=recipe.description or f"recipe {Path(recipe_file).name}")
 
 
-class Builder(AtomicRebuild, tfds.core.GeneratorBasedBuilder):
+class Builder(ContractBuilder):
     """RLDS mix of specialist rollouts and human demos, selected by a recipe."""
 
     VERSION = tfds.core.Version("1.0.0")
@@ -80,16 +86,30 @@ class Builder(AtomicRebuild, tfds.core.GeneratorBasedBuilder):
     def _recipe(self):
         return load_recipe(self.builder_config.recipe_file)
 
-    def _info(self) -> tfds.core.DatasetInfo:
+    def _find_inputs(self, manual_dir) -> str:
+        return self.builder_config.recipe_file
+
+    def _inputs_spec(self, recipe_file) -> spec.DatasetSpec:
         try:
-            data_spec = open_dataset(self._recipe().sources[0].location).spec or spec.DatasetSpec()
+            return open_dataset(self._recipe().sources[0].location).spec or spec.DatasetSpec()
         except Exception:  # sources not built yet: declare the default contract features
-            data_spec = spec.DatasetSpec()
-        return self.dataset_info_from_configs(features=tfds_json.features_for(data_spec),
-                                              supervised_keys=None, homepage="", citation="")
+            return spec.DatasetSpec()
+
+    def _inputs_record(self, recipe_file) -> dict:
+        """The recipe's hash and each source's digest: a changed recipe (or source) of the same
+        name is refused, naming what changed, instead of TFDS's silent reuse."""
+        recipe = self._recipe()
+        parts = {"recipe hash": recipe.hash}
+        for source in recipe.sources:
+            parts[f"source {source.name} digest"] = dataset_digest_of(resolve_dataset_dir(source.location))
+        fingerprint = hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
+        return {"fingerprint": fingerprint, "parts": parts, "recipe_file": recipe_file,
+                "description": f"recipe {recipe.name} (hash {recipe.hash[:12]}) of sources "
+                               f"{', '.join(s.name for s in recipe.sources)}"}
 
     def _download_and_prepare(self, dl_manager, download_config=None):
-        """The mix pipeline writes straight into the folder TFDS is preparing (`self.data_dir`)."""
+        """The mix pipeline writes straight into the folder TFDS is preparing (`self.data_dir`);
+        no example generator runs (the pipeline checks, dedups and encodes the episodes itself)."""
         from rldg_data.mix.pipeline import build_into
 
         if self.info.file_format != tfds.core.FileFormat.TFRECORD:
@@ -99,10 +119,11 @@ class Builder(AtomicRebuild, tfds.core.GeneratorBasedBuilder):
                                  getattr(download_config, "beam_options", None))
         self.info.set_splits(tfds.core.SplitDict([
             dataclasses.replace(s, filename_template=self._get_filename_template(s.name)) for s in split_infos]))
+        self._write_build_files(Path(os.fspath(self.data_dir)))
 
     def _split_generators(self, dl_manager):
         raise NotImplementedError("rldg_mix builds through rldg_data.mix.pipeline.build_into "
                                   "(see _download_and_prepare); it has no example generators")
 
-    def _generate_examples(self):
+    def _generate_examples(self, part=None):
         raise NotImplementedError("rldg_mix builds through rldg_data.mix.pipeline.build_into")

@@ -4,8 +4,9 @@
     tfds build builders/rldg_rollouts --data_dir D --config '{"name": "run1", "log_dirs": ["L1", "L2"]}'
 
 Features are the RLDS contract's (`rldg_data.contract.tfds_json.features_for`), sized from the logs themselves
-(image size, wrist camera, privileged state); images are JPEG. Examples come from
-`collectors.to_rlds.iter_examples`, which checks every episode against the contract first.
+(image size, wrist camera, privileged state); images are JPEG. Episodes come from
+`collectors.to_rlds.iter_readable_episodes`; the builder base (`rldg_data.io.builder_base`) checks
+each against the contract, refuses repeated episode ids and records the inputs fingerprint.
 
 A damaged log fails the build naming its folder and episode; `RLDG_SKIP_DAMAGED_LOGS=1 tfds build
 ...` (or `"skip_damaged_logs": true` in a JSON config) leaves damaged logs out, counts them in the
@@ -25,11 +26,10 @@ from typing import Optional, Sequence
 import tensorflow_datasets as tfds
 
 from collectors.logs import log_spec, logs_fingerprint
-from collectors.to_rlds import iter_examples
+from collectors.to_rlds import iter_readable_episodes
 from rldg_data.contract import spec as contract
-from rldg_data.contract import tfds_json
-from rldg_data.errors import DatasetError
-from rldg_data.io.tfds_build import AtomicRebuild, user_errors
+from rldg_data.errors import ConfigError
+from rldg_data.io.builder_base import ContractBuilder, builder_config
 
 log = logging.getLogger(__name__)
 
@@ -42,21 +42,20 @@ completed episode logs), or name the folders in a config:
 --config '{"name": "run1", "log_dirs": ["L1", "L2"]}'"""
 
 
-@dataclasses.dataclass
-class RldgRolloutsConfig(tfds.core.BuilderConfig):
-    """log_dirs: collector log folders to build (instead of --manual_dir);
+RldgRolloutsConfig = builder_config(
+    "RldgRolloutsConfig", "rldg_rollouts", module=__name__,
+    extra=[("log_dirs", Sequence[str], dataclasses.field(default=())),
+           ("image_encoding", str, dataclasses.field(default="jpeg")),
+           ("skip_damaged_logs", bool, dataclasses.field(default=False))],
+    doc="""log_dirs: collector log folders to build (instead of --manual_dir);
     image_encoding: jpeg (default) or png;
     skip_damaged_logs: leave out logs that cannot be read (truncated or corrupt Riegeli files,
     missing metadata, an outcome file that disagrees with the log), count them in the dataset's
     README.md and rldg_inputs.json and list them at the end of the build. Off by default: a
-    damaged log fails the build, naming its folder and episode."""
-
-    log_dirs: Sequence[str] = ()
-    image_encoding: str = "jpeg"
-    skip_damaged_logs: bool = False
+    damaged log fails the build, naming its folder and episode.""")
 
 
-class Builder(AtomicRebuild, tfds.core.GeneratorBasedBuilder):
+class Builder(ContractBuilder):
     """RLDS episodes recorded by `rldg collect`: rollouts, demonstrations, hand-offs, interventions."""
 
     VERSION = tfds.core.Version("1.0.0")
@@ -64,35 +63,24 @@ class Builder(AtomicRebuild, tfds.core.GeneratorBasedBuilder):
     BUILDER_CONFIG_CLS = RldgRolloutsConfig
     BUILDER_CONFIGS = [RldgRolloutsConfig(name="default", description="logs from --manual_dir")]
     MANUAL_DOWNLOAD_INSTRUCTIONS = NO_LOGS
+    HOMEPAGE = "https://github.com/rldg-data"
 
-    _logs_spec: Optional[contract.DatasetSpec] = None
     _skipped: Optional[list] = None
 
     def _skip_damaged(self) -> bool:
         return self.builder_config.skip_damaged_logs or os.environ.get(SKIP_ENV, "") not in ("", "0")
 
-    def _dataset_spec(self) -> contract.DatasetSpec:
-        config = self.builder_config
-        if self._logs_spec is None and config.log_dirs:
-            self._logs_spec = log_spec(config.log_dirs, config.image_encoding, self._skip_damaged())
-        return self._logs_spec or contract.DatasetSpec(image_size=64,
-                                                       image_encoding=config.image_encoding)
+    def _find_inputs(self, manual_dir):
+        if isinstance(self.builder_config.log_dirs, str):
+            raise ConfigError(f"rldg_rollouts --config: log_dirs must be a list of folders, got "
+                              f"{self.builder_config.log_dirs!r}")
+        roots = [str(r) for r in self.builder_config.log_dirs] or ([str(manual_dir)] if manual_dir else [])
+        return roots or None
 
-    def _info(self) -> tfds.core.DatasetInfo:
-        return self.dataset_info_from_configs(
-            features=tfds_json.features_for(self._dataset_spec()),
-            supervised_keys=None,
-            homepage="https://github.com/rldg-data",
-        )
+    def _inputs_spec(self, roots) -> contract.DatasetSpec:
+        return log_spec(roots, self.builder_config.image_encoding, self._skip_damaged())
 
-    def _roots(self, download_config) -> list[str]:
-        return list(self.builder_config.log_dirs) or (
-            [str(download_config.manual_dir)] if getattr(download_config, "manual_dir", None) else [])
-
-    def _inputs_fingerprint(self, download_config) -> Optional[dict]:
-        roots = self._roots(download_config)
-        if not roots:
-            return None
+    def _inputs_record(self, roots) -> dict:
         record = logs_fingerprint(roots)
         config = self.builder_config
         record["image_encoding"] = config.image_encoding
@@ -100,32 +88,18 @@ class Builder(AtomicRebuild, tfds.core.GeneratorBasedBuilder):
         record["fingerprint"] = f"{record['fingerprint'][:48]}-{config.image_encoding}"
         return record
 
+    def _prepare_inputs(self, roots) -> None:
+        self._skipped = [] if self._skip_damaged() else None
+
+    def _episodes(self, roots, part):
+        return iter_readable_episodes(roots, skipped=self._skipped)
+
     def download_and_prepare(self, *, download_dir=None, download_config=None, **kwargs):
-        download_config = download_config or tfds.download.DownloadConfig()
-        with user_errors():
-            roots = self._roots(download_config)
-            rebuild = download_config.download_mode.overwrite_dataset
-            if not roots and (rebuild or not self.data_path.exists()):
-                raise DatasetError(NO_LOGS)
-            # --manual_dir is only known here, after _info() ran: size the features from those logs.
-            if roots and not self.builder_config.log_dirs:
-                self._logs_spec = log_spec(roots, self.builder_config.image_encoding,
-                                           self._skip_damaged())
-                self.info._features = tfds_json.features_for(self._logs_spec)  # pylint: disable=protected-access
-            self._skipped = [] if self._skip_damaged() else None
-            result = super().download_and_prepare(download_dir=download_dir,
-                                                  download_config=download_config, **kwargs)
+        result = super().download_and_prepare(download_dir=download_dir, download_config=download_config, **kwargs)
         if self._skipped:
             log.warning("%d damaged episode log(s) were left out of %s (listed in its README.md):\n%s",
                         len(self._skipped), self.data_dir, "\n".join(f"  - {e}" for e in self._skipped))
         return result
-
-    def _split_generators(self, dl_manager: tfds.download.DownloadManager):
-        roots = list(self.builder_config.log_dirs) or [dl_manager.manual_dir]
-        return {"train": self._generate_examples(roots)}
-
-    def _generate_examples(self, roots):
-        yield from iter_examples(roots, self._dataset_spec(), skipped=self._skipped)
 
     def _write_build_files(self, folder: Path) -> None:
         skipped = self._skipped or []

@@ -5,7 +5,9 @@
 
 The mapping YAML names the source folder (read with `tfds.builder_from_directory`) and where each
 contract field is in it (`rldg_data.imports.rlds`); steps are `human` unless mapped otherwise.
-Every mapped key is checked against the source's features before anything is written.
+Every mapped key is checked against the source's features before anything is written. The builder
+base (`rldg_data.io.builder_base`) checks every episode, refuses repeated ids, records the inputs
+(the mapping and the source dataset's files) and refuses to reuse a dataset built from others.
 """
 
 from __future__ import annotations
@@ -17,22 +19,19 @@ from typing import Optional
 import tensorflow_datasets as tfds
 
 from rldg_data.contract import spec as contract
-from rldg_data.contract import tfds_json
 from rldg_data.imports.rlds import RldsMapping, RldsSource
-from rldg_data.io.codec import features_dict
-from rldg_data.io.tfds_build import AtomicRebuild
+from rldg_data.io.builder_base import ContractBuilder, builder_config, file_sha256
+from rldg_data.io.tfds_build import files_fingerprint
 
 MAPPING_FILE = "mapping.yaml"
 
-
-@dataclasses.dataclass
-class RldsImportConfig(tfds.core.BuilderConfig):
-    """mapping: the mapping YAML file (else --manual_dir/mapping.yaml)."""
-
-    mapping: Optional[str] = None
+RldsImportConfig = builder_config(
+    "RldsImportConfig", "rlds_import", module=__name__,
+    extra=[("mapping", Optional[str], dataclasses.field(default=None))],
+    doc="mapping: the mapping YAML file (else --manual_dir/mapping.yaml).")
 
 
-class Builder(AtomicRebuild, tfds.core.GeneratorBasedBuilder):
+class Builder(ContractBuilder):
     """Episodes of another RLDS dataset, mapped onto the RLDS contract."""
 
     VERSION = tfds.core.Version("1.0.0")
@@ -40,31 +39,23 @@ class Builder(AtomicRebuild, tfds.core.GeneratorBasedBuilder):
     BUILDER_CONFIG_CLS = RldsImportConfig
     BUILDER_CONFIGS = [RldsImportConfig(name="default", description="--manual_dir/mapping.yaml")]
     MANUAL_DOWNLOAD_INSTRUCTIONS = f"Pass a folder holding {MAPPING_FILE} as --manual_dir, or --config with a mapping."
+    HOMEPAGE = "https://github.com/google-research/rlds"
 
-    _source: Optional[RldsSource] = None
+    def _find_inputs(self, manual_dir) -> Optional[RldsSource]:
+        mapping = self.builder_config.mapping or (Path(manual_dir) / MAPPING_FILE if manual_dir else None)
+        return RldsSource(RldsMapping.load(mapping)) if mapping else None
 
-    def _open(self, mapping_file) -> None:
-        self._source = RldsSource(RldsMapping.load(mapping_file))
+    def _inputs_spec(self, source: RldsSource) -> contract.DatasetSpec:
+        return source.dataset_spec()
 
-    def _info(self) -> tfds.core.DatasetInfo:
-        if self._source is None and self.builder_config.mapping:
-            self._open(self.builder_config.mapping)
-        data_spec = self._source.dataset_spec() if self._source else contract.DatasetSpec()
-        return self.dataset_info_from_configs(features=tfds_json.features_for(data_spec), supervised_keys=None,
-                                              homepage="https://github.com/google-research/rlds")
+    def _inputs_record(self, source: RldsSource) -> dict:
+        root = Path(source.mapping.dataset)
+        files = [p for p in root.iterdir() if p.is_file()]
+        record = files_fingerprint(root, files, {"mapping": file_sha256(source.mapping.file),
+                                                 "dataset_info": file_sha256(root / "dataset_info.json")})
+        record["description"] = f"{source.mapping.dataset} through mapping {source.mapping.file}"
+        return record
 
-    def download_and_prepare(self, *, download_dir=None, download_config=None, **kwargs):
-        manual = getattr(download_config, "manual_dir", None)
-        if self._source is None and manual:
-            self._open(Path(manual) / MAPPING_FILE)
-            self.info._features = tfds_json.features_for(self._source.dataset_spec())  # pylint: disable=protected-access
-        return super().download_and_prepare(download_dir=download_dir, download_config=download_config, **kwargs)
-
-    def _split_generators(self, dl_manager: tfds.download.DownloadManager):
-        if self._source is None:
-            self._open(Path(dl_manager.manual_dir) / MAPPING_FILE)
-        return {"train": self._generate_examples()}
-
-    def _generate_examples(self):
-        for episode in self._source.iter_episodes():
-            yield episode.episode_id, features_dict(episode, "jpeg")
+    def _episodes(self, source: RldsSource, part):
+        for index, episode in enumerate(source.iter_episodes()):
+            yield episode, f"{source.mapping.dataset} episode #{index}"

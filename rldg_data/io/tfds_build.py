@@ -84,17 +84,35 @@ def check_same_inputs(version_dir: Path, current: Optional[dict]) -> None:
                     "--overwrite to rebuild it from %s", version_dir, current.get("description"))
         return
     if built.get("fingerprint") != current.get("fingerprint"):
+        changed = changed_parts(built.get("parts") or {}, current.get("parts") or {})
         raise DatasetError(
             f"{version_dir} was built from other inputs ({built.get('description')}; fingerprint "
             f"{str(built.get('fingerprint'))[:12]}), not from {current.get('description')} "
-            f"(fingerprint {str(current.get('fingerprint'))[:12]}). Rebuild it with "
+            f"(fingerprint {str(current.get('fingerprint'))[:12]})"
+            f"{'; changed: ' + '; '.join(changed) if changed else ''}. Rebuild it with "
             f"`tfds build ... --overwrite` (the old dataset stays readable until the new one is "
             f"complete), or build into another --data_dir")
+
+
+def changed_parts(built: dict, current: dict) -> list[str]:
+    """'<part> <old> -> <new>' for each named part of an inputs record (`"parts"`: e.g. a recipe's
+    hash, each source's digest) that differs, values shortened to 12 characters."""
+    def short(value) -> str:
+        return "(none)" if value is None else str(value)[:12]
+
+    return [f"{key} {short(built.get(key))} -> {short(current.get(key))}"
+            for key in sorted(set(built) | set(current)) if built.get(key) != current.get(key)]
 
 
 # Version folders whose deletion was deferred (see `_keep_until_rebuilt`), by absolute path.
 _REPLACE_REQUESTED: set[str] = set()
 _GUARDED_TYPES: dict[type, type] = {}
+
+
+def replace_requested(version_dir) -> bool:
+    """Whether `tfds build --overwrite` asked to replace the dataset at `version_dir` (its deletion
+    deferred by `_keep_until_rebuilt`)."""
+    return os.path.abspath(os.fspath(version_dir)) in _REPLACE_REQUESTED
 
 
 def _keep_until_rebuilt(path):
@@ -214,11 +232,13 @@ def under_tfds_cli() -> bool:
 @contextlib.contextmanager
 def user_errors():
     """Under the `tfds` command, turns an RldgError (a user's mistake or damaged input, whose
-    message says what and where) into a one-line exit instead of absl's Python traceback;
+    message says what and where) into a one-line exit (status 1; a message of several lines is
+    joined into one) instead of absl's Python traceback;
     library callers (`tfds.load`, notebooks) get the exception."""
     try:
         yield
     except RldgError as exc:
         if not under_tfds_cli():
             raise
-        raise SystemExit(f"error: {exc}") from None
+        lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+        raise SystemExit(f"error: {' '.join(lines)}") from None

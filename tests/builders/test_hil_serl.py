@@ -72,3 +72,24 @@ def test_build_equals_rldg_import(tmp_path):
         assert list(other.sources) == list(episode.sources)
         assert other.metadata == episode.metadata
     assert "intervention" in {s for e in built.values() for s in e.sources}
+
+
+def test_the_same_pickle_twice_is_refused_naming_both_places(tmp_path):
+    """The builder base refuses a repeated episode id, naming both files; nothing is built."""
+    import shutil
+
+    import pytest
+    import tensorflow_datasets as tfds
+
+    from builders.hil_serl.hil_serl_dataset_builder import Builder
+    from rldg_data.errors import ContractError
+
+    pickles = tmp_path / "pickles"
+    shutil.copytree(REPO / "builders" / "hil_serl" / "dummy_data", pickles)
+    (pickles / "copy").mkdir()
+    shutil.copy(pickles / "demos.pkl", pickles / "copy" / "demos.pkl")
+    builder = Builder(data_dir=str(tmp_path / "data"))
+    with pytest.raises(ContractError, match="duplicate episode_id") as err:
+        builder.download_and_prepare(download_config=tfds.download.DownloadConfig(manual_dir=str(pickles)))
+    assert str(pickles / "demos.pkl") in str(err.value) and str(pickles / "copy" / "demos.pkl") in str(err.value)
+    assert not list((tmp_path / "data").rglob("*.tfrecord*"))

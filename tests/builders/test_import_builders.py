@@ -31,6 +31,7 @@ from rldg_data.io.reader import read_episodes
 from rldg_data.validation.validate import validate_dataset
 from rldg_data.io.writer import write_dataset
 from tests.builders import oxe_toy
+from tests.builders.test_user_errors import error_lines
 from tests.factories import make_episode
 
 REPO = Path(__file__).resolve().parents[2]
@@ -197,4 +198,6 @@ def test_rlds_mapping_naming_a_missing_key_builds_nothing(oxe, tmp_path):
     res = _tfds("builders/rlds_import", "--data_dir", str(data_dir), "--config",
                 json.dumps({"name": "bad", "mapping": str(mapping)}))
     assert res.returncode != 0 and "steps/observation/state" in res.stderr
+    lines = error_lines(res)  # one line, no absl traceback
+    assert len(lines) == 1 and "Traceback" not in res.stderr and str(mapping) in lines[0], res.stderr[-3000:]
     assert not (data_dir / "rlds_import" / "bad" / "1.0.0").exists()

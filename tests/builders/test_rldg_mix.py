@@ -21,11 +21,10 @@ DUMMY = BUILDER_DIR / "dummy_data"
 
 
 def _builder_class():
-    sys.path.insert(0, str(BUILDER_DIR.parent))
-    try:
-        from rldg_mix.rldg_mix_dataset_builder import Builder
-    finally:
-        sys.path.remove(str(BUILDER_DIR.parent))
+    # As builders.rldg_mix (not rldg_mix, as `tfds build` imports it): TFDS registers a dataset name
+    # once a process, and builders/rldg_mix/rldg_mix_dataset_builder_test.py imports it so too.
+    from builders.rldg_mix.rldg_mix_dataset_builder import Builder
+
     return Builder
 
 

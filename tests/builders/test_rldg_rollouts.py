@@ -186,12 +186,6 @@ def _finished_after(logs: Path, k: int, wait: float = 1.0) -> int:
     return len(episode_logs([logs]))
 
 
-def test_dummy_data_builds(tmp_path):
-    from builders.rldg_rollouts.rldg_rollouts_dataset_builder_test import test_dummy_data_builds_three_episodes
-
-    test_dummy_data_builds_three_episodes(tmp_path)
-
-
 @pytest.mark.slow
 def test_tfds_build_of_every_source_on_robot_io(tmp_path):
     """The acceptance test on robot_io's MuJoCo tasks (insertion; assembly for the hand-off)."""
