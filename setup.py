@@ -18,7 +18,8 @@ setup(
     python_requires=">=3.11",
     packages=[p for p in __import__("setuptools").find_packages(include=[f"{p}*" for p in PACKAGES])],
     package_data={"": ["*.md", "*.bib", "*.txt", "*.tsv", "*.yaml", "*.json", "*.ipynb", "*.html",
-                       "dummy_data/**/*"]},
+                       "dummy_data/**/*"],
+                  "viz.view": ["static/*"]},  # the viewer's page, script and style (no CDN)
     include_package_data=True,
     install_requires=[
         "numpy>=2",
@@ -81,6 +82,7 @@ setup(
             "demo=trainers.demo.cli:register_demo",
             "show=viz.cli:register_show",
             "report=viz.cli:register_report",
+            "view=viz.cli:register_view",
         ],
         # Loaders of policy checkpoints by format name (rldg_data.policy.load_policy finds them).
         "rldg.policies": [

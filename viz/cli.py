@@ -73,3 +73,57 @@ def _run_report(args) -> int:
         report = build_report(args.path, args.out, config, progress=bar.update)
     print(f"wrote {report.html} ({len(report.figures)} figures, {len(report.episode_files)} episodes)")
     return 0
+
+
+def register_view(sub) -> None:
+    p = sub.add_parser(
+        "view",
+        help="browse a dataset's episodes and scrub any one in the browser (local web app)",
+        description=(
+            "Serve a local web app over one or more contract datasets (e.g. a mix and its sources): "
+            "a table of every episode (source, policy, variant, split, success, length, stages, "
+            "steps per source), sortable, filterable and paged; an episode page with every camera, a "
+            "scrubber, play/pause at the dataset's rate, time-aligned plots of each action and state "
+            "dimension, reward, discount, stage and who acted (hand-off visible), keyboard stepping "
+            "(left/right, space); and two episodes scrubbed in lockstep. Episodes are read one at a "
+            "time from the shards (no TensorFlow), so memory stays flat with dataset size. Binds "
+            "127.0.0.1; another address needs --allow-remote (no authentication: it warns)."),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("paths", nargs="+", metavar="PATH",
+                   help="dataset folder(s) (<data_dir>/<name>/<version>, or <data_dir>/<name>)")
+    p.add_argument("--port", type=int, default=8765, help="TCP port (default 8765; 0: any free port)")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    p.add_argument("--allow-remote", action="store_true",
+                   help="allow a non-loopback --host (anyone reaching it can read the datasets)")
+    p.add_argument("--fps", type=float, default=None,
+                   help="playback rate (default: the dataset's metadata.json fps, else 80)")
+    p.set_defaults(func=_run_view)
+
+
+def _run_view(args) -> int:
+    import logging
+    import time
+
+    from viz.view import registry
+    from viz.view.server import ViewConfig, Viewer
+
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    config = ViewConfig(host=args.host, port=args.port, allow_remote=args.allow_remote, fps=args.fps)
+    started = time.perf_counter()
+    viewer = Viewer(args.paths, config)
+    took = time.perf_counter() - started
+    index = viewer.index
+    for problem in index.problems:
+        print(f"warning: {problem}", file=sys.stderr)
+    print(f"indexed {len(index)} episodes of {len(index.datasets)} dataset(s) in {took:.2f} s", flush=True)
+    note = registry.announce(viewer.url, [d.files.path for d in index.datasets])
+    print(f"rldg view: serving {viewer.url} (Ctrl-C to stop)", flush=True)
+    try:
+        viewer.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        registry.withdraw(note)
+        viewer.httpd.server_close()
+    return 0

@@ -97,7 +97,7 @@ def iter_records(path: str | os.PathLike, expected_count: Optional[int] = None) 
                             file=path, hint="the shard is truncated; rebuild the dataset")
 
 
-def _damage(path: str, index: int, what: str) -> ContractError:
+def _damage(path: str, index: int | str, what: str) -> ContractError:
     return ContractError(f"{what} at record {index}", file=path, episode_id=f"#{index} in file",
                          hint="the shard is truncated or corrupted; rebuild the dataset")
 
@@ -114,28 +114,60 @@ class RecordRef:
 
 def index_shard(path: Path, expected: int | None = None) -> list[tuple[int, int]]:
     """(offset, length) of every record of one shard, reading only the 12-byte headers."""
-    out = []
+    out, problem = scan_shard(path)
+    if problem is not None:
+        raise problem
+    if expected is not None and len(out) != expected:
+        raise ContractError(f"shard holds {len(out)} records, dataset_info.json says {expected}",
+                            file=str(path), hint="the shard is truncated; rebuild the dataset")
+    return out
+
+
+def scan_shard(path: str | os.PathLike) -> tuple[list[tuple[int, int]], Optional[ContractError]]:
+    """(offset, length) of the records of one shard up to the first broken frame header, and the
+    ContractError of that header (None if the file ends cleanly): a viewer keeps what is readable
+    of a truncated shard. Only the 12-byte headers are read; the length CRC is checked."""
+    path = str(path)
+    if not os.path.isfile(path):
+        return [], ContractError("shard file is missing", file=path)
+    out: list[tuple[int, int]] = []
     size = os.path.getsize(path)
     with open(path, "rb") as f:
         pos = 0
         while pos < size:
             header = f.read(_HEADER)
             if len(header) < _HEADER:
-                raise ContractError(f"truncated record header at byte {pos}", file=str(path),
-                                    episode_id=f"#{len(out)} in file", hint="rebuild the dataset")
+                return out, ContractError(f"truncated record header at byte {pos}", file=path,
+                                          episode_id=f"#{len(out)} in file", hint="rebuild the dataset")
+            if masked_crc(header[:8]) != struct.unpack("<I", header[8:])[0]:
+                return out, _damage(path, len(out), "damaged record header (length CRC mismatch)")
             (length,) = struct.unpack("<Q", header[:8])
             end = pos + _HEADER + length + _FOOTER
             if end > size:
-                raise ContractError(f"record of {length} bytes runs past the end of the file",
-                                    file=str(path), episode_id=f"#{len(out)} in file",
-                                    hint="the shard is truncated; rebuild the dataset")
+                return out, ContractError(f"record of {length} bytes runs past the end of the file",
+                                          file=path, episode_id=f"#{len(out)} in file",
+                                          hint="the shard is truncated; rebuild the dataset")
             out.append((pos + _HEADER, length))
             pos = end
             f.seek(pos)
-    if expected is not None and len(out) != expected:
-        raise ContractError(f"shard holds {len(out)} records, dataset_info.json says {expected}",
-                            file=str(path), hint="the shard is truncated; rebuild the dataset")
-    return out
+    return out, None
+
+
+def read_record_checked(ref: RecordRef, index: Optional[int] = None) -> bytes:
+    """The record at `ref` with its data CRC checked (one pread of data and footer);
+    ContractError naming the file and record if it does not match."""
+    fd = os.open(ref.shard, os.O_RDONLY)
+    try:
+        data = os.pread(fd, ref.length + _FOOTER, ref.offset)
+    finally:
+        os.close(fd)
+    label = index if index is not None else f"at byte {ref.offset}"
+    if len(data) != ref.length + _FOOTER:
+        raise _damage(ref.shard, label, "truncated record")
+    record, footer = data[:ref.length], data[ref.length:]
+    if masked_crc(record) != struct.unpack("<I", footer)[0]:
+        raise _damage(ref.shard, label, "damaged record (data CRC mismatch)")
+    return record
 
 
 def read_record(ref: RecordRef) -> bytes:
