@@ -3,11 +3,13 @@
 `check_page(html_path)` starts Chromium with `--remote-debugging-pipe` (the DevTools protocol over
 two pipes: no network port, no websocket package), opens the page, waits for its load event and
 returns the console errors, uncaught exceptions, failed resource loads and images that did not
-decode. Chromium missing raises `UnavailableError` saying so, so a test can skip with the reason.
+decode. `BrowserSession` is the same driver kept open: navigate, evaluate JavaScript, wait for a
+condition, screenshot (the `rldg view` browser test drives the viewer with it). Chromium missing raises `UnavailableError` saying so, so a test can skip with the reason.
 """
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import fcntl
 import json
@@ -106,48 +108,117 @@ class _DevToolsPipe:
                 return False
 
 
+class BrowserSession:
+    """Headless Chromium driven over the DevTools pipe: one tab to navigate, evaluate JavaScript
+    in, screenshot, and collect errors from (console errors, uncaught exceptions, failed loads).
+    A context manager; Chromium missing raises UnavailableError."""
+
+    def __init__(self, timeout: float = 30.0, width: int = 1400, height: int = 1000) -> None:
+        self.timeout = timeout
+        binary = find_chromium()
+        self.profile = tempfile.mkdtemp(prefix="rldg-chromium-")
+        to_r, self._to_w = _high_pipe()
+        self._from_r, from_w = _high_pipe()
+        # Chromium reads commands on fd 3 and writes replies on fd 4; the pipe ends sit at fds >= 10
+        # so these redirections cannot clobber each other (bash, unlike dash, takes such fds).
+        script = f'exec "$0" "$@" 3<&{to_r} 4>&{from_w} {to_r}<&- {from_w}>&-'
+        self.proc = subprocess.Popen(["bash", "-c", script, binary, *CHROMIUM_FLAGS,
+                                      f"--user-data-dir={self.profile}", f"--window-size={width},{height}",
+                                      "about:blank"], pass_fds=(to_r, from_w), stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        os.close(to_r)
+        os.close(from_w)
+        try:
+            self.pipe = _DevToolsPipe(self._to_w, self._from_r)
+            target = self.pipe.send("Target.createTarget", {"url": "about:blank"}, timeout=timeout)["targetId"]
+            self.session = self.pipe.send("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
+            for domain in ("Runtime", "Log", "Page"):
+                self.pipe.send(f"{domain}.enable", session=self.session)
+            self.pipe.send("Emulation.setDeviceMetricsOverride", {"width": width, "height": height,
+                                                                  "deviceScaleFactor": 1, "mobile": False},
+                           session=self.session)
+        except BaseException:
+            self.close()
+            raise
+
+    def navigate(self, url: str, settle: float = 0.0) -> bool:
+        """Opens `url`; True once its load event fired (within the timeout)."""
+        self.pipe.events = [e for e in self.pipe.events if e["method"] != "Page.loadEventFired"]
+        reply = self.pipe.send("Page.navigate", {"url": url}, session=self.session)
+        if "errorText" in reply:
+            raise RldgError(f"Chromium could not open {url}: {reply['errorText']}")
+        if "loaderId" not in reply:  # same-document navigation (only the #hash changed): no load event
+            return True
+        loaded = self.pipe.wait_for("Page.loadEventFired", self.session, self.timeout)
+        if settle:
+            self.pipe.wait_for("never", self.session, settle)
+        return loaded
+
+    def evaluate(self, expression: str):
+        """The value of a JavaScript expression in the page (promises awaited)."""
+        reply = self.pipe.send("Runtime.evaluate", {"expression": expression, "returnByValue": True,
+                                                    "awaitPromise": True}, session=self.session)
+        if "exceptionDetails" in reply:
+            details = reply["exceptionDetails"]
+            raise RldgError(f"page script failed: {details.get('exception', {}).get('description', details)}")
+        return reply["result"].get("value")
+
+    def wait_until(self, expression: str, timeout: Optional[float] = None) -> bool:
+        """Polls a JavaScript condition until it is truthy; False at the timeout."""
+        deadline = time.monotonic() + (timeout or self.timeout)
+        while time.monotonic() < deadline:
+            if self.evaluate(expression):
+                return True
+            self.pipe.wait_for("never", self.session, 0.1)
+        return False
+
+    def screenshot(self, path: str | os.PathLike) -> Path:
+        """Saves a PNG of the viewport at `path`."""
+        data = self.pipe.send("Page.captureScreenshot", {"format": "png"}, session=self.session)["data"]
+        path = Path(path)
+        path.write_bytes(base64.b64decode(data))
+        return path
+
+    def errors(self) -> list[str]:
+        """Console errors, uncaught exceptions and failed loads seen so far in the tab."""
+        return _errors(self.pipe.events, self.session)
+
+    def close(self) -> None:
+        if getattr(self, "proc", None) is None:
+            return
+        try:
+            if hasattr(self, "pipe"):
+                self.pipe.send("Browser.close", timeout=5)
+        except (RldgError, OSError):
+            pass
+        for fd in (self._to_w, self._from_r):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.proc = None
+        shutil.rmtree(self.profile, ignore_errors=True)
+
+    def __enter__(self) -> "BrowserSession":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
 def check_page(html_path: str | os.PathLike, timeout: float = 30.0, settle: float = 0.5) -> PageCheck:
     """Opens `html_path` in headless Chromium; returns the errors seen while it loaded."""
-    binary = find_chromium()
     url = Path(html_path).resolve().as_uri()
-    profile = tempfile.mkdtemp(prefix="rldg-chromium-")
-    to_r, to_w = _high_pipe()
-    from_r, from_w = _high_pipe()
-    # Chromium reads commands on fd 3 and writes replies on fd 4; the pipe ends sit at fds >= 10
-    # so these redirections cannot clobber each other (bash, unlike dash, takes such fds).
-    script = f'exec "$0" "$@" 3<&{to_r} 4>&{from_w} {to_r}<&- {from_w}>&-'
-    proc = subprocess.Popen(["bash", "-c", script, binary, *CHROMIUM_FLAGS, f"--user-data-dir={profile}",
-                             "about:blank"], pass_fds=(to_r, from_w), stdin=subprocess.DEVNULL,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    os.close(to_r)
-    os.close(from_w)
-    try:
-        pipe = _DevToolsPipe(to_w, from_r)
-        target = pipe.send("Target.createTarget", {"url": "about:blank"}, timeout=timeout)["targetId"]
-        session = pipe.send("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
-        for domain in ("Runtime", "Log", "Page"):
-            pipe.send(f"{domain}.enable", session=session)
-        pipe.send("Page.navigate", {"url": url}, session=session)
-        loaded = pipe.wait_for("Page.loadEventFired", session, timeout)
-        pipe.wait_for("never", session, settle)  # late errors after the load event
-        images = pipe.send("Runtime.evaluate", {"expression": BROKEN_IMAGES_JS, "returnByValue": True},
-                           session=session)["result"].get("value", [])
-        count = pipe.send("Runtime.evaluate", {"expression": "document.images.length",
-                                               "returnByValue": True}, session=session)["result"]["value"]
-        try:
-            pipe.send("Browser.close", timeout=5)
-        except RldgError:
-            pass
-        return PageCheck(url, loaded, _errors(pipe.events, session), list(images), int(count))
-    finally:
-        os.close(to_w)
-        os.close(from_r)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        shutil.rmtree(profile, ignore_errors=True)
+    with BrowserSession(timeout=timeout) as browser:
+        loaded = browser.navigate(url, settle=settle)  # settle: late errors after the load event
+        images = browser.evaluate(BROKEN_IMAGES_JS) or []
+        count = browser.evaluate("document.images.length")
+        return PageCheck(url, loaded, browser.errors(), list(images), int(count))
 
 
 def _high_pipe() -> tuple[int, int]:
