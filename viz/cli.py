@@ -58,6 +58,9 @@ def register_report(sub) -> None:
     p.add_argument("--video", choices=("mp4", "gif", "none"), default="mp4",
                    help="episode video format beside the GIF shown in the page (default mp4)")
     p.add_argument("--fps", type=int, default=10, help="video frame rate (default 10)")
+    p.add_argument("--viewer", default="auto",
+                   help="link each sample to its `rldg view` page: 'auto' (default) finds a running "
+                        "viewer of this dataset, '' links none, or a viewer's URL")
     p.set_defaults(func=_run_report)
 
 
@@ -67,7 +70,8 @@ def _run_report(args) -> int:
     from rldg_data.io.reader import open_dataset
     from viz.report import ReportConfig, build_report
 
-    config = ReportConfig(samples_per_source=args.samples, video=args.video, fps=args.fps)
+    config = ReportConfig(samples_per_source=args.samples, video=args.video, fps=args.fps,
+                          viewer=args.viewer)
     total = open_dataset(args.path).num_episodes
     with tqdm(total=total, unit="ep", desc="report", disable=None, file=sys.stderr) as bar:
         report = build_report(args.path, args.out, config, progress=bar.update)

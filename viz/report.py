@@ -17,6 +17,7 @@ import os
 import re
 import shutil
 import string
+import urllib.parse
 import uuid
 from importlib import resources
 from pathlib import Path
@@ -44,6 +45,9 @@ class ReportConfig:
     video: str = "mp4"  # "mp4", "gif" or "none" (a GIF is always written for the HTML page)
     fps: int = 10
     filmstrip_frames: int = 8
+    # Link each sample to its page in `rldg view`: "auto" finds a running viewer of this dataset
+    # (viz.view.registry), "" links none, anything else is a viewer's URL.
+    viewer: str = "auto"
 
     def __post_init__(self) -> None:
         if self.video not in ("mp4", "gif", "none"):
@@ -108,9 +112,26 @@ def write_report_files(view: DatasetView, folder: Path, config: ReportConfig = R
     card = folder / "card.md"
     card.write_text(card_section(figures, folder))
     page = folder / "index.html"
-    page.write_text(render_html(view, table, figures, episode_files, folder), encoding="utf-8")
+    viewer = viewer_url(view.path, config.viewer)
+    page.write_text(render_html(view, table, figures, episode_files, folder, viewer=viewer), encoding="utf-8")
     (folder / REPORT_MARKER).write_text("written by rldg report\n")
     return Report(folder, page, figures, episode_files, card)
+
+
+def viewer_url(dataset_path: str, setting: str) -> Optional[str]:
+    """The `rldg view` URL to link samples to: a running viewer of the dataset for "auto" (None if
+    none runs), None for "", else `setting` itself."""
+    if setting == "auto":
+        from viz.view.registry import find_viewer
+
+        return find_viewer(dataset_path)
+    return setting.rstrip("/") + "/" if setting else None
+
+
+def viewer_link(viewer: str, dataset_name: str, episode_id: str) -> str:
+    """The viewer page of one episode (resolved by dataset name and episode id)."""
+    quote = lambda s: urllib.parse.quote(s, safe="")  # noqa: E731
+    return f"{viewer}#/find/{quote(dataset_name)}/{quote(episode_id)}"
 
 
 def safe_name(text: str) -> str:
@@ -128,8 +149,9 @@ def card_section(figures: dict[str, Path], folder: Path) -> str:
 
 
 def render_html(view: DatasetView, table, figures: dict[str, Path],
-                episode_files: dict[str, list[Path]], folder: Path) -> str:
-    """The report page: summary, per-source table, statistics, figures and sample episodes."""
+                episode_files: dict[str, list[Path]], folder: Path, viewer: Optional[str] = None) -> str:
+    """The report page: summary, per-source table, statistics, figures and sample episodes (each
+    linked to its `rldg view` page when `viewer` is a viewer's URL)."""
     summary = view.summary
     rel = lambda p: html.escape(p.relative_to(folder).as_posix(), quote=True)  # noqa: E731
     summary_rows = [
@@ -151,7 +173,8 @@ def render_html(view: DatasetView, table, figures: dict[str, Path],
     figure_html = "\n".join(
         f'<figure><img src="{rel(figures[name])}" alt="{name}"><figcaption>{html.escape(caption)}'
         f"</figcaption></figure>" for name, (_, caption) in DATASET_FIGURES.items() if name in figures)
-    episodes_html = "\n".join(_episode_html(eid, files, rel) for eid, files in episode_files.items())
+    link = (lambda eid: viewer_link(viewer, view.name, eid)) if viewer else (lambda eid: None)
+    episodes_html = "\n".join(_episode_html(eid, files, rel, link(eid)) for eid, files in episode_files.items())
     template = string.Template(resources.files("viz").joinpath("report_template.html").read_text())
     return template.substitute(
         title=html.escape(f"{view.name} {view.version}"), path=html.escape(view.path),
@@ -165,9 +188,12 @@ def render_html(view: DatasetView, table, figures: dict[str, Path],
     )
 
 
-def _episode_html(episode_id: str, files: list[Path], rel) -> str:
+def _episode_html(episode_id: str, files: list[Path], rel, viewer_href: Optional[str] = None) -> str:
     images = [f for f in files if f.suffix in (".png", ".gif")]
     links = " ".join(f'<a href="{rel(f)}">{f.suffix.lstrip(".").upper()}</a>' for f in files)
+    if viewer_href:
+        links += f' <a class="viewer" href="{html.escape(viewer_href, quote=True)}">open in rldg view</a>'
+
     body = "".join(f'<img class="{"strip" if f.suffix == ".png" else "anim"}" src="{rel(f)}" '
                    f'alt="{html.escape(episode_id, quote=True)}">' for f in images)
     return f'<h3>{html.escape(episode_id)}</h3><p class="note">{links}</p><div class="episode">{body}</div>'

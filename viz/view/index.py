@@ -95,10 +95,12 @@ class EpisodeIndex:
         return out
 
     def find(self, dataset: str, episode_id: str) -> Optional[int]:
-        """The row of `episode_id` in the dataset labelled `dataset` (first match), or None."""
+        """The row of `episode_id` in the dataset labelled or named `dataset` (any dataset if
+        empty; the first match), or None."""
         d, e = _COL["dataset"], _COL["episode_id"]
+        labels = {x.label for x in self.datasets if dataset in (x.label, x.files.name)}
         for i, r in enumerate(self.rows):
-            if r[e] == episode_id and (not dataset or r[d] == dataset):
+            if r[e] == episode_id and (not dataset or r[d] in labels):
                 return i
         return None
 
