@@ -51,6 +51,7 @@ From nothing to a custom mix, built with `tfds build` and exported (every comman
   #             human: {path: data/human/rldg_rollouts/default/1.0.0}}
   tfds build builders/rldg_mix --config my_mix.yaml --data_dir data   # or: rldg mix my_mix.yaml
   rldg validate data/rldg_mix/my_mix/1.0.0 ; rldg show ... ; rldg report ... --out report/
+  rldg view data/rldg_mix/my_mix/1.0.0 data/rl/...     # browse and scrub episodes (127.0.0.1:8765)
   rldg finetune octo data/rldg_mix/my_mix/1.0.0 --out exports/octo       # then exports/octo/README.md
   rldg finetune openvla data/rldg_mix/my_mix/1.0.0 --out exports/openvla # then its README.md
   rldg export lerobot data/rldg_mix/my_mix/1.0.0 --out exports/lerobot

@@ -90,15 +90,19 @@ def episode_source(sources: np.ndarray) -> str:
     """The source an episode is filed under: the only one, else 'intervention' if a human stepped
     in, else the source of most steps (ties broken by the contract's order)."""
     values, counts = np.unique(np.asarray(sources, dtype=str), return_counts=True)
-    if len(values) == 0:
+    return source_from_counts({str(v): int(c) for v, c in zip(values, counts)})
+
+
+def source_from_counts(counts: dict[str, int]) -> str:
+    """`episode_source` from steps per source ({source: steps}), the rule in one place."""
+    if not counts:
         return "unknown"
-    if len(values) == 1:
-        return str(values[0])
-    if spec.SOURCE_INTERVENTION in values:
+    if len(counts) == 1:
+        return next(iter(counts))
+    if spec.SOURCE_INTERVENTION in counts:
         return spec.SOURCE_INTERVENTION
     order = {s: i for i, s in enumerate(spec.SOURCES)}
-    best = sorted(zip(values, counts), key=lambda vc: (-vc[1], order.get(str(vc[0]), 99)))
-    return str(best[0][0])
+    return min(counts, key=lambda s: (-counts[s], order.get(s, 99), s))
 
 
 def median_length(rows) -> float:

@@ -246,3 +246,20 @@ def test_view_command_is_registered():
     args = parser.parse_args(["view", "a", "b", "--port", "0"])
     assert args.paths == ["a", "b"] and args.port == 0 and not args.allow_remote
     assert "view" in parser.format_help()
+
+
+def test_shard_paths_outside_the_dataset_are_refused(tmp_path):
+    """A dataset_info.json whose split name climbs out of the folder: nothing outside is read."""
+    path = write_dataset(make_episodes(3, seed=1, image_size=16), tmp_path / "data", "evil")
+    info_file = path / "dataset_info.json"
+    info = json.loads(info_file.read_text())
+    outside = tmp_path / "secret"
+    outside.mkdir()
+    split = info["splits"][0]
+    split["name"] = "x/../../../../secret/y"
+    info_file.write_text(json.dumps(info))
+    app = ViewApp(build_index([path]))
+    _, page, _ = get(app, "/api/episodes")
+    assert page["total"] == 1 and "leaves the dataset folder: refused" in page["rows"][0]["error"]
+    _, episode, _ = get(app, "/api/episode/0")
+    assert "refused" in episode["error"] and "metadata" not in episode

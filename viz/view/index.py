@@ -21,20 +21,20 @@ import sys
 from pathlib import Path
 from typing import BinaryIO, Optional, Sequence
 
-import numpy as np
-
 from rldg_data.contract import spec
 from rldg_data.errors import ConfigError, ContractError, RldgError
 from rldg_data.io.example_proto import Features
 from rldg_data.io.reader import DatasetFiles, open_dataset
 from rldg_data.io.records import scan_shard
-from viz.collect import episode_source
+from viz.collect import source_from_counts
 
 # The simulator's recorded step is 12.5 ms (as the LeRobot export assumes): 80 frames a second,
 # unless the dataset's TFDS metadata.json records an `fps` (imports write it).
 DEFAULT_FPS = 80.0
 _META_PREFIX = spec.EPISODE_METADATA + "/"
 _WANTED_STEPS = (f"{spec.STEPS}/{spec.SOURCE}", f"{spec.STEPS}/{spec.STAGE}")
+_WANTED_KEYS = frozenset(k.encode() for k in _WANTED_STEPS)
+_LIST_OF = {str: "bytes_list", bool: "int64_list", int: "int64_list", float: "float_list"}  # as the codec writes
 
 COLUMNS = ("row", "dataset", "data_split", "episode_id", "task", "variant", "split", "policy_id",
            "success", "episode_return", "length", "source", "steps_per_source", "stages",
@@ -142,8 +142,28 @@ def build_index(paths: Sequence[str | os.PathLike], fps: Optional[float] = None)
             index.problems.append(f"{entry.files.path / 'features.json'}: {entry.files.spec_error}")
         for split, shard_paths in entry.files.shards.items():
             for shard, expected in zip(shard_paths, entry.files.shard_lengths[split]):
+                if not inside(entry.files.path, shard):
+                    _refuse_shard(index, entry.label, split, shard, entry.files.path)
+                    continue
                 _index_shard(index, entry.label, split, str(shard), expected)
     return index
+
+
+def inside(folder: Path, path: Path) -> bool:
+    """Whether `path` lies in `folder`, judged on the names (a dataset_info.json whose name or split
+    holds '../' must not make the viewer read files elsewhere; symlinked shards stay readable)."""
+    folder_norm = os.path.normpath(os.path.abspath(folder))
+    path_norm = os.path.normpath(os.path.abspath(path))
+    return os.path.dirname(path_norm) == folder_norm
+
+
+def _refuse_shard(index: EpisodeIndex, label: str, split: str, shard: Path, folder: Path) -> None:
+    message = (f"{folder / 'dataset_info.json'}: shard path {shard} leaves the dataset folder: refused "
+               f"(the dataset's name or split names a path)")
+    index.problems.append(message)
+    index.shards.append(str(shard))
+    index.rows.append(_error_row(len(index.rows), label, split, "", message))
+    index.locations.append((len(index.shards) - 1, -1, 0))
 
 
 def _index_shard(index: EpisodeIndex, label: str, split: str, shard: str, expected: int) -> None:
@@ -177,87 +197,73 @@ class _NoFile:
         return False
 
 
-def _varint(f: BinaryIO) -> tuple[int, int]:
-    """(value, bytes read) of one protobuf varint."""
-    value, shift, n = 0, 0, 0
+def _varint(buf: bytes, pos: int) -> tuple[int, int]:
+    """(value, position after it) of the protobuf varint at `buf[pos]`."""
+    value, shift = 0, 0
     while True:
-        b = f.read(1)
-        if not b:
+        if pos >= len(buf):
             raise ValueError("record ends inside a varint")
-        n += 1
-        value |= (b[0] & 0x7F) << shift
-        if b[0] < 0x80:
-            return value, n
+        b = buf[pos]
+        pos += 1
+        value |= (b & 0x7F) << shift
+        if b < 0x80:
+            return value, pos
         shift += 7
         if shift > 63:
             raise ValueError("malformed varint")
 
 
+_PEEK = 128  # bytes read per map entry: its tag, size, key and the value's header fit in this
+
+
 def read_entries(f: BinaryIO, offset: int, length: int) -> dict:
     """The wanted feature map entries of the Example at `offset`: {key: Feature}. Walks the
-    Example's framing (field 1: Features; its field 1: map entries, key first) and seeks past the
-    entries it does not need."""
+    Example's framing (field 1: Features; its field 1: map entries, key first, then field 2: the
+    Feature) reading a short peek per entry, and seeks past the entries it does not need."""
     f.seek(offset)
-    tag = f.read(1)
-    if tag != b"\x0a":
+    head = f.read(min(_PEEK, length))
+    if head[:1] != b"\x0a":
         raise ValueError("record is not a tf.train.Example (no features field)")
-    total, n = _varint(f)
-    if total + 1 + n > length:
+    total, pos = _varint(head, 1)
+    end = pos + total
+    if end > length:
         raise ValueError("features field runs past the record")
     wanted = bytearray()
-    pos = 0
-    while pos < total:
-        tag = f.read(1)
-        if tag != b"\x0a":
-            raise ValueError(f"unexpected field in Features (tag {tag!r})")
-        size, n = _varint(f)
-        start = pos + 1 + n
-        key_tag = f.read(1)
-        if key_tag == b"\x0a":
-            key_len, k = _varint(f)
-            key = f.read(key_len)
-            read = 1 + k + key_len
-            if key.startswith(b"episode_metadata/") or key.decode("utf-8") in _WANTED_STEPS:
-                rest = f.read(size - read)
-                wanted += b"\x0a" + _encode_varint(size) + key_tag + _encode_varint(key_len) + key + rest
+    while pos < end:
+        f.seek(offset + pos)
+        peek = f.read(min(_PEEK, end - pos))
+        if peek[:1] != b"\x0a":
+            raise ValueError(f"unexpected field in Features (tag {peek[:1]!r})")
+        size, p = _varint(peek, 1)
+        entry_end = pos + p + size
+        if entry_end > end:
+            raise ValueError("feature entry runs past the record")
+        key = None
+        if peek[p:p + 1] == b"\x0a":  # the key first, as every writer puts it
+            key_len, k = _varint(peek, p + 1)
+            if k + key_len <= len(peek):
+                key = peek[k:k + key_len]
+        if key is None or key.startswith(b"episode_metadata/") or key in _WANTED_KEYS:
+            if entry_end - pos <= len(peek):
+                wanted += peek[:entry_end - pos]
             else:
-                f.seek(size - read, os.SEEK_CUR)
-        else:  # key not first: keep the whole entry for the parser to sort out
-            wanted += b"\x0a" + _encode_varint(size) + key_tag + f.read(size - 1)
-        pos = start + size
+                f.seek(offset + pos)
+                wanted += f.read(entry_end - pos)
+        pos = entry_end
     features = Features()
-    features.ParseFromString(bytes(wanted))
+    features.ParseFromString(bytes(wanted))  # the kept entries, framed as they were: one parse
     return dict(features.feature)
-
-
-def _encode_varint(value: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte = value & 0x7F
-        value >>= 7
-        if value:
-            out.append(byte | 0x80)
-        else:
-            out.append(byte)
-            return bytes(out)
-
-
-def _values(feature) -> list:
-    kind = feature.WhichOneof("kind")
-    return list(getattr(feature, kind).value) if kind else []
 
 
 def _row(row: int, label: str, split: str, fields: dict) -> tuple:
     meta = {}
     for name, kind in spec.METADATA_TYPES.items():
-        values = _values(fields[_META_PREFIX + name]) if _META_PREFIX + name in fields else []
-        value = values[0] if values else None
-        if isinstance(value, bytes):
-            value = value.decode("utf-8")
-        meta[name] = kind(value) if value is not None else None
+        feature = fields.get(_META_PREFIX + name)
+        values = getattr(feature, _LIST_OF[kind]).value if feature is not None else ()
+        meta[name] = kind(values[0].decode("utf-8") if kind is str else values[0]) if values else None
     source_key, stage_key = _WANTED_STEPS
-    sources = [s.decode("utf-8") for s in _values(fields[source_key])] if source_key in fields else []
-    stages = [int(s) for s in _values(fields[stage_key])] if stage_key in fields else []
+    sources = [s.decode("utf-8") for s in fields[source_key].bytes_list.value] if source_key in fields else []
+    stages = list(fields[stage_key].int64_list.value) if stage_key in fields else []
     counts: dict[str, int] = {}
     for s in sources:
         counts[s] = counts.get(s, 0) + 1
@@ -269,7 +275,7 @@ def _row(row: int, label: str, split: str, fields: dict) -> tuple:
     return (row, intern(label), intern(split), meta[spec.EPISODE_ID] or "", text(meta[spec.TASK]),
             text(meta[spec.VARIANT]), text(meta[spec.SPLIT]), text(meta[spec.POLICY_ID]),
             meta[spec.SUCCESS], meta[spec.EPISODE_RETURN], len(sources) if sources else (meta[spec.LENGTH] or 0),
-            intern(episode_source(np.asarray(sources))) if sources else "unknown",
+            intern(source_from_counts(counts)),
             tuple(sorted(counts.items())), tuple(sorted(set(stages))), handoff, error)
 
 

@@ -242,6 +242,7 @@ async function showEpisodes(main, rows) {
   for (const p of panels) p.onseek = (t) => { stop(); seek(t); };
   const onKey = (e) => {
     if (e.target instanceof HTMLInputElement && e.target.type !== "range") return;
+    if (e.target instanceof HTMLButtonElement && (e.key === " " || e.key === "Enter")) return; // its click does it
     const jump = e.shiftKey ? 10 : 1;
     if (e.key === "ArrowRight" || e.key === ".") { stop(); seek(step + jump); }
     else if (e.key === "ArrowLeft" || e.key === ",") { stop(); seek(step - jump); }
