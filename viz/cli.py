@@ -102,6 +102,9 @@ def register_view(sub) -> None:
                    help="allow a non-loopback --host (anyone reaching it can read the datasets)")
     p.add_argument("--fps", type=float, default=None,
                    help="playback rate (default: the dataset's metadata.json fps, else 80)")
+    p.add_argument("--no-index-cache", action="store_true",
+                   help="index every shard now instead of reusing the rows kept for unchanged shards "
+                        "($RLDG_VIEW_CACHE, else ~/.cache/rldg-view)")
     p.set_defaults(func=_run_view)
 
 
@@ -109,11 +112,12 @@ def _run_view(args) -> int:
     import logging
     import time
 
-    from viz.view import registry
+    from viz.view import index_cache, registry
     from viz.view.server import ViewConfig, Viewer
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    config = ViewConfig(host=args.host, port=args.port, allow_remote=args.allow_remote, fps=args.fps)
+    config = ViewConfig(host=args.host, port=args.port, allow_remote=args.allow_remote, fps=args.fps,
+                        index_cache=None if args.no_index_cache else str(index_cache.default_dir()))
     started = time.perf_counter()
     viewer = Viewer(args.paths, config)
     took = time.perf_counter() - started

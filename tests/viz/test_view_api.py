@@ -4,6 +4,7 @@ frames, path safety, loopback binding, damaged shards and the viewer registry.""
 from __future__ import annotations
 
 import io
+import os
 import json
 import logging
 import urllib.error
@@ -263,3 +264,29 @@ def test_shard_paths_outside_the_dataset_are_refused(tmp_path):
     assert page["total"] == 1 and "leaves the dataset folder: refused" in page["rows"][0]["error"]
     _, episode, _ = get(app, "/api/episode/0")
     assert "refused" in episode["error"] and "metadata" not in episode
+
+
+def test_index_cache_is_reused_only_while_the_shard_is_unchanged(tmp_path, monkeypatch):
+    import viz.view.index as index_module
+
+    path = write_dataset(make_episodes(6, seed=2, image_size=16), tmp_path / "data", "cached", max_shard_bytes=4_000)
+    cache = tmp_path / "cache"
+    fresh = build_index([path], cache=cache)
+    assert len(list(cache.glob("*.json"))) == len(open_dataset(path).shards["train"]) >= 2
+    calls = []
+    real = index_module.read_entries
+    monkeypatch.setattr(index_module, "read_entries", lambda *a: calls.append(a) or real(*a))
+    again = build_index([path], cache=cache)
+    assert calls == []  # every row came from the cache
+    assert again.rows == fresh.rows and again.locations == fresh.locations
+    # rewrite one shard (same episodes, new mtime): only that shard is read again
+    shard = open_dataset(path).shards["train"][0]
+    data = shard.read_bytes()
+    shard.write_bytes(data)
+    os.utime(shard, ns=(1, 1))
+    third = build_index([path], cache=cache)
+    assert 0 < len(calls) < len(fresh.rows) and third.rows == fresh.rows
+    # a garbled cache file is ignored, not trusted
+    for f in cache.glob("*.json"):
+        f.write_text("{not json")
+    assert build_index([path], cache=cache).rows == fresh.rows

@@ -67,7 +67,8 @@ def served(datasets, tmp_path_factory):
     """`rldg view` started as a user would (a subprocess on a free port); its URL."""
     rldg = Path(sys.executable).parent / "rldg"
     command = [str(rldg)] if rldg.exists() else [sys.executable, "-c", "from rldg_data.cli import main; main()"]
-    env = dict(os.environ, RLDG_VIEW_REGISTRY=str(tmp_path_factory.mktemp("registry")))
+    env = dict(os.environ, RLDG_VIEW_REGISTRY=str(tmp_path_factory.mktemp("registry")),
+               RLDG_VIEW_CACHE=str(tmp_path_factory.mktemp("index-cache")))
     proc = subprocess.Popen([*command, "view", *map(str, datasets), "--port", "0"], stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True, env=env)
     url, lines = None, []

@@ -27,6 +27,7 @@ from rldg_data.io.example_proto import Features
 from rldg_data.io.reader import DatasetFiles, open_dataset
 from rldg_data.io.records import scan_shard
 from viz.collect import source_from_counts
+from viz.view import index_cache
 
 # The simulator's recorded step is 12.5 ms (as the LeRobot export assumes): 80 frames a second,
 # unless the dataset's TFDS metadata.json records an `fps` (imports write it).
@@ -131,8 +132,11 @@ def open_entries(paths: Sequence[str | os.PathLike], fps: Optional[float] = None
     return entries
 
 
-def build_index(paths: Sequence[str | os.PathLike], fps: Optional[float] = None) -> EpisodeIndex:
-    """Indexes every episode of every split of every dataset (see the module docstring)."""
+def build_index(paths: Sequence[str | os.PathLike], fps: Optional[float] = None,
+                cache: Optional[str | os.PathLike] = None) -> EpisodeIndex:
+    """Indexes every episode of every split of every dataset (see the module docstring). With
+    `cache` (a folder), each shard's rows are kept there and reused while the shard's size and
+    modification time are unchanged (`index_cache`), so reopening a big dataset is quick."""
     if fps is not None and fps <= 0:
         raise ConfigError(f"--fps must be positive, got {fps}")
     entries = open_entries(paths, fps)
@@ -145,7 +149,8 @@ def build_index(paths: Sequence[str | os.PathLike], fps: Optional[float] = None)
                 if not inside(entry.files.path, shard):
                     _refuse_shard(index, entry.label, split, shard, entry.files.path)
                     continue
-                _index_shard(index, entry.label, split, str(shard), expected)
+                _index_shard(index, entry.label, split, str(shard), expected,
+                             Path(cache) if cache is not None else None)
     return index
 
 
@@ -162,39 +167,58 @@ def _refuse_shard(index: EpisodeIndex, label: str, split: str, shard: Path, fold
                f"(the dataset's name or split names a path)")
     index.problems.append(message)
     index.shards.append(str(shard))
-    index.rows.append(_error_row(len(index.rows), label, split, "", message))
+    index.rows.append((len(index.rows), label, split, *_error_fields("", message)))
     index.locations.append((len(index.shards) - 1, -1, 0))
 
 
-def _index_shard(index: EpisodeIndex, label: str, split: str, shard: str, expected: int) -> None:
+@dataclasses.dataclass
+class ShardRows:
+    """What indexing one shard gives, independent of where it sits in the table: per record the
+    row fields from `episode_id` on (COLUMNS[3:]) and its (offset, length); a header problem."""
+
+    fields: list[tuple]
+    locations: list[tuple[int, int]]
+    problem: Optional[str] = None
+
+
+def index_shard_rows(shard: str, expected: int) -> ShardRows:
+    """Indexes one shard (see the module docstring); damage becomes error rows, never raises."""
     refs, problem = scan_shard(shard)
-    shard_number = len(index.shards)
-    index.shards.append(shard)
+    out = ShardRows([], [])
     with open(shard, "rb", buffering=1 << 16) if refs else _NoFile() as f:
         for i, (offset, length) in enumerate(refs):
             try:
-                fields = read_entries(f, offset, length)
-                row = _row(len(index.rows), label, split, fields)
+                fields = _fields(read_entries(f, offset, length))
             except (RldgError, ValueError, KeyError, UnicodeDecodeError) as exc:
-                row = _error_row(len(index.rows), label, split, f"#{i} in file",
-                                 f"{shard}: record {i}: {exc}")
-            index.rows.append(row)
-            index.locations.append((shard_number, offset, length))
+                fields = _error_fields(f"#{i} in file", f"{shard}: record {i}: {exc}")
+            out.fields.append(fields)
+            out.locations.append((offset, length))
     if problem is not None:
-        index.problems.append(str(problem))
+        out.problem = str(problem)
         # the records the broken header hides: one error row, so the page shows where they went
         missing = max(1, expected - len(refs))
-        index.rows.append(_error_row(len(index.rows), label, split, f"#{len(refs)} in file",
-                                     f"{problem} ({missing} episode(s) unreadable)"))
-        index.locations.append((shard_number, -1, 0))
+        out.fields.append(_error_fields(f"#{len(refs)} in file", f"{problem} ({missing} episode(s) unreadable)"))
+        out.locations.append((-1, 0))
+    return out
 
 
-class _NoFile:
-    def __enter__(self):
-        return None
-
-    def __exit__(self, *exc):
-        return False
+def _index_shard(index: EpisodeIndex, label: str, split: str, shard: str, expected: int,
+                 cache: Optional[Path]) -> None:
+    cached = index_cache.load(cache, shard) if cache is not None else None
+    if cached is not None:
+        rows = ShardRows(*cached)
+    else:
+        rows = index_shard_rows(shard, expected)
+        if cache is not None:
+            index_cache.save(cache, shard, rows.fields, rows.locations, rows.problem)
+    shard_number = len(index.shards)
+    index.shards.append(shard)
+    label, split = sys.intern(label), sys.intern(split)
+    for fields, (offset, length) in zip(rows.fields, rows.locations):
+        index.rows.append((len(index.rows), label, split, *fields))
+        index.locations.append((shard_number, offset, length))
+    if rows.problem is not None:
+        index.problems.append(rows.problem)
 
 
 def _varint(buf: bytes, pos: int) -> tuple[int, int]:
@@ -202,7 +226,7 @@ def _varint(buf: bytes, pos: int) -> tuple[int, int]:
     value, shift = 0, 0
     while True:
         if pos >= len(buf):
-            raise ValueError("record ends inside a varint")
+            raise ContractError("record ends inside a varint")
         b = buf[pos]
         pos += 1
         value |= (b & 0x7F) << shift
@@ -210,7 +234,7 @@ def _varint(buf: bytes, pos: int) -> tuple[int, int]:
             return value, pos
         shift += 7
         if shift > 63:
-            raise ValueError("malformed varint")
+            raise ContractError("malformed varint")
 
 
 _PEEK = 128  # bytes read per map entry: its tag, size, key and the value's header fit in this
@@ -223,21 +247,21 @@ def read_entries(f: BinaryIO, offset: int, length: int) -> dict:
     f.seek(offset)
     head = f.read(min(_PEEK, length))
     if head[:1] != b"\x0a":
-        raise ValueError("record is not a tf.train.Example (no features field)")
+        raise ContractError("record is not a tf.train.Example (no features field)")
     total, pos = _varint(head, 1)
     end = pos + total
     if end > length:
-        raise ValueError("features field runs past the record")
+        raise ContractError("features field runs past the record")
     wanted = bytearray()
     while pos < end:
         f.seek(offset + pos)
         peek = f.read(min(_PEEK, end - pos))
         if peek[:1] != b"\x0a":
-            raise ValueError(f"unexpected field in Features (tag {peek[:1]!r})")
+            raise ContractError(f"unexpected field in Features (tag {peek[:1]!r})")
         size, p = _varint(peek, 1)
         entry_end = pos + p + size
         if entry_end > end:
-            raise ValueError("feature entry runs past the record")
+            raise ContractError("feature entry runs past the record")
         key = None
         if peek[p:p + 1] == b"\x0a":  # the key first, as every writer puts it
             key_len, k = _varint(peek, p + 1)
@@ -255,7 +279,7 @@ def read_entries(f: BinaryIO, offset: int, length: int) -> dict:
     return dict(features.feature)
 
 
-def _row(row: int, label: str, split: str, fields: dict) -> tuple:
+def _fields(fields: dict) -> tuple:
     meta = {}
     for name, kind in spec.METADATA_TYPES.items():
         feature = fields.get(_META_PREFIX + name)
@@ -272,15 +296,15 @@ def _row(row: int, label: str, split: str, fields: dict) -> tuple:
     text = lambda v: intern(v) if isinstance(v, str) else ""  # noqa: E731
     missing = [k for k, v in meta.items() if v is None]
     error = f"missing metadata: {', '.join(missing)}" if missing else None
-    return (row, intern(label), intern(split), meta[spec.EPISODE_ID] or "", text(meta[spec.TASK]),
+    return (meta[spec.EPISODE_ID] or "", text(meta[spec.TASK]),
             text(meta[spec.VARIANT]), text(meta[spec.SPLIT]), text(meta[spec.POLICY_ID]),
             meta[spec.SUCCESS], meta[spec.EPISODE_RETURN], len(sources) if sources else (meta[spec.LENGTH] or 0),
             intern(source_from_counts(counts)),
             tuple(sorted(counts.items())), tuple(sorted(set(stages))), handoff, error)
 
 
-def _error_row(row: int, label: str, split: str, episode_id: str, error: str) -> tuple:
-    return (row, label, split, episode_id, "", "", "", "", None, None, 0, "unknown", (), (), None, error)
+def _error_fields(episode_id: str, error: str) -> tuple:
+    return (episode_id, "", "", "", "", None, None, 0, "unknown", (), (), None, error)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -43,12 +43,14 @@ SECURITY_HEADERS = {
 
 @dataclasses.dataclass(frozen=True)
 class ViewConfig:
-    """Where to serve: host (loopback unless allow_remote), port (0: any free one), fps override."""
+    """Where to serve: host (loopback unless allow_remote), port (0: any free one), fps override,
+    and the index cache folder (None: index every shard at each start)."""
 
     host: str = "127.0.0.1"
     port: int = 8765
     allow_remote: bool = False
     fps: Optional[float] = None
+    index_cache: Optional[str] = None
 
     def __post_init__(self) -> None:
         if not self.allow_remote and not is_loopback(self.host):
@@ -240,7 +242,7 @@ class Viewer:
 
     def __init__(self, paths: Sequence[str], config: ViewConfig = ViewConfig()) -> None:
         self.config = config
-        self.index = build_index(paths, fps=config.fps)
+        self.index = build_index(paths, fps=config.fps, cache=config.index_cache)
         self.app = ViewApp(self.index)
         if config.allow_remote and not is_loopback(config.host):
             log.warning("serving datasets on %s: anyone who can reach this machine on port %s can read "
