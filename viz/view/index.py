@@ -8,8 +8,9 @@ kilobytes of reading per episode whatever the image size. CRCs are not checked h
 page checks them when it reads a record). A record or shard that cannot be read becomes a row
 carrying its error, so the rest of the dataset stays browsable.
 
-Rows are tuples in one list with interned strings (about 200 bytes an episode); `query` filters,
-sorts and pages them.
+Rows are tuples in one list with interned strings (BENCHMARKS.md, "view", has the memory it
+takes); `query` filters, sorts and pages them. `index_cache` keeps each shard's rows for the next
+start.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from rldg_data.errors import ConfigError, ContractError, RldgError
 from rldg_data.io.example_proto import Features
 from rldg_data.io.reader import DatasetFiles, open_dataset
 from rldg_data.io.records import scan_shard
-from viz.collect import source_from_counts
+from viz.scan import source_from_counts
 from viz.view import index_cache
 
 # The simulator's recorded step is 12.5 ms (as the LeRobot export assumes): 80 frames a second,
