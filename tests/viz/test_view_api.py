@@ -290,3 +290,10 @@ def test_index_cache_is_reused_only_while_the_shard_is_unchanged(tmp_path, monke
     for f in cache.glob("*.json"):
         f.write_text("{not json")
     assert build_index([path], cache=cache).rows == fresh.rows
+
+
+def test_a_port_in_use_is_a_one_line_error(viz_dataset):
+    with Viewer([viz_dataset], ViewConfig(port=0)) as first:
+        port = first.httpd.server_address[1]
+        with pytest.raises(RldgError, match=f"cannot serve on 127.0.0.1:{port}.*--port"):
+            Viewer([viz_dataset], ViewConfig(port=port))

@@ -247,8 +247,12 @@ class Viewer:
         if config.allow_remote and not is_loopback(config.host):
             log.warning("serving datasets on %s: anyone who can reach this machine on port %s can read "
                         "them (no authentication)", config.host, config.port)
-        self.httpd = ThreadingHTTPServer((config.host, config.port),
-                                         make_handler(self.app, loopback_only=not config.allow_remote))
+        try:
+            self.httpd = ThreadingHTTPServer((config.host, config.port),
+                                             make_handler(self.app, loopback_only=not config.allow_remote))
+        except OSError as exc:
+            raise RldgError(f"cannot serve on {config.host}:{config.port}: {exc.strerror or exc}"
+                            f"{'; another program (or viewer) uses that port: pass --port N, or 0 for any free one' if exc.errno == 98 else ''}") from None
         self.httpd.daemon_threads = True
         self._thread: Optional[threading.Thread] = None
 
