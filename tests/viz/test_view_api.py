@@ -286,7 +286,11 @@ def test_index_cache_is_reused_only_while_the_shard_is_unchanged(tmp_path, monke
     os.utime(shard, ns=(1, 1))
     third = build_index([path], cache=cache)
     assert 0 < len(calls) < len(fresh.rows) and third.rows == fresh.rows
-    # a garbled cache file is ignored, not trusted
+    # a cache file cut short, or garbled, is ignored, not trusted
+    for f in cache.glob("*.json"):
+        f.write_text("".join(f.read_text().splitlines(keepends=True)[:-1]))
+    calls.clear()
+    assert build_index([path], cache=cache).rows == fresh.rows and len(calls) == len(fresh.rows)
     for f in cache.glob("*.json"):
         f.write_text("{not json")
     assert build_index([path], cache=cache).rows == fresh.rows

@@ -1,8 +1,9 @@
 """The viewer's index cache: each shard's table rows kept as JSON, reused while the shard is unchanged.
 
-A cache file per shard (named by a hash of the shard's absolute path) holds the shard's size and
-modification time (ns) when indexed, its rows (COLUMNS[3:] of `viz.view.index`), record locations
-and header problem. `load` returns them only if the shard's size and mtime still match; anything
+A cache file per shard (named by a hash of the shard's absolute path) holds a header line (the
+shard's size and modification time in ns when indexed, its row count and header problem), then one
+JSON line per record: its row (COLUMNS[3:] of `viz.view.index`) and location. Read line by line,
+so loading costs no more memory than the rows themselves. `load` returns them only if the shard's size and mtime still match; anything
 unreadable or stale is ignored (the shard is indexed again). JSON, not pickle: a cache file is
 data, never code. Written with `io.atomic`, so a killed viewer never leaves half a file.
 The default folder is $RLDG_VIEW_CACHE, else $XDG_CACHE_HOME/rldg-view, else ~/.cache/rldg-view.
@@ -19,7 +20,7 @@ from typing import Optional
 
 from rldg_data.io.atomic import write_text_atomic
 
-FORMAT = 1
+FORMAT = 2
 
 
 def default_dir() -> Path:
@@ -48,21 +49,24 @@ def load(cache: Path, shard: str) -> Optional[tuple[list[tuple], list[tuple[int,
     stamp = _stamp(shard)
     if stamp is None:
         return None
+    intern = sys.intern
+    fields, locations = [], []
     try:
-        data = json.loads(_file(cache, shard).read_text())
-        if data.get("format") != FORMAT or data.get("shard") != os.path.abspath(shard) or data.get("stamp") != stamp:
-            return None
-        intern = sys.intern
-        fields = [(r[0], intern(r[1]), intern(r[2]), intern(r[3]), intern(r[4]), r[5], r[6], r[7], intern(r[8]),
-                   tuple((intern(k), int(v)) for k, v in r[9]), tuple(int(s) for s in r[10]), r[11], r[12])
-                  for r in data["rows"]]
-        locations = [(int(o), int(n)) for o, n in data["locations"]]
-        problem = data.get("problem")
-    except (OSError, ValueError, KeyError, TypeError, IndexError):
+        with open(_file(cache, shard), encoding="utf-8") as f:
+            head = json.loads(f.readline())
+            if head.get("format") != FORMAT or head.get("shard") != os.path.abspath(shard) or head.get("stamp") != stamp:
+                return None
+            for line in f:  # one row a line: no whole-file parse, so memory stays at the rows' own
+                r = json.loads(line)
+                fields.append((r[0], intern(r[1]), intern(r[2]), intern(r[3]), intern(r[4]), r[5], r[6], r[7],
+                               intern(r[8]), tuple((intern(k), int(v)) for k, v in r[9]),
+                               tuple(int(s) for s in r[10]), r[11], r[12]))
+                locations.append((int(r[13]), int(r[14])))
+    except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError):
         return None
-    if len(fields) != len(locations):
-        return None
-    return fields, locations, problem
+    if len(fields) != head.get("rows"):
+        return None  # a file cut short
+    return fields, locations, head.get("problem")
 
 
 def save(cache: Path, shard: str, fields: list[tuple], locations: list[tuple[int, int]],
@@ -73,8 +77,10 @@ def save(cache: Path, shard: str, fields: list[tuple], locations: list[tuple[int
         return
     try:
         cache.mkdir(parents=True, exist_ok=True)
-        data = {"format": FORMAT, "shard": os.path.abspath(shard), "stamp": stamp, "rows": fields,
-                "locations": locations, "problem": problem}
-        write_text_atomic(_file(cache, shard), json.dumps(data, separators=(",", ":")))
+        head = {"format": FORMAT, "shard": os.path.abspath(shard), "stamp": stamp, "rows": len(fields),
+                "problem": problem}
+        lines = [json.dumps(head)] + [json.dumps([*row, *where], separators=(",", ":"))
+                                      for row, where in zip(fields, locations)]
+        write_text_atomic(_file(cache, shard), "\n".join(lines) + "\n")
     except OSError:
         pass
