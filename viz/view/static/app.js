@@ -323,10 +323,10 @@ class EpisodePanel {
     const series = this.ep.series;
     const group = (name) => grid.append(el("div", { class: "group", text: name }));
     const lineTrack = (name, values) => this.addTrack(grid, name, values, this.lineSvg(values, this.axis));
-    const vector = (name, rows) => {
+    const vector = (name, short, rows) => {
       if (!rows || !rows.length) return;
       group(name);
-      for (let d = 0; d < rows[0].length; d++) lineTrack(`${name}[${d}]`, rows.map((r) => r[d]));
+      for (let d = 0; d < rows[0].length; d++) lineTrack(`${short}[${d}]`, rows.map((r) => r[d]));
     };
     group("who acted · stage");
     this.addTrack(grid, "source", this.ep.source, this.bandSvg(this.ep.source, sourceColor, "source-band"), true);
@@ -335,8 +335,8 @@ class EpisodePanel {
     group("reward · discount");
     if (series.reward) lineTrack("reward", series.reward);
     if (series.discount) lineTrack("discount", series.discount);
-    vector("action", series.action);
-    vector("observation/state", series["observation/state"]);
+    vector("action", "action", series.action);
+    vector("observation/state", "state", series["observation/state"]);
     return el("div", { class: "plots" }, grid);
   }
 
