@@ -15,7 +15,13 @@ def register_finetune(sub) -> None:
             "Write what Octo's or OpenVLA's fine-tuning needs to read a contract dataset: dataset "
             "kwargs / registration entries, dataset_statistics.json and a fine-tune config. With "
             "--octo-python / --openvla-python, run that project's fine-tuning script in its own "
-            "Python environment (both pin tensorflow 2.15, so they cannot share rldg's)."),
+            "Python environment (both pin tensorflow 2.15, so they cannot share rldg's).\n\n"
+            "Octo: runs Octo's own scripts/finetune.py unchanged from --pretrained (hf://... needs "
+            "network; or a local checkpoint), logs its loss to OUT/runs/metrics.jsonl and saves its "
+            "checkpoint under OUT/runs; evaluate it with `rldg generalist eval --policy octo:RUN "
+            "--octo-python PY`. Verified here on CPU without network, from a small checkpoint made "
+            "with Octo's API (tests/interop/test_octo_finetune.py); octo-small-1.5 itself and "
+            "language conditioning were not (no model hub). See README.md."),
         formatter_class=argparse.RawDescriptionHelpFormatter)
     targets = p.add_subparsers(dest="target", metavar="TARGET", required=True)
     octo = targets.add_parser("octo", help="Octo: dataset kwargs, statistics, finetune config")

@@ -69,13 +69,15 @@ def tiny_checkpoint(side_python, tmp_path_factory) -> Path:
 
 
 def finetune(dataset: Path, out: Path, checkpoint: Path, side_python: Path, steps: int,
-             batch_size: int = 8, timeout: int = 1800) -> subprocess.CompletedProcess:
-    """`rldg finetune octo` as a user runs it (wandb disabled: no network)."""
+             batch_size: int = 8, timeout: int = 1800, fast_compile: bool = False) -> subprocess.CompletedProcess:
+    """`rldg finetune octo` as a user runs it (wandb disabled: no network). fast_compile: JAX's
+    own switch for less XLA optimization (compiling dominates a 2-step run on 2 cores)."""
+    extra = {"JAX_DISABLE_MOST_OPTIMIZATIONS": "1"} if fast_compile else {}
     cmd = [BIN / "rldg", "finetune", "octo", dataset, "--out", out, "--steps", str(steps),
            "--batch-size", str(batch_size), "--pretrained", checkpoint, "--octo-python", side_python,
            "--wandb-mode", "disabled", *SIZES]
     return subprocess.run([str(c) for c in cmd], cwd=REPO, capture_output=True, text=True, timeout=timeout,
-                          env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", CUDA_VISIBLE_DEVICES=""))
+                          env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", CUDA_VISIBLE_DEVICES="", **extra))
 
 
 def losses(export: Path) -> list[tuple[int, float]]:
@@ -127,23 +129,58 @@ def check_run(res: subprocess.CompletedProcess, export: Path, side_python: Path,
     return run_dir
 
 
-def test_finetune_smoke_runs_octo_to_its_end(octo_mix, tiny_checkpoint, side_python, tmp_path):
-    """make test's quick check: 2 steps of Octo's finetune.py, checkpoint and statistics."""
-    export = tmp_path / "export"
-    res = finetune(octo_mix, export, tiny_checkpoint, side_python, steps=2, batch_size=4)
+@pytest.fixture(scope="module")
+def smoke_run(octo_mix, tiny_checkpoint, side_python, tmp_path_factory) -> tuple:
+    """make test's quick run: 2 steps of Octo's finetune.py (most of its time is JAX compiling)."""
+    export = tmp_path_factory.mktemp("octo_smoke") / "export"
+    return export, finetune(octo_mix, export, tiny_checkpoint, side_python, steps=2, batch_size=4, fast_compile=True)
+
+
+def test_finetune_smoke_runs_octo_to_its_end(smoke_run, side_python):
+    export, res = smoke_run
     check_run(res, export, side_python, steps=2)
     assert losses(export) and "Octo checkpoint:" in res.stdout
 
 
+def evaluate(run_dir: Path, side_python: Path, out: Path, episodes: int, max_steps: int = 0) -> dict:
+    """`rldg generalist eval --policy octo:RUN` as a user runs it (a subprocess: the simulator
+    renders there, and this process has imported TensorFlow)."""
+    cmd = [BIN / "rldg", "generalist", "eval", "--policy", f"octo:{run_dir}", "--octo-python", side_python,
+           "--task", "insertion", "--variants", "vga", "--episodes", str(episodes), "--out", out,
+           *(["--max-steps", str(max_steps)] if max_steps else [])]
+    res = subprocess.run([str(c) for c in cmd], cwd=REPO, capture_output=True, text=True, timeout=1800,
+                         env=dict(os.environ, CUDA_VISIBLE_DEVICES="", MUJOCO_GL=os.environ.get("MUJOCO_GL", "egl")))
+    assert res.returncode == 0, f"{res.stdout[-3000:]}\n{res.stderr[-6000:]}"
+    results = json.loads(out.read_text())
+    row = results["variants"]["vga"]
+    assert row["episodes"] == episodes and row["split"] == "seen" and len(row["ci95"]) == 2
+    assert set(results["splits"]) == {"seen"} and out.with_suffix(".md").is_file()
+    # decision rate and chunking as the checkpoint's config says (4-step chunks, window 2)
+    assert results["octo"]["action_horizon"] == 4 and results["octo"]["exec_horizon"] == 4
+    assert results["octo"]["window"] == 2 and results["octo"]["decisions_per_step"] == 0.25
+    assert results["octo"]["image_sizes"] == {"primary": [64, 64], "wrist": [32, 32]}
+    assert results["octo"]["action_dim"] == 4
+    return results
+
+
+def test_eval_smoke_octo_policy_steps_our_simulator(smoke_run, side_python, tmp_path):
+    export, res = smoke_run
+    assert res.returncode == 0
+    evaluate(saved_run(export), side_python, tmp_path / "eval.json", episodes=1, max_steps=8)
+
+
 @pytest.mark.slow
-def test_finetune_50_steps_loss_falls(octo_mix, tiny_checkpoint, side_python, tmp_path):
+def test_finetune_50_steps_loss_falls_then_10_episodes_in_the_sim(octo_mix, tiny_checkpoint, side_python,
+                                                                  tmp_path):
     export = tmp_path / "export"
     res = finetune(octo_mix, export, tiny_checkpoint, side_python, steps=50)
-    check_run(res, export, side_python, steps=50)
+    run_dir = check_run(res, export, side_python, steps=50)
     logged = losses(export)
     assert len(logged) == 10, logged  # log_interval 5
     first, last = np.mean([v for _, v in logged[:2]]), np.mean([v for _, v in logged[-2:]])
     assert last < first, logged
+    results = evaluate(run_dir, side_python, tmp_path / "eval.json", episodes=10)
+    print(json.dumps({"losses": logged, "eval": results["variants"]}))
 
 
 DEFECTS = {
