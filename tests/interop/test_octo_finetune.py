@@ -173,7 +173,7 @@ def test_eval_smoke_octo_policy_steps_our_simulator(smoke_run, side_python, tmp_
 def test_finetune_50_steps_loss_falls_then_10_episodes_in_the_sim(octo_mix, tiny_checkpoint, side_python,
                                                                   tmp_path):
     export = tmp_path / "export"
-    res = finetune(octo_mix, export, tiny_checkpoint, side_python, steps=50)
+    res = finetune(octo_mix, export, tiny_checkpoint, side_python, steps=50, fast_compile=True)
     run_dir = check_run(res, export, side_python, steps=50)
     logged = losses(export)
     assert len(logged) == 10, logged  # log_interval 5
