@@ -169,6 +169,37 @@ def test_eval_smoke_octo_policy_steps_our_simulator(smoke_run, side_python, tmp_
     evaluate(saved_run(export), side_python, tmp_path / "eval.json", episodes=1, max_steps=8)
 
 
+def test_served_actions_are_unnormalized_with_the_checkpoints_statistics(smoke_run, side_python, tmp_path):
+    """The server applies the checkpoint's own statistics and mask (as Octo's eval scripts do):
+    with the means moved far away and tiny stds, the normalized dimensions reach us at the means;
+    the gripper (mask False: not normalized) is left as the model predicts it."""
+    import shutil
+
+    from trainers.octo_policy import OctoRemotePolicy
+
+    export, res = smoke_run
+    assert res.returncode == 0
+    run_dir = tmp_path / "run"
+    shutil.copytree(saved_run(export), run_dir)
+    stats_path = run_dir / "dataset_statistics.json"
+    stats = json.loads(stats_path.read_text())
+    stats["action"]["mean"], stats["action"]["std"] = [10.0, 20.0, 30.0, 0.5], [1e-4] * 4
+    stats_path.write_text(json.dumps(stats))
+    policy = OctoRemotePolicy(run_dir, str(side_python), log=tmp_path / "server.log")
+    try:
+        obs = {"image": np.zeros((64, 64, 3), np.uint8), "wrist_image": np.zeros((64, 64, 3), np.uint8),
+               "state": np.zeros(4, np.float32)}
+        policy.reset(0)
+        actions = np.array([policy.act(obs) for _ in range(6)])
+    finally:
+        policy.close()
+    assert actions.shape == (6, 4)
+    np.testing.assert_allclose(actions[:, :3], np.tile([10.0, 20.0, 30.0], (6, 1)), atol=1e-2)
+    # unnormalized with mean 0.5 and std 1e-4, the gripper would come back at 2 * 0.5 - 1 = 0 exactly
+    assert np.any(np.abs(actions[:, 3]) > 1e-2), actions[:, 3]
+    assert policy.process.returncode == 0
+
+
 @pytest.mark.slow
 def test_finetune_50_steps_loss_falls_then_10_episodes_in_the_sim(octo_mix, tiny_checkpoint, side_python,
                                                                   tmp_path):
