@@ -12,7 +12,8 @@ export PYTHONHASHSEED ?= 0
 
 # Side environment for tests/interop and benchmarks/bench_octo_loader.py: the consumers' own pins
 # (constraints-interop.txt) and source (../shared/interop, or RLDG_INTEROP_SRC), created once and
-# cached in .venv-interop (about 3.5 min the first time, mostly downloads; < 1 s when cached).
+# cached in .venv-interop (with Octo's training stack, issue 31: 527 s the first time on a loaded 2-core
+# machine, mostly downloads; < 1 s when cached).
 # Where it cannot be created the interop tests skip and say why; in CI (CI set) or with
 # `make test INTEROP_REQUIRED=1` that is an error instead.
 ifdef INTEROP_REQUIRED

@@ -7,13 +7,21 @@ import argparse
 
 
 def register_finetune(sub) -> None:
+    from rldg_data.exports.octo_layout import PRETRAINED, PRIMARY_SIZE, WRIST_SIZE
+
     p = sub.add_parser(
         "finetune", help="export a dataset for Octo / OpenVLA fine-tuning (and launch it)",
         description=(
             "Write what Octo's or OpenVLA's fine-tuning needs to read a contract dataset: dataset "
             "kwargs / registration entries, dataset_statistics.json and a fine-tune config. With "
             "--octo-python / --openvla-python, run that project's fine-tuning script in its own "
-            "Python environment (both pin tensorflow 2.15, so they cannot share rldg's)."),
+            "Python environment (both pin tensorflow 2.15, so they cannot share rldg's).\n\n"
+            "Octo: runs Octo's own scripts/finetune.py unchanged from --pretrained (hf://... needs "
+            "network; or a local checkpoint), logs its loss to OUT/runs/metrics.jsonl and saves its "
+            "checkpoint under OUT/runs; evaluate it with `rldg generalist eval --policy octo:RUN "
+            "--octo-python PY`. Verified here on CPU without network, from a small checkpoint made "
+            "with Octo's API (tests/interop/test_octo_finetune.py); octo-small-1.5 itself and "
+            "language conditioning were not (no model hub). See README.md."),
         formatter_class=argparse.RawDescriptionHelpFormatter)
     targets = p.add_subparsers(dest="target", metavar="TARGET", required=True)
     octo = targets.add_parser("octo", help="Octo: dataset kwargs, statistics, finetune config")
@@ -21,8 +29,18 @@ def register_finetune(sub) -> None:
     octo.add_argument("--out", help="export folder (default: <data_dir>/<builder>_<config>_octo beside the dataset)")
     octo.add_argument("--steps", type=int, default=5000, help="fine-tuning steps in the config")
     octo.add_argument("--batch-size", type=int, default=64)
+    octo.add_argument("--pretrained", default=PRETRAINED,
+                      help="checkpoint to fine-tune: hf://owner/name (downloads; needs network) or a "
+                           "local folder written by Octo's OctoModel.save_pretrained (default %(default)s)")
+    octo.add_argument("--primary-size", type=int, default=PRIMARY_SIZE,
+                      help="primary camera size Octo resizes to (octo-small/base-1.5: %(default)s)")
+    octo.add_argument("--wrist-size", type=int, default=WRIST_SIZE,
+                      help="wrist camera size Octo resizes to (octo-small/base-1.5: %(default)s)")
     octo.add_argument("--octo-python", help="Python of an Octo install: launch scripts/finetune.py")
     octo.add_argument("--octo-repo", help="Octo git clone (default: found from the octo package)")
+    octo.add_argument("--wandb-mode", choices=("disabled", "offline", "online"),
+                      help="WANDB_MODE of the run (default: $WANDB_MODE, else disabled); the loss "
+                           "finetune.py logs is also written to OUT/runs/metrics.jsonl")
     octo.add_argument("--force", action="store_true",
                       help="replace an earlier Octo export at --out (refused while it holds anything "
                            "else, a training run's runs/ folder included)")
@@ -50,13 +68,27 @@ def _run_octo(args) -> int:
     from rldg_data.exports.common import fallback_val_episodes
 
     out = export_octo(args.dataset, args.out, steps=args.steps, batch_size=args.batch_size,
-                      force=args.force)
+                      force=args.force, pretrained=args.pretrained, primary_size=args.primary_size,
+                      wrist_size=args.wrist_size)
     print(f"Octo export written to {out} (see {out / 'README.md'})")
     if fallback_val_episodes(open_dataset(args.dataset)) == 0:
         print("warning: the dataset has no val split and too few episodes for Octo's train[95%:]: "
               "scripts/finetune.py will fail building its validation data (see README.md)", file=sys.stderr)
     if args.octo_python:
-        return launch_octo(out, args.octo_python, args.octo_repo)
+        from trainers.octo import checkpoints, read_metrics
+
+        metrics = out / "runs" / "metrics.jsonl"
+        metrics.unlink(missing_ok=True)
+        code = launch_octo(out, args.octo_python, args.octo_repo, wandb_mode=args.wandb_mode, metrics=metrics)
+        losses = [(m["step"], m["training/loss"]) for m in read_metrics(metrics) if "training/loss" in m]
+        if losses:
+            print(f"Octo training loss: {losses[0][1]:.4f} at step {losses[0][0] + 1}, "
+                  f"{losses[-1][1]:.4f} at step {losses[-1][0] + 1} ({metrics})")
+        saved = checkpoints(out)
+        if code == 0 and saved:
+            print(f"Octo checkpoint: {saved[-1]} (evaluate: rldg generalist eval --policy octo:{saved[-1]} "
+                  "--octo-python PY)")
+        return code
     print(f"Next: install Octo and fine-tune as {out / 'README.md'} says, or rerun with "
           "--octo-python PATH_TO_OCTO_PYTHON to launch scripts/finetune.py")
     return 0

@@ -145,19 +145,41 @@ def head_update(action_dim: int) -> Optional[dict]:
     return {"model": {"heads": {"action": {"kwargs": {"action_dim": action_dim}}}}}
 
 
+def schedule(steps: int) -> dict:
+    """Warmup, logging and saving intervals for a run of `steps` steps.
+
+    Octo's finetune_config.py uses 2000 warmup steps, logs every 100 and saves every 5000: a run
+    shorter than that would never leave warmup, log or save. Warmup is at most a tenth of the run,
+    logging at least ten times, and the save interval divides `steps`, so the last step is saved.
+    """
+    steps = max(1, int(steps))
+    save = next(d for d in range(min(5000, steps), 0, -1) if steps % d == 0)
+    return {"warmup_steps": min(2000, max(1, steps // 10)), "log_interval": max(1, min(100, steps // 10)),
+            "save_interval": save, "eval_interval": 5000}
+
+
 def finetune_config(kwargs: dict, *, steps: int = 5000, batch_size: int = 64,
-                    save_dir: str = "octo_runs", pretrained_path: str = PRETRAINED) -> dict:
-    """The values of Octo's scripts/configs/finetune_config.py, for our dataset (head-only off)."""
+                    save_dir: str = "octo_runs", pretrained_path: str = PRETRAINED,
+                    primary_size: int = PRIMARY_SIZE, wrist_size: int = WRIST_SIZE,
+                    num_transitions: Optional[int] = None) -> dict:
+    """The values of Octo's scripts/configs/finetune_config.py, for our dataset (head-only off).
+
+    The shuffle buffer holds at most the dataset's transitions (Octo's 10000 would only fill with
+    repeats of a smaller dataset, and decode all of them before the first step)."""
     update = head_update(len(kwargs["action_normalization_mask"]))
+    plan = schedule(steps)
+    buffer = 10000 if num_transitions is None else max(1, min(10000, int(num_transitions)))
     return {
         "pretrained_path": pretrained_path, "pretrained_step": None,
-        "batch_size": batch_size, "shuffle_buffer_size": 10000, "num_steps": steps,
-        "log_interval": 100, "eval_interval": 5000, "save_interval": 5000, "save_dir": save_dir,
+        "batch_size": batch_size, "shuffle_buffer_size": buffer, "num_steps": steps,
+        "log_interval": plan["log_interval"], "eval_interval": plan["eval_interval"],
+        "save_interval": plan["save_interval"], "save_dir": save_dir,
         "seed": 42, "wandb": {"project": "octo_finetune", "group": None, "entity": None},
         "dataset_kwargs": kwargs, "modality": "multimodal", "finetuning_mode": "full",
         "window_size": WINDOW,
         "optimizer": {"learning_rate": {"name": "cosine", "init_value": 0.0, "peak_value": 3e-4,
-                                        "warmup_steps": 2000, "decay_steps": steps, "end_value": 0.0},
+                                        "warmup_steps": plan["warmup_steps"], "decay_steps": steps,
+                                        "end_value": 0.0},
                       "weight_decay": 0.01, "clip_gradient": 1.0, "frozen_keys": None,
                       "grad_accumulation_steps": None},
         "val_kwargs": {"val_shuffle_buffer_size": 1000, "num_val_batches": 16},
@@ -167,17 +189,22 @@ def finetune_config(kwargs: dict, *, steps: int = 5000, batch_size: int = 64,
                                   "goal_relabeling_strategy": None, "task_augment_strategy": None,
                                   "task_augment_kwargs": {}},
         "frame_transform_kwargs": {
-            "resize_size": {"primary": [PRIMARY_SIZE, PRIMARY_SIZE], "wrist": [WRIST_SIZE, WRIST_SIZE]},
+            "resize_size": {"primary": [primary_size, primary_size], "wrist": [wrist_size, wrist_size]},
             "image_augment_kwargs": {}},
         "config_delete_keys": {}, **({"update_config": update} if update else {}),
     }
 
 
 def export_octo(dataset: str | os.PathLike, out: Optional[str | os.PathLike] = None, *,
-                steps: int = 5000, batch_size: int = 64, force: bool = False) -> Path:
+                steps: int = 5000, batch_size: int = 64, force: bool = False,
+                pretrained: str = PRETRAINED, primary_size: int = PRIMARY_SIZE,
+                wrist_size: int = WRIST_SIZE) -> Path:
     """Writes the Octo fine-tuning inputs for `dataset` into `out` (atomically); returns `out`.
 
     `out` must be new or empty, or (with `force`) an earlier Octo export: see `io.outputs`.
+    `pretrained`: the checkpoint fine-tuning starts from (Octo's `hf://...` or a local folder made
+    by `OctoModel.save_pretrained`); `primary_size` / `wrist_size`: the image sizes Octo resizes to
+    (256 / 128 for octo-small/base-1.5; a smaller checkpoint may expect others).
     """
     from rldg_data.loaders import dataset_statistics
 
@@ -192,12 +219,26 @@ def export_octo(dataset: str | os.PathLike, out: Optional[str | os.PathLike] = N
         _write_json(tmp / "octo_dataset_kwargs.json", kwargs)
         _write_json(tmp / "octo_finetune_config.json",
                     finetune_config(kwargs, steps=steps, batch_size=batch_size,
-                                    save_dir=str((out / "runs").resolve())))
+                                    save_dir=str((out / "runs").resolve()),
+                                    pretrained_path=_pretrained_path(pretrained),
+                                    primary_size=primary_size, wrist_size=wrist_size,
+                                    num_transitions=stats["num_transitions"]))
         (tmp / f"{STANDARDIZE_MODULE}.py").write_text(STANDARDIZE_SOURCE)
         (tmp / "octo_finetune_config.py").write_text(
             CONFIG_SOURCE.format(module=STANDARDIZE_MODULE, export=out.resolve()))
         (tmp / "README.md").write_text(octo_readme(files, kwargs, out.resolve()))
     return out
+
+
+def _pretrained_path(pretrained: str) -> str:
+    """`hf://...` as given; a local checkpoint folder made absolute (must hold Octo's config.json)."""
+    if pretrained.startswith(("hf://", "gs://")):
+        return pretrained
+    path = Path(pretrained).expanduser().resolve()
+    if not (path / "config.json").is_file():
+        raise UnavailableError(f"--pretrained {pretrained}: no Octo checkpoint there (no config.json; "
+                               "a folder written by OctoModel.save_pretrained, or hf://owner/name)")
+    return str(path)
 
 
 def _write_json(path: Path, values) -> None:

@@ -11,7 +11,7 @@ stubs OpenVLA's model stack). Nothing of theirs enters the repository.
     python tests/interop/side_env.py --required # exit 1 when it cannot be created (CI)
 
 The environment is built in a temporary folder and renamed into place, so a killed build leaves
-none half made; a stamp records the fingerprint of its inputs (constraints file, archives) and
+none half made; a stamp records the fingerprint of its inputs (constraints file, requirements, archives) and
 the creation time, and a change of either rebuilds it. Only the standard library is used here.
 """
 
@@ -37,7 +37,10 @@ CONSTRAINTS = REPO / "constraints-interop.txt"
 ARCHIVES = {"octo": "octo-241fb35.tar.gz", "dlimp": "dlimp-ad72ce3.tar.gz",
             "openvla": "openvla-c8f03f4.tar.gz"}
 REQUIREMENTS = ["tensorflow-cpu", "tensorflow_datasets", "numpy", "protobuf", "huggingface_hub", "tqdm",
-                "absl-py", "rich", "ml_collections", "psutil"]
+                "absl-py", "rich", "ml_collections", "psutil",
+                # Octo's training stack: what scripts/finetune.py and OctoModel import (issue 31)
+                "jax", "jaxlib", "flax", "distrax", "optax", "chex", "tensorflow_probability",
+                "orbax-checkpoint", "einops", "scipy", "wandb", "gym", "matplotlib", "plotly"]
 PIP = "pip==24.3.1"
 SRC_ENV = "RLDG_INTEROP_SRC"
 
@@ -78,6 +81,7 @@ def src_dir(env: Path = ENV_DIR) -> Path:
 
 def fingerprint(archives: Path) -> str:
     digest = hashlib.sha256(CONSTRAINTS.read_bytes())
+    digest.update(" ".join(REQUIREMENTS).encode())
     for name in sorted(ARCHIVES.values()):
         digest.update(name.encode() + hashlib.sha256((archives / name).read_bytes()).digest())
     digest.update(sys.version.split()[0].encode())
@@ -161,7 +165,10 @@ def _unpack(archives: Path, dest: Path) -> None:
 def _probe(env: Path) -> None:
     """Imports Octo's and dlimp's data code in the new environment (paths as the .pth will give)."""
     code = ("import sys; sys.path[:0] = [sys.argv[1] + '/octo', sys.argv[1] + '/dlimp'];"
-            "import tensorflow, tensorflow_datasets, dlimp, octo.data.dataset, ml_collections")
+            "import tensorflow, tensorflow_datasets, dlimp, octo.data.dataset, ml_collections;"
+            # everything Octo's scripts/finetune.py imports (its fine-tuning runs in this env)
+            "import jax, flax, optax, wandb, octo.model.octo_model, octo.utils.train_callbacks,"
+            " octo.utils.train_utils, octo.utils.jax_utils")
     res = subprocess.run([str(env / "bin" / "python"), "-c", code, str(src_dir(env))],
                          capture_output=True, text=True, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
     if res.returncode != 0:

@@ -36,7 +36,16 @@ def register_generalist(sub) -> None:
     t.add_argument("--channels", dest="channels_csv", help=f"conv widths, comma-separated (default {','.join(map(str, d.channels))})")
     t.set_defaults(func=_run_train)
     e = actions.add_parser("eval", help="evaluate a checkpoint in the simulated suite")
-    e.add_argument("--checkpoint", required=True)
+    e.add_argument("--checkpoint", help="our generalist's checkpoint (or --policy)")
+    e.add_argument("--policy", help="octo:CHECKPOINT: an Octo checkpoint (a run folder Octo's finetune.py "
+                   "saved), served from Octo's own Python (--octo-python) over a loopback socket")
+    e.add_argument("--octo-python", help="Python of an Octo install (for --policy octo:...)")
+    e.add_argument("--exec-horizon", type=int, default=0,
+                   help="Octo: actions executed per predicted chunk (default: the whole chunk, "
+                        "as Octo's RHCWrapper in its eval example)")
+    e.add_argument("--image-size", type=int, default=64,
+                   help="Octo: simulator camera size (Octo resizes to its checkpoint's; default %(default)s)")
+    e.add_argument("--no-wrist", action="store_true", help="Octo: render no wrist camera")
     e.add_argument("--task", required=True, help="insertion, pick_place or assembly")
     e.add_argument("--variants", default="seen", help="seen, unseen, all, or comma-separated names")
     e.add_argument("--episodes", type=int, default=10, help="episodes per variant")
@@ -72,14 +81,42 @@ def _run_train(args) -> int:
 def _run_eval(args) -> int:
     from tqdm import tqdm
 
+    from rldg_data.errors import ConfigError
     from trainers.generalist.evaluate import evaluate_generalist, resolve_variants, results_table
 
+    if (args.checkpoint is None) == (args.policy is None):
+        raise ConfigError("give exactly one of --checkpoint (our generalist) and --policy octo:CHECKPOINT")
     total = len(resolve_variants(args.task, args.variants)) * args.episodes
+    if args.policy is not None:
+        return _run_eval_octo(args, total)
     with tqdm(total=total, unit="ep", desc="eval", disable=None, file=sys.stderr) as bar:
         results = evaluate_generalist(args.checkpoint, args.task, args.variants, args.episodes,
                                       seed=args.seed, out=args.out, max_steps=args.max_steps,
                                       open_loop=args.open_loop,
                                       progress=bar.update)
+    print(results_table(results))
+    if not args.out:
+        print(json.dumps(results["splits"], indent=2))
+    return 0
+
+
+def _run_eval_octo(args, total: int) -> int:
+    from tqdm import tqdm
+
+    from rldg_data.errors import ConfigError
+    from trainers.generalist.evaluate import results_table
+    from trainers.octo_policy import evaluate_octo
+
+    kind, _, checkpoint = args.policy.partition(":")
+    if kind != "octo" or not checkpoint:
+        raise ConfigError(f"--policy {args.policy!r}: expected octo:CHECKPOINT")
+    if args.open_loop:
+        raise ConfigError("--open-loop is for our generalist; Octo executes --exec-horizon actions per chunk")
+    with tqdm(total=total, unit="ep", desc="eval", disable=None, file=sys.stderr) as bar:
+        results = evaluate_octo(checkpoint, args.octo_python, args.task, args.variants, args.episodes,
+                                seed=args.seed, image_size=args.image_size, wrist=not args.no_wrist,
+                                exec_horizon=args.exec_horizon, max_steps=args.max_steps, out=args.out,
+                                progress=bar.update)
     print(results_table(results))
     if not args.out:
         print(json.dumps(results["splits"], indent=2))

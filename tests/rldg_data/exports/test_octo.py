@@ -172,3 +172,37 @@ def test_export_refuses_a_contract_dataset_with_violations(tmp_path):
     with pytest.raises(ContractError, match="not a valid contract dataset"):
         export_octo(dataset, tmp_path / "out")
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("steps, warmup, log, save", [(2, 1, 1, 2), (50, 5, 5, 50), (5000, 500, 100, 5000),
+                                                      (12000, 1200, 100, 4000), (7919, 791, 100, 1)])
+def test_schedule_leaves_warmup_logs_and_saves_the_last_step(steps, warmup, log, save):
+    from rldg_data.exports.octo import schedule
+
+    plan = schedule(steps)
+    assert (plan["warmup_steps"], plan["log_interval"], plan["save_interval"]) == (warmup, log, save)
+    assert steps % plan["save_interval"] == 0
+
+
+def test_pretrained_and_image_sizes_reach_the_config(export, tmp_path):
+    dataset, _ = export
+    with pytest.raises(UnavailableError, match="no Octo checkpoint there"):
+        export_octo(dataset, tmp_path / "bad", pretrained=str(tmp_path))
+    (tmp_path / "ckpt").mkdir()
+    (tmp_path / "ckpt" / "config.json").write_text("{}")
+    out = export_octo(dataset, tmp_path / "out", pretrained=str(tmp_path / "ckpt"), primary_size=64,
+                      wrist_size=32, steps=50)
+    config = json.loads((out / "octo_finetune_config.json").read_text())
+    assert config["pretrained_path"] == str((tmp_path / "ckpt").resolve())
+    assert config["frame_transform_kwargs"]["resize_size"] == {"primary": [64, 64], "wrist": [32, 32]}
+    stats = json.loads((out / "dataset_statistics.json").read_text())
+    assert config["shuffle_buffer_size"] == stats["num_transitions"] < 10000
+    assert config["optimizer"]["learning_rate"]["warmup_steps"] == 5 and config["save_interval"] == 50
+
+
+def test_unstandardize_inverts_the_gripper_map():
+    from rldg_data.exports.octo_layout import unstandardize_action
+
+    unit = np.array([[0.3, -0.2, 0.1, 1.0], [0.0, 0.0, 0.0, 0.0]])
+    np.testing.assert_allclose(unstandardize_action(unit)[:, -1], [1.0, -1.0])
+    np.testing.assert_allclose(unstandardize_action(unit)[:, :3], unit[:, :3])
