@@ -26,10 +26,14 @@ from collectors.actors import InterventionRule
 from collectors.recorder import EpisodeHeader, record_episode
 from rldg_data.errors import RldgError
 from rldg_data.io.atomic import write_json_atomic
+from rldg_data.io.locks import folder_lock
+from rldg_data.io.outputs import claim_work_folder
+from rldg_data.io.space import out_of_space, space_errors, space_reason
 
 log = logging.getLogger(__name__)
 
 MANIFEST = "collect.json"
+COMMAND = "rldg collect"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -172,6 +176,7 @@ def prepare_run(config: CollectConfig, append: bool = False) -> CollectConfig:
     """Every check before a collection starts (arguments, then the log folder); returns the
     configuration to record. One function, so every way of starting a collection checks the same."""
     check_config(config)
+    claim_work_folder(config.out, COMMAND, MANIFEST)
     return check_log_folder(config, append)
 
 
@@ -229,8 +234,8 @@ def _worker_main(config: CollectConfig, worker: int, indices: range, queue, pare
     try:
         run_worker(config, worker, indices, queue.put)
         queue.put({"worker": worker, "finished": True})
-    except BaseException:  # report, then die: the parent turns it into an RldgError
-        queue.put({"worker": worker, "error": traceback.format_exc()})
+    except BaseException as exc:  # report, then die: the parent turns it into an RldgError
+        queue.put({"worker": worker, "error": traceback.format_exc(), "space": space_reason(exc)})
 
 
 def write_manifest(config: CollectConfig) -> Path:
@@ -248,7 +253,13 @@ def collect(config: CollectConfig, progress: Optional[Callable[[dict], None]] = 
     `prepare_run` checks the arguments and the log folder first (see `check_log_folder` for
     `append`).
     """
-    config = prepare_run(config, append)
+    check_config(config)
+    with folder_lock(claim_work_folder(config.out, COMMAND, MANIFEST), COMMAND):
+        return _collect_locked(prepare_run(config, append), progress, in_process)
+
+
+def _collect_locked(config: CollectConfig, progress: Optional[Callable[[dict], None]],
+                    in_process: bool) -> CollectSummary:
     write_manifest(config)
     summary = CollectSummary(Path(config.out))
 
@@ -268,7 +279,8 @@ def collect(config: CollectConfig, progress: Optional[Callable[[dict], None]] = 
 
     ranges = config.worker_ranges()
     if in_process and len(ranges) == 1:
-        run_worker(config, 0, ranges[0], on_episode)
+        with space_errors(config.out, "episode logs (finished episodes are kept)"):
+            run_worker(config, 0, ranges[0], on_episode)
         return summary
     ctx = mp.get_context("spawn")
     queue = ctx.Queue()
@@ -276,7 +288,7 @@ def collect(config: CollectConfig, progress: Optional[Callable[[dict], None]] = 
              for w, r in enumerate(ranges)]
     for p in procs:
         p.start()
-    running, errors = set(range(len(procs))), []
+    running, errors, space = set(range(len(procs))), [], None
     try:
         while running:
             try:
@@ -288,6 +300,8 @@ def collect(config: CollectConfig, progress: Optional[Callable[[dict], None]] = 
                     running.discard(w)
                 continue
             if "error" in msg:
+                if msg.get("space"):
+                    space = msg["space"]
                 errors.append(f"worker {msg['worker']}:\n{msg['error']}")
                 running.discard(msg["worker"])
             elif msg.get("finished"):
@@ -299,6 +313,9 @@ def collect(config: CollectConfig, progress: Optional[Callable[[dict], None]] = 
             p.join(timeout=10)
             if p.is_alive():
                 p.terminate()
+    if space:
+        raise out_of_space(config.out, f"episode logs ({summary.recorded} episodes finished in this run "
+                                       "are kept; the same command records the missing ones)", space)
     if errors:
         raise RldgError(f"collection into {config.out} failed (finished episodes are kept; once the "
                         f"cause is fixed, the same command records only the missing ones):\n"

@@ -223,11 +223,31 @@ def fold_action_repeat(env, repeat: int, steps: bool = True) -> None:
 def collect_robot(config, progress: Optional[Callable[[dict], None]] = None):
     """Records `config.episodes` episodes through the robot server `config.robot` into
     `config.out/worker-000/` (one worker: one robot); returns a `CollectSummary`."""
-    from collectors.collect import CollectSummary, committed_episodes, episode_name, worker_folder, write_manifest
+    from collectors.collect import (COMMAND, MANIFEST, CollectSummary, check_log_folder, committed_episodes,
+                                    episode_name, worker_folder, write_manifest)
+    from rldg_data.io.locks import folder_lock
+    from rldg_data.io.outputs import claim_work_folder
 
     if config.workers != 1:
         raise RldgError("--robot drives one robot: use --workers 1")
+    claim_work_folder(config.out, COMMAND, MANIFEST, create=False)  # a folder of other files: refused
+    config = check_log_folder(config)
     env, dm = open_robot(config)  # raises before anything is written if the server is unreachable
+    try:
+        lock = folder_lock(claim_work_folder(config.out, COMMAND, MANIFEST), COMMAND)
+        lock.__enter__()
+    except BaseException:
+        env.close()
+        raise
+    try:
+        return _collect_robot_locked(config, env, dm, progress)
+    finally:
+        lock.__exit__(None, None, None)
+
+
+def _collect_robot_locked(config, env, dm, progress):
+    from collectors.collect import CollectSummary, committed_episodes, episode_name, worker_folder, write_manifest
+
     summary = CollectSummary(Path(config.out))
     try:
         cfg = env.config
@@ -258,7 +278,7 @@ def collect_robot(config, progress: Optional[Callable[[dict], None]] = None):
                                          seed_fn=dm.seed, step_extras_fn=step_extras, outcome_extras_fn=loop_meta)
             except RobotError as exc:
                 shutil.rmtree(folder / f".{episode_name(i)}{PARTIAL_SUFFIX}", ignore_errors=True)
-                msg = (f"episode {i} (seed {seed}) discarded: {exc}\n{summary.recorded} episode(s) recorded "
+                msg = (f"episode {i} (seed {seed}) discarded: {exc}; {summary.recorded} episode(s) recorded "
                        f"in this run are kept in {config.out}; run the same command again to resume")
                 raise RldgError(f"robot collection into {config.out} stopped: {msg}") from None
             summary.recorded += 1

@@ -86,6 +86,18 @@ class UnsafeInputError(RldgError):
     """Input refused for safety: pickle without opt-in, an archive member escaping its folder, ..."""
 
 
+class OutputRefusedError(DatasetError, UnsafeInputError):
+    """An output path a command refuses to write: it holds something the command did not write, a
+    file stands where a folder goes, it overlaps the command's input, or another process took it."""
+
+
+class OutOfSpaceError(RldgError):
+    """A write failed for want of space (ENOSPC, EFBIG, EDQUOT); the message names the path and what
+    was being written, and that nothing half-written was left."""
+
+    reason: str = "No space left on device"
+
+
 class UnavailableError(RldgError):
     """A feature that cannot work in this environment (no Octo install, no display, ...)."""
 

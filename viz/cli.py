@@ -48,8 +48,8 @@ def register_report(sub) -> None:
             "cycle-time histograms, action distributions, speed profile and smoothness per source "
             "(PNG), a filmstrip, MP4 and GIF of sample episodes per source with source and stage "
             "overlaid, card.md (the figure section of a dataset card), summary.json and index.html "
-            "(static, works offline: open it in a browser). An existing report in --out is "
-            "replaced; any other non-empty folder is refused."),
+            "(static, works offline: open it in a browser). --out must be new or empty; --force "
+            "replaces an earlier report there (only while it holds nothing else)."),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("path", help="dataset folder (<data_dir>/<name>/<version>, or <data_dir>/<name>)")
@@ -61,6 +61,7 @@ def register_report(sub) -> None:
     p.add_argument("--viewer", default="auto",
                    help="link each sample to its `rldg view` page: 'auto' (default) finds a running "
                         "viewer of this dataset, '' links none, or a viewer's URL")
+    p.add_argument("--force", action="store_true", help="replace an earlier `rldg report` in --out")
     p.set_defaults(func=_run_report)
 
 
@@ -74,7 +75,7 @@ def _run_report(args) -> int:
                           viewer=args.viewer)
     total = open_dataset(args.path).num_episodes
     with tqdm(total=total, unit="ep", desc="report", disable=None, file=sys.stderr) as bar:
-        report = build_report(args.path, args.out, config, progress=bar.update)
+        report = build_report(args.path, args.out, config, progress=bar.update, force=args.force)
     print(f"wrote {report.html} ({len(report.figures)} figures, {len(report.episode_files)} episodes)")
     return 0
 

@@ -15,16 +15,14 @@ import json
 import logging
 import os
 import re
-import shutil
 import string
 import urllib.parse
-import uuid
 from importlib import resources
 from pathlib import Path
 from typing import Callable, Optional
 
-from rldg_data.io.atomic import replace_dir
-from rldg_data.errors import ConfigError, UnsafeInputError
+from rldg_data.errors import ConfigError
+from rldg_data.io.outputs import check_output, output_dir
 from viz import style
 from viz.scan import DatasetView, collect_dataset_view, format_length, median_length
 from viz.dataset_views import DATASET_FIGURES
@@ -34,6 +32,7 @@ from viz.statistics import STAT_KEYS, statistics_table
 log = logging.getLogger(__name__)
 
 REPORT_MARKER = ".rldg-report"
+COMMAND = "rldg report"
 STATISTICS_JSON = "statistics.json"  # the numbers of the statistics table (dataset_statistics.json layout)
 
 
@@ -69,22 +68,15 @@ class Report:
 
 def build_report(path: str | os.PathLike, out_dir: str | os.PathLike,
                  config: ReportConfig = ReportConfig(),
-                 progress: Optional[Callable[[int], None]] = None) -> Report:
-    """Writes the report of the dataset at `path` into `out_dir` (replacing an older report there).
-
-    Refuses (UnsafeInputError) to replace a non-empty folder that is not an rldg report.
-    """
+                 progress: Optional[Callable[[int], None]] = None, *, force: bool = False) -> Report:
+    """Writes the report of the dataset at `path` into `out_dir` (io.outputs: a new or empty folder,
+    or with `force` an earlier report holding nothing else; anything else is refused)."""
     out_dir = Path(out_dir)
-    _check_target(out_dir)
+    check_output(out_dir, COMMAND, force=force, inputs=[path])
     view = collect_dataset_view(path, samples_per_source=config.samples_per_source, progress=progress)
-    tmp = out_dir.with_name(f".tmp-report-{uuid.uuid4().hex[:8]}-{out_dir.name}")
-    tmp.mkdir(parents=True)
-    try:
+    with output_dir(out_dir, COMMAND, force=force, inputs=[path]) as tmp:
         report = write_report_files(view, tmp, config)
-        _publish(tmp, out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    log.info("wrote report %s", out_dir)
     relocate = lambda p: out_dir / p.relative_to(tmp)  # noqa: E731
     return Report(out_dir, relocate(report.html), {k: relocate(v) for k, v in report.figures.items()},
                   {k: [relocate(p) for p in v] for k, v in report.episode_files.items()},
@@ -203,15 +195,3 @@ def _table(header: list[str], rows: list[list]) -> str:
     head = "".join(f"<th>{h}</th>" for h in header)
     body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-
-
-def _check_target(out_dir: Path) -> None:
-    if out_dir.exists() and (not out_dir.is_dir() or (any(out_dir.iterdir())
-                                                      and not (out_dir / REPORT_MARKER).exists())):
-        raise UnsafeInputError(f"{out_dir} exists and is not an rldg report folder: refusing to "
-                               f"replace it; give a new or empty folder to --out")
-
-
-def _publish(tmp: Path, out_dir: Path) -> None:
-    replace_dir(tmp, out_dir)
-    log.info("wrote report %s", out_dir)

@@ -29,6 +29,7 @@ import numpy as np
 from rldg_data.contract import spec
 from rldg_data.contract.episode import Episode, EpisodeMetadata, make_steps
 from rldg_data.errors import ConfigError, ContractError, UnsafeInputError
+from rldg_data.io.outputs import check_output
 
 log = logging.getLogger(__name__)
 
@@ -202,6 +203,9 @@ def file_episodes(path: str | os.PathLike, options: ImportOptions, trust_pickle:
         yield episode_from_transitions(ts, f"hil-serl/{path.stem}-{digest}/{i:05d}", options, str(path))
 
 
+IMPORT_COMMAND = "rldg import hil-serl"
+
+
 def import_hil_serl(paths: Sequence[str | os.PathLike], out: str | os.PathLike, options: ImportOptions,
                     *, name: str = "hil_serl", trust_pickle: bool = False, overwrite: bool = False) -> Path:
     """Converts HIL-SERL pickles into one contract dataset `<out>/<name>/1.0.0`; returns its folder."""
@@ -209,12 +213,14 @@ def import_hil_serl(paths: Sequence[str | os.PathLike], out: str | os.PathLike, 
 
     if not trust_pickle:  # refuse before touching any file
         load_transitions(paths[0] if paths else "<no file>", trust_pickle=False)
+    check_output(Path(out) / name / "1.0.0", IMPORT_COMMAND, force=overwrite, inputs=list(paths))
 
     def all_episodes():
         for p in paths:
             yield from file_episodes(p, options, trust_pickle)
 
-    return write_dataset(all_episodes(), out, name, overwrite=overwrite,
+    return write_dataset(all_episodes(), out, name, overwrite=overwrite, command=IMPORT_COMMAND,
+                         inputs=list(paths),
                          description="HIL-SERL transitions imported by `rldg import hil-serl`.")
 
 

@@ -19,6 +19,8 @@ import uuid
 from pathlib import Path
 from typing import Iterator
 
+from rldg_data.io.space import space_errors
+
 
 def durable() -> bool:
     """Whether publish points flush to disk (on unless RLDG_FSYNC=0)."""
@@ -73,12 +75,13 @@ def atomic_file(path: str | os.PathLike) -> Iterator[Path]:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = temp_name(path)
     try:
-        yield tmp
-        if durable():
-            fsync_file(tmp)
-        os.replace(tmp, path)
-        if durable():
-            fsync_dir(path.parent)
+        with space_errors(path, path.name):
+            yield tmp
+            if durable():
+                fsync_file(tmp)
+            os.replace(tmp, path)
+            if durable():
+                fsync_dir(path.parent)
     finally:
         tmp.unlink(missing_ok=True)
 
@@ -112,8 +115,9 @@ def staged_dir(final: str | os.PathLike) -> Iterator[Path]:
     tmp = temp_name(final)
     tmp.mkdir()
     try:
-        yield tmp
-        replace_dir(tmp, final)
+        with space_errors(final, final.name):
+            yield tmp
+            replace_dir(tmp, final)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -147,6 +151,27 @@ def replace_dir(tmp: str | os.PathLike, final: str | os.PathLike) -> Path:
         fsync_dir(final.parent)
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
+    return final
+
+
+def publish_new_dir(tmp: str | os.PathLike, final: str | os.PathLike) -> Path:
+    """Renames the finished folder `tmp` to `final` only if nothing is there (or an empty folder).
+
+    One rename(2), so of two writers publishing the same name at once exactly one wins; the other
+    gets FileExistsError and its `tmp` is left for the caller to delete. Flushed as replace_dir is.
+    """
+    tmp, final = Path(tmp), Path(final)
+    if durable():
+        fsync_tree(tmp)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.rename(tmp, final)  # onto an empty folder: replaces it; onto a non-empty one: ENOTEMPTY
+    except OSError as exc:
+        if exc.errno in (errno.ENOTEMPTY, errno.EEXIST, errno.ENOTDIR, errno.EISDIR):
+            raise FileExistsError(errno.EEXIST, "already exists", str(final)) from None
+        raise
+    if durable():
+        fsync_dir(final.parent)
     return final
 
 

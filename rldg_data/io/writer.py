@@ -16,12 +16,13 @@ import os
 import shutil
 import uuid
 from pathlib import Path
-from typing import Iterable, Mapping, Optional
+from typing import Iterable, Mapping, Optional, Sequence
 
 from rldg_data.contract.check import validate_episode
 from rldg_data.contract import spec
 from rldg_data.contract.tfds_json import write_metadata
-from rldg_data.io.atomic import replace_dir
+from rldg_data.io.outputs import check_output, publish_output
+from rldg_data.io.space import space_errors
 from rldg_data.contract.episode import Episode
 from rldg_data.errors import ContractError, DatasetError
 from rldg_data.io.codec import encode_episode
@@ -33,6 +34,9 @@ DEFAULT_VERSION = "1.0.0"
 DEFAULT_MAX_SHARD_BYTES = 256 << 20
 FILE_FORMAT = "tfrecord"
 RLDG_INFO_FILE = "rldg_info.json"
+
+
+DATASET_COMMAND = "rldg_data.write_dataset"  # the mark of a dataset written from Python
 
 
 def shard_name(name: str, split: str, index: int, count: int) -> str:
@@ -94,6 +98,8 @@ class DatasetWriter:
         overwrite: bool = False,
         max_shard_bytes: int = DEFAULT_MAX_SHARD_BYTES,
         extra_info: Optional[Mapping] = None,
+        command: str = DATASET_COMMAND,
+        inputs: Sequence[str | os.PathLike] = (),
     ) -> None:
         self.spec = dataset_spec
         self.name = name
@@ -103,8 +109,8 @@ class DatasetWriter:
         self.max_shard_bytes = max_shard_bytes
         self.extra_info = dict(extra_info or {})
         self.final_dir = Path(data_dir) / name / version
-        if self.final_dir.exists() and not overwrite:
-            raise DatasetError(f"{self.final_dir} already exists (pass overwrite=True / --force to replace it)")
+        self.command, self.inputs = command, tuple(inputs)
+        check_output(self.final_dir, command, force=overwrite, inputs=self.inputs)
         self.tmp_dir = Path(data_dir) / name / f".tmp-{version}-{uuid.uuid4().hex[:8]}"
         self.tmp_dir.mkdir(parents=True)
         self._splits: dict[str, _SplitShards] = {}
@@ -120,7 +126,8 @@ class DatasetWriter:
                                 field=f"{spec.EPISODE_METADATA}/{spec.EPISODE_ID}")
         self._ids.add(episode.episode_id)
         record = encode_episode(episode, self.spec.image_encoding)
-        self.add_serialized(episode.episode_id, record, len(episode), split)
+        with space_errors(self.final_dir, f"dataset {self.name!r}"):
+            self.add_serialized(episode.episode_id, record, len(episode), split)
 
     def add_serialized(self, episode_id: str, record: bytes, num_steps: int, split: str = "train") -> None:
         """Writes an already validated and serialized episode (used by parallel encoders)."""
@@ -134,6 +141,10 @@ class DatasetWriter:
         """Finishes the shards, writes TFDS metadata, and renames the dataset into place."""
         if not self._splits:
             raise DatasetError(f"no episodes were written to {self.final_dir}: refusing an empty dataset")
+        with space_errors(self.final_dir, f"dataset {self.name!r}"):
+            return self._commit()
+
+    def _commit(self) -> Path:
         splits = []
         for split, shards in self._splits.items():
             shards.finish()
@@ -142,7 +153,7 @@ class DatasetWriter:
         info = {"name": self.name, "version": self.version, "num_episodes": len(self._digests),
                 "num_steps": self._steps, "digest": dataset_digest(self._digests), **self.extra_info}
         (self.tmp_dir / RLDG_INFO_FILE).write_text(json.dumps(info, indent=2, sort_keys=True))
-        return publish(self.tmp_dir, self.final_dir, self.overwrite)
+        return publish(self.tmp_dir, self.final_dir, self.overwrite, self.command, self.inputs)
 
     def abort(self) -> None:
         """Discards everything written so far."""
@@ -170,13 +181,17 @@ def dataset_digest(pairs: Iterable[tuple[str, str]]) -> str:
     return h.hexdigest()
 
 
-def publish(tmp_dir: Path, final_dir: Path, overwrite: bool) -> Path:
-    """Renames a finished folder into place; an existing one is replaced only with `overwrite`."""
+def publish(tmp_dir: Path, final_dir: Path, overwrite: bool, command: str = DATASET_COMMAND,
+            inputs: Sequence[str | os.PathLike] = ()) -> Path:
+    """Renames a finished folder into place, marked as `command`'s (io.outputs): an existing one is
+    replaced only with `overwrite` and only if `command` wrote it; anything else there is refused,
+    and so is a dataset another process published first. On a refusal `tmp_dir` is deleted."""
     final_dir = Path(final_dir)
-    if final_dir.exists() and not overwrite:
+    try:
+        publish_output(tmp_dir, final_dir, command, force=overwrite, inputs=inputs)
+    except BaseException:
         shutil.rmtree(tmp_dir, ignore_errors=True)
-        raise DatasetError(f"{final_dir} already exists (pass overwrite=True / --force to replace it)")
-    replace_dir(tmp_dir, final_dir)
+        raise
     log.info("wrote %s", final_dir)
     return final_dir
 

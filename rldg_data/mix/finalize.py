@@ -57,13 +57,13 @@ def _plan_from_index(recipe: Recipe, mix_plan: dict, index: EpisodeIndex) -> dic
 
 
 def finalize(recipe: Recipe, data_spec: spec.DatasetSpec, mix_plan: dict, work: Path, final: Path,
-             overwrite: bool) -> Path:
+             overwrite: bool, command: str = "rldg mix") -> Path:
     """Turns the pipeline's output folder `work` into a published TFDS dataset at `final` (TFDS's
     metadata written by `contract.tfds_json`: no TensorFlow Datasets import in `rldg mix`)."""
     splits, _ = assemble(recipe, mix_plan, work, recipe.name)
     write_metadata(work, data_spec, recipe.name, recipe.version,
                    recipe.description or f"RLDG mix {recipe.name} (recipe {recipe.hash[:12]})", splits)
-    return publish(work, final, overwrite)
+    return publish(work, final, overwrite, command, [src.path for src in recipe.sources])
 
 
 def mix_info(recipe: Recipe, mix_plan: dict, index: EpisodeIndex) -> dict:

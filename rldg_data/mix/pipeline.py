@@ -46,6 +46,8 @@ from rldg_data.mix import episode_ops, plan
 from rldg_data.mix.runner.malloc import undo_fixed_malloc_thresholds
 from rldg_data.stats.beam import pack, stats_arrays, unpack
 from rldg_data.errors import ContractError, DatasetError, RecipeError
+from rldg_data.io.outputs import check_output
+from rldg_data.io.space import space_errors
 from rldg_data.io.reader import open_dataset
 from rldg_data.mix.recipe import Recipe
 from rldg_data.stats.accumulators import STATS_FILE, StatsAccumulator, per_source_stats_file
@@ -341,13 +343,13 @@ def build_mix(recipe: Recipe, data_dir: str | os.PathLike, beam_options=None, ov
     from rldg_data.mix.finalize import finalize
 
     final = Path(data_dir) / recipe.name / recipe.version
-    if final.exists() and not overwrite:
-        raise DatasetError(f"{final} already exists (pass overwrite=True / --force to replace it)")
+    check_output(final, "rldg mix", force=overwrite, inputs=[src.path for src in recipe.sources])
     work = Path(data_dir) / recipe.name / f".tmp-{recipe.version}-{uuid.uuid4().hex[:8]}"
     work.mkdir(parents=True)
     try:
-        mix_plan, data_spec = run_passes(recipe, work, beam_options)
-        return finalize(recipe, data_spec, mix_plan, work, final, overwrite)
+        with space_errors(final, f"the mix {recipe.name!r}"):
+            mix_plan, data_spec = run_passes(recipe, work, beam_options)
+            return finalize(recipe, data_spec, mix_plan, work, final, overwrite)
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         try:

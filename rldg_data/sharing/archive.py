@@ -26,6 +26,7 @@ from typing import Callable, Iterator, Optional
 
 from rldg_data.errors import ContractError, DatasetError, UnsafeInputError
 from rldg_data.io.atomic import atomic_file, write_text_atomic
+from rldg_data.io.outputs import check_output, check_output_file
 from rldg_data.io.reader import open_dataset
 from rldg_data.io.records import iter_records
 from rldg_data.io.writer import RLDG_INFO_FILE, dataset_digest, publish
@@ -129,9 +130,7 @@ def pack_dataset(
     interrupted pack leaves no archive; an existing `out` is replaced only with `force`.
     """
     root = dataset_root(dataset)
-    out = Path(out)
-    if out.exists() and not force:
-        raise DatasetError(f"{out} already exists (pass force=True / --force to replace it)")
+    out = check_output_file(out, "rldg pack", force=force, is_own=is_pack_archive, inputs=[root])
     if validate:
         report = verify_dataset(root, check_manifest=False)
         if not report.ok:
@@ -150,6 +149,16 @@ def pack_dataset(
                     progress(1)
     log.info("packed %s (%d files) into %s", root, len(sums), out)
     return out
+
+
+def is_pack_archive(path: Path) -> bool:
+    """Whether `path` is a tar `rldg pack` wrote (its first member is MANIFEST.sha256)."""
+    try:
+        with tarfile.open(path, "r:*") as tar:
+            first = tar.next()
+    except (tarfile.TarError, OSError, EOFError):
+        return False
+    return first is not None and first.name == MANIFEST
 
 
 def _summarize(problems: list[str]) -> str:
@@ -217,8 +226,7 @@ def unpack_archive(
     replaced only with `force` (and stays intact when anything fails).
     """
     archive, dest = Path(archive), Path(dest)
-    if dest.exists() and not force:
-        raise DatasetError(f"{dest} already exists (pass force=True / --force to replace it)")
+    check_output(dest, "rldg unpack", force=force, inputs=[archive])
     if not archive.is_file():
         raise DatasetError(f"{archive}: no such archive")
     dest.parent.mkdir(parents=True, exist_ok=True)
@@ -233,7 +241,7 @@ def unpack_archive(
         if not checked.ok:
             raise ContractError(f"archive content is not a sound dataset: {_summarize(checked.problems)}",
                                 file=str(archive), hint="nothing was unpacked; ask for a fresh copy")
-        return publish(tmp, dest, overwrite=force)
+        return publish(tmp, dest, force, "rldg unpack", [archive])
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

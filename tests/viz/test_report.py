@@ -63,20 +63,28 @@ def test_card_section_links_the_figures(report):
         assert f"({path.relative_to(report.out_dir).as_posix()})" in card
 
 
-def test_report_replaces_an_old_report_but_refuses_other_folders(viz_dataset, tmp_path):
+def test_report_replaces_only_its_own_earlier_report_with_force(viz_dataset, tmp_path):
     out = tmp_path / "out"
-    out.mkdir()
-    (out / REPORT_MARKER).write_text("an older report")
-    (out / "stale.txt").write_text("old")
     build_report(viz_dataset, out, ReportConfig(samples_per_source=0, video="none"))
-    assert not (out / "stale.txt").exists() and (out / "index.html").is_file()
+    with pytest.raises(UnsafeInputError, match="pass --force"):
+        build_report(viz_dataset, out, ReportConfig(samples_per_source=0, video="none"))
+    build_report(viz_dataset, out, ReportConfig(samples_per_source=0, video="none"), force=True)
+    assert (out / "index.html").is_file()
+    (out / "notes.txt").write_text("mine")
+    with pytest.raises(UnsafeInputError, match="did not write"):
+        build_report(viz_dataset, out, force=True)
+    assert (out / "notes.txt").read_text() == "mine"
+    old_style = tmp_path / "old"  # a report folder of an earlier version (marker only): not replaced
+    old_style.mkdir()
+    (old_style / REPORT_MARKER).write_text("an older report")
     precious = tmp_path / "precious"
     precious.mkdir()
     (precious / "notes.txt").write_text("keep me")
-    with pytest.raises(UnsafeInputError, match="not an rldg report"):
-        build_report(viz_dataset, precious)
+    for folder in (old_style, precious):
+        with pytest.raises(UnsafeInputError, match="not written by rldg"):
+            build_report(viz_dataset, folder, force=True)
     assert (precious / "notes.txt").read_text() == "keep me"
-    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".tmp-report")]
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".tmp")]
 
 
 def test_cli_show_and_report(viz_dataset, tmp_path, capsys):

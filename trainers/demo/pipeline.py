@@ -26,6 +26,7 @@ from typing import Callable, Optional
 import yaml
 
 from rldg_data.errors import RldgError
+from rldg_data.io.outputs import claim_work_folder
 from trainers.demo import recipes
 from trainers.demo.cache import StageCache
 from trainers.demo.stages import CommandLog, rldg, tfds_build, tfds_config
@@ -50,6 +51,7 @@ class DemoRun:
 
     def __post_init__(self) -> None:
         self.out = Path(self.out).resolve()  # recipes and logs name absolute paths
+        claim_work_folder(self.out, "rldg demo", "commands.log")  # refuses a folder of other files
         self.specialists = Path(self.specialists)
         self.cache = StageCache(self.out / "cache")
         self.commands = CommandLog(self.out / "commands.log")

@@ -7,14 +7,13 @@ from __future__ import annotations
 import collections
 import json
 import os
-import uuid
 from pathlib import Path
-from typing import Mapping, Optional
+from typing import Mapping, Optional, Sequence
 
 import numpy as np
 
 from rldg_data.io.images import resize_frame
-from rldg_data.io.atomic import replace_dir
+from rldg_data.io.outputs import output_dir
 from rldg_data.errors import RldgError
 from rldg_data.loaders.normalize import Normalizer
 from rldg_data.policy import POLICY_FILE
@@ -24,19 +23,23 @@ WEIGHTS_FILE = "weights.pt"
 FORMAT = "generalist"
 
 
+COMMAND = "rldg generalist train"
+
+
 def save_checkpoint(folder: str | os.PathLike, model, config: GeneralistConfig, statistics: dict,
-                    extra: Optional[Mapping] = None) -> Path:
-    """Writes a checkpoint folder atomically (temp folder, then rename)."""
+                    extra: Optional[Mapping] = None, *, force: bool = False,
+                    inputs: Sequence[str | os.PathLike] = ()) -> Path:
+    """Writes a checkpoint folder atomically (temp folder, then rename; io.outputs: a new or empty
+    folder, or with `force` an earlier checkpoint of this command holding nothing else)."""
     import torch
 
     folder = Path(folder)
-    tmp = folder.with_name(f".tmp-{folder.name}-{uuid.uuid4().hex[:8]}")
-    tmp.mkdir(parents=True)
-    info = {"format": FORMAT, "config": config.to_dict(), "statistics": statistics,
-            "state_dim": model.state_dim, "action_dim": model.action_dim, **dict(extra or {})}
-    (tmp / POLICY_FILE).write_text(json.dumps(info, indent=2, sort_keys=True))
-    torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, tmp / WEIGHTS_FILE)
-    return replace_dir(tmp, folder)
+    with output_dir(folder, COMMAND, force=force, inputs=inputs) as tmp:
+        info = {"format": FORMAT, "config": config.to_dict(), "statistics": statistics,
+                "state_dim": model.state_dim, "action_dim": model.action_dim, **dict(extra or {})}
+        (tmp / POLICY_FILE).write_text(json.dumps(info, indent=2, sort_keys=True))
+        torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, tmp / WEIGHTS_FILE)
+    return folder
 
 
 def load_model(path: str | os.PathLike):

@@ -31,7 +31,8 @@ def register_generalist(sub) -> None:
     t = actions.add_parser("train", help="train a checkpoint on datasets")
     t.add_argument("--dataset", required=True, help="dataset folder(s), comma-separated for a mix")
     t.add_argument("--weights", help="mix weights, comma-separated (default: by episode count)")
-    t.add_argument("--out", required=True, help="checkpoint folder to write")
+    t.add_argument("--out", required=True, help="checkpoint folder to write (new or empty)")
+    t.add_argument("--force", action="store_true", help="replace an earlier checkpoint this command wrote in --out")
     add_dataclass_options(t, GeneralistConfig, TRAIN_FLAGS, choices={"encoder": ENCODERS})
     t.add_argument("--channels", dest="channels_csv", help=f"conv widths, comma-separated (default {','.join(map(str, d.channels))})")
     t.set_defaults(func=_run_train)
@@ -73,7 +74,8 @@ def _run_train(args) -> int:
             bar.update(1)
             if step % 50 == 0:
                 bar.set_postfix(loss=f"{loss:.4f}")
-        out = train_generalist(args.dataset.split(","), args.out, config, weights=weights, progress=progress)
+        out = train_generalist(args.dataset.split(","), args.out, config, weights=weights, progress=progress,
+                               force=args.force)
     print(f"checkpoint written to {out}")
     return 0
 

@@ -23,20 +23,23 @@ log = logging.getLogger(__name__)
 
 def train_generalist(datasets: str | os.PathLike | Sequence[str | os.PathLike], out: str | os.PathLike,
                      config: GeneralistConfig = GeneralistConfig(), *, weights: Optional[Sequence[float]] = None,
-                     progress: Optional[Callable[[int, float], None]] = None) -> Path:
+                     progress: Optional[Callable[[int, float], None]] = None, force: bool = False) -> Path:
     """Trains a generalist on `datasets` for `config.steps` steps; returns the checkpoint folder.
 
-    `progress(step, loss)` is called after each step (the CLI passes a progress bar).
+    `progress(step, loss)` is called after each step (the CLI passes a progress bar). `out` must be
+    new or empty, or with `force` an earlier checkpoint of this command (checked before training).
     """
     import torch
 
-    from trainers.generalist.checkpoint import save_checkpoint
+    from rldg_data.io.outputs import check_output
+    from trainers.generalist.checkpoint import COMMAND, save_checkpoint
     from trainers.generalist.augment import random_shift
     from trainers.generalist.model import GeneralistNet, hash_tokens, images_of
 
     torch.manual_seed(config.seed)
     torch.set_num_threads(config.threads)
     paths = [datasets] if isinstance(datasets, (str, os.PathLike)) else list(datasets)
+    check_output(out, COMMAND, force=force, inputs=paths)
     loader = RLDSLoader(paths, LoaderConfig(
         batch_size=config.batch_size, window=config.window, chunk=config.chunk,
         image_size=config.image_size, wrist=config.wrist, normalization=config.normalization,
@@ -70,7 +73,7 @@ def train_generalist(datasets: str | os.PathLike | Sequence[str | os.PathLike], 
         "datasets": [str(p) for p in paths], "weights": list(weights) if weights else None,
         "final_loss": float(np.mean(losses[-50:])), "train_seconds": round(elapsed, 1),
         "loss_curve": loss_curve(losses),
-        "policy_id": f"generalist:{Path(out).name}"})
+        "policy_id": f"generalist:{Path(out).name}"}, force=force, inputs=paths)
 
 
 def loss_curve(losses: Sequence[float], points: int = 50) -> list[list[float]]:

@@ -19,7 +19,8 @@ from typing import Any, Callable, Mapping, Optional
 
 import numpy as np
 
-from rldg_data.io.atomic import replace_dir, write_text_atomic
+from rldg_data.io.atomic import write_text_atomic
+from rldg_data.io.outputs import publish_output
 from rldg_data.errors import RldgError
 
 FORMAT = "specialist"
@@ -132,9 +133,13 @@ class SpecialistPolicy:
         return self.actor.deterministic(obs)
 
 
+COMMAND = "rldg specialist train"
+
+
 def save_checkpoint(folder: str | os.PathLike, params: Mapping[str, np.ndarray], meta: Mapping[str, Any],
                     curve: Optional[list[Mapping[str, Any]]] = None) -> Path:
-    """Writes a checkpoint folder atomically (temp folder, then rename over any old one)."""
+    """Writes a checkpoint folder atomically (temp folder, then rename over an older checkpoint this
+    command wrote there; a folder holding anything else is refused: io.outputs)."""
     folder = Path(folder)
     tmp = folder.with_name(f".tmp-{folder.name}-{uuid.uuid4().hex[:8]}")
     tmp.mkdir(parents=True)
@@ -144,7 +149,7 @@ def save_checkpoint(folder: str | os.PathLike, params: Mapping[str, np.ndarray],
         (tmp / POLICY_FILE).write_text(json.dumps(info, indent=2, sort_keys=True))
         if curve is not None:
             write_curve(tmp, curve)
-        replace_dir(tmp, folder)
+        publish_output(tmp, folder, COMMAND, force=True)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

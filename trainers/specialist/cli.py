@@ -31,7 +31,8 @@ def register_specialist(sub) -> None:
 
     t.add_argument("--task", required=True, help=f"robot_io task ({', '.join(_tasks())})")
     t.add_argument("--variant", required=True, help="variant of the task (see `rldg collect --help`)")
-    t.add_argument("--out", required=True, help="checkpoint folder to write")
+    t.add_argument("--out", required=True, help="checkpoint folder to write (new or empty)")
+    t.add_argument("--force", action="store_true", help="replace an earlier checkpoint this command wrote in --out")
     # Defaults and help below come from the config dataclasses (one source): see TrainConfig/SACConfig.
     add_dataclass_options(t, TrainConfig, [
         "demos", "demo_dataset", "demonstrator", "minutes", "clock", "max_env_steps", "eval_every",
@@ -109,7 +110,7 @@ def _run_train(args) -> int:
             bar.update(row["env_steps"] - bar.n)
             bar.set_postfix(success=row["success_rate"], steps=row["median_steps_to_success"])
 
-        result = train_specialist(config, progress=progress)
+        result = train_specialist(config, progress=progress, force=args.force)
     print(json.dumps({"checkpoint": str(result.checkpoint), "stopped": result.stopped,
                       "env_steps": result.env_steps, "seconds": round(result.seconds, 1),
                       "best": result.best}, indent=2))

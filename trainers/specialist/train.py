@@ -17,6 +17,7 @@ from typing import Any, Callable, Optional
 import numpy as np
 
 from rldg_data.errors import RldgError
+from rldg_data.io.outputs import check_output
 from trainers.specialist import checkpoint, demos as demo_io, envs
 from trainers.specialist.config import TrainConfig
 from trainers.specialist.evaluate import Evaluation, run_episodes, summarize
@@ -46,8 +47,13 @@ def train_specialist(
     make_env: Optional[envs.EnvFactory] = None,
     make_demonstrator: Optional[envs.DemonstratorFactory] = None,
     progress: Optional[Callable[[dict], None]] = None,
+    force: bool = False,
 ) -> TrainResult:
-    """Trains one specialist as `config` says; writes its best checkpoint to `config.out`."""
+    """Trains one specialist as `config` says; writes its best checkpoint to `config.out`.
+
+    `config.out` must be new or empty, or (with `force`) an earlier checkpoint of this command
+    holding nothing else: checked before training starts (io.outputs)."""
+    check_output(config.out, checkpoint.COMMAND, force=force)
     from trainers.specialist.sac import SAC, observation_transform, offset_transform
 
     started, cpu_started = time.monotonic(), time.process_time()
