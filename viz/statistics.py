@@ -19,6 +19,7 @@ from typing import Optional
 import numpy as np
 
 from rldg_data.stats.accumulators import STATS_FILE
+from rldg_data.stats.stale import file_differs, find_statistics_file
 from viz.scan import DatasetView
 
 log = logging.getLogger(__name__)
@@ -47,37 +48,6 @@ class StatisticsTable:
         return out
 
 
-def find_statistics_file(dataset_path: str | Path) -> Optional[Path]:
-    """The dataset_statistics.json of a dataset: in its version folder or the folder above."""
-    folder = Path(dataset_path)
-    for candidate in (folder / STATISTICS_FILE, folder.parent / STATISTICS_FILE):
-        if candidate.is_file():
-            return candidate
-    return None
-
-
-def _file_differs(path: Path, stats: dict) -> bool:
-    """True when a statistics file does not hold `stats` (counts or any of the shown numbers)."""
-    try:
-        data = json.loads(Path(path).read_text())
-    except (OSError, json.JSONDecodeError):
-        return True
-    if not isinstance(data, dict):
-        return True
-    for key in ("num_transitions", "num_trajectories"):
-        if data.get(key) != stats.get(key):
-            return True
-    for _, key in _FIELDS:
-        mine, theirs = stats.get(key) or {}, data.get(key)
-        if not isinstance(theirs, dict):
-            return True
-        for name in STAT_KEYS:
-            if name in mine and not np.allclose(np.asarray(theirs.get(name, np.nan), np.float64),
-                                                mine[name], rtol=1e-6, atol=1e-9):
-                return True
-    return False
-
-
 def statistics_table(view: DatasetView) -> StatisticsTable:
     """The table of `view.statistics` (see module docstring)."""
     stats = view.statistics
@@ -91,7 +61,7 @@ def statistics_table(view: DatasetView) -> StatisticsTable:
     origin = (f"computed over {split} ({stats.get('num_trajectories', 0)} episodes) by "
               f"rldg_data.stats, as `rldg stats` and the loaders do")
     found = find_statistics_file(view.path)
-    if found is not None and _file_differs(found, stats):
+    if found is not None and file_differs(found, stats):
         origin += f"; {found} holds other numbers (stale: rerun `rldg stats`)"
     return StatisticsTable(origin, fields, int(stats.get("num_transitions", 0)),
                            int(stats.get("num_steps", 0)), stats)

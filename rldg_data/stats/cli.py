@@ -11,7 +11,8 @@ def register_stats(subparsers) -> None:
         description="Compute action/proprio statistics (mean, std, min, max, p01/p99 for Octo, q01/q99 "
                     "and mask for OpenVLA, counts) of a contract dataset's train split (or --split), "
                     "the numbers the loaders normalize with, and write dataset_statistics.json beside "
-                    "its data. With several datasets, their statistics are merged (as a loader over "
+                    "its data (another --split's go to dataset_statistics_SPLIT.json: the file the "
+                    "loaders use always holds the train split's). With several datasets, their statistics are merged (as a loader over "
                     "all of them computes them) and written only to --out. Actions are counted at "
                     "the steps that have one (RLDS: the last step of an episode holds the final "
                     "observation and no action): num_transitions; states at every step: num_steps.")
@@ -32,8 +33,13 @@ def _run_stats(args) -> int:
         stats = dataset_statistics(args.dataset, args.split)
         where = write_json_atomic(args.out, stats)
     elif len(args.dataset) == 1:
+        from rldg_data.io.reader import open_dataset
+        from rldg_data.stats.dataset import statistics_file_name
+
         stats = compute_dataset_statistics(args.dataset[0], args.split)
-        where = STATS_FILE
+        where = statistics_file_name(args.split, list(open_dataset(args.dataset[0]).shards))
+        if where != STATS_FILE:
+            where += f" ({STATS_FILE}, which loaders normalize with, was left as it was)"
     else:
         stats, where = dataset_statistics(args.dataset, args.split), None
     if args.show:

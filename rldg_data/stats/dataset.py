@@ -59,10 +59,21 @@ def dataset_statistics(paths: str | os.PathLike | Sequence[str | os.PathLike],
 def compute_dataset_statistics(path: str | os.PathLike, split: Optional[str] = None,
                                write: bool = True) -> dict:
     """Statistics of a contract dataset (`split`, else `default_split`), as `rldg stats` gives
-    them; with `write`, saved as `dataset_statistics.json` beside the data (atomically)."""
+    them; with `write`, saved beside the data (atomically) as `statistics_file_name(split)`: the
+    default split's in `dataset_statistics.json` (what loaders and exports normalize with), any
+    other split's in `dataset_statistics_<split>.json`, never over the former."""
     from rldg_data.io.reader import open_dataset
 
     stats = dataset_statistics(path, split)
     if write:
-        write_json_atomic(open_dataset(path).path / STATS_FILE, stats)
+        files = open_dataset(path)
+        write_json_atomic(files.path / statistics_file_name(split, list(files.shards)), stats)
     return stats
+
+
+def statistics_file_name(split: Optional[str], splits: Sequence[str]) -> str:
+    """`dataset_statistics.json` for the default split (or none asked), else
+    `dataset_statistics_<split>.json`: statistics of another split never replace the ones loaders use."""
+    if split is None or split == default_split(splits):
+        return STATS_FILE
+    return f"{STATS_FILE[:-len('.json')]}_{split}.json"

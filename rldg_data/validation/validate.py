@@ -18,6 +18,7 @@ from rldg_data.io.codec import check_record
 from rldg_data.io.reader import open_dataset
 from rldg_data.io.records import iter_records
 from rldg_data.stats.accumulators import statistics_arrays
+from rldg_data.stats.stale import stale_statistics
 
 
 @dataclasses.dataclass
@@ -102,6 +103,10 @@ def validate_dataset(
                 return ValidationReport(summary, violations)
     if not summary.episodes and not violations:
         violations.append(ContractError("dataset holds no episodes", file=str(files.path)))
+    if not violations:  # statistics of a broken dataset mean nothing; the broken records come first
+        stale = stale_statistics(files.path)
+        if stale:
+            violations.append(ContractError(stale))
     return ValidationReport(summary, violations)
 
 

@@ -22,7 +22,9 @@ def shared(tiny_dataset, tmp_path):
     path, episodes = tiny_dataset
     root = path.parent
     (root / "README.md").write_text("# tiny\nA card.\n")
-    (root / "dataset_statistics.json").write_text(json.dumps({"action": {"mean": [0, 0, 0, 0]}}))
+    from rldg_data.stats.dataset import dataset_statistics
+
+    (root / "dataset_statistics.json").write_text(json.dumps(dataset_statistics(path)))
     (root / "recipe.yaml").write_text("name: tiny\nseed: 0\n")
     archive = pack_dataset(root, tmp_path / "tiny.tar")
     return root, archive, episodes
@@ -82,15 +84,19 @@ def test_gzip_archive_roundtrip(shared, tmp_path):
     assert len(read_episodes(dest)) == len(episodes)
 
 
-def test_unpack_never_overwrites_without_force(shared, tmp_path, capsys):
+def test_unpack_never_replaces_what_it_did_not_write(shared, tmp_path, capsys):
     _, archive, _ = shared
     dest = tmp_path / "dest"
     dest.mkdir()
     (dest / "mine.txt").write_text("keep me")
-    assert main(["unpack", str(archive), str(dest)]) == 2
-    assert "already exists" in capsys.readouterr().err and (dest / "mine.txt").read_text() == "keep me"
-    assert main(["unpack", "--force", str(archive), str(dest)]) == 0
-    assert not (dest / "mine.txt").exists() and (dest / "1.0.0").is_dir()
+    for force in ([], ["--force"]):
+        assert main(["unpack", *force, str(archive), str(dest)]) == 2
+        assert "not written by rldg" in capsys.readouterr().err and (dest / "mine.txt").read_text() == "keep me"
+    ours = tmp_path / "ours"
+    assert main(["unpack", str(archive), str(ours)]) == 0
+    assert main(["unpack", str(archive), str(ours)]) == 2
+    assert "already exists" in capsys.readouterr().err
+    assert main(["unpack", "--force", str(archive), str(ours)]) == 0 and (ours / "1.0.0").is_dir()
 
 
 def test_pack_refuses_existing_archive_without_force(shared, capsys):
