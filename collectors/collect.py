@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Callable, Optional
 
 from collectors.actors import InterventionRule
+from collectors.logs import read_episode
 from collectors.recorder import EpisodeHeader, record_episode
 from rldg_data.errors import RldgError
 from rldg_data.io.atomic import write_json_atomic
@@ -208,11 +209,16 @@ def run_worker(config: CollectConfig, worker: int, indices: range, report: Calla
                 task=config.task, variant=config.variant, split=handle.split,
                 policy_id=actor.policy_id, seed=seed, language_instruction=handle.language_instruction)
             outcome = record_episode(handle.env, actor, folder, episode_name(i), header, handle.info_fn,
-                                     seed_fn=handle.seed_fn)
+                                     seed_fn=handle.seed_fn, verify=log_steps)
             report({"worker": worker, "index": i, "skipped": False, "length": outcome.length,
                     "success": outcome.success, "sources": list(outcome.sources)})
     finally:
         handle.close()
+
+
+def log_steps(folder: Path) -> int:
+    """Steps of the episode log in `folder`, read back whole (the recorder's check before a commit)."""
+    return len(read_episode(folder))
 
 
 def _die_with_parent() -> None:

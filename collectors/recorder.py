@@ -18,9 +18,11 @@ the outcome (success, return, length, final stage) is envlogger's episode metada
 from __future__ import annotations
 
 import dataclasses
+import errno
 import json
 import logging
 import os
+import resource
 import shutil
 from pathlib import Path
 from typing import Any, Callable, Mapping, Optional
@@ -28,6 +30,8 @@ from typing import Any, Callable, Mapping, Optional
 import numpy as np
 
 from rldg_data.compat import patch_numpy_for_envlogger
+from rldg_data.errors import RldgError
+from rldg_data.io.atomic import durable, fsync_dir, fsync_tree
 
 log = logging.getLogger(__name__)
 
@@ -142,6 +146,7 @@ def record_episode(
     seed_fn: Optional[Callable[[int], None]] = None,
     step_extras_fn: Optional[Callable[[], Mapping[str, Any]]] = None,
     outcome_extras_fn: Optional[Callable[[], Mapping[str, Any]]] = None,
+    verify: Optional[Callable[[Path], int]] = None,
 ) -> EpisodeOutcome:
     """Runs one episode of `env` with `actor` and records it as `folder/name` (atomically).
 
@@ -150,7 +155,8 @@ def record_episode(
     environments without a time limit: reaching it raises RuntimeError and commits nothing.
     `step_extras_fn()` adds fields to each step's custom data (e.g. the policy's proposal beside
     an intervention); `outcome_extras_fn()` adds numbers to the episode metadata and outcome.json
-    (e.g. a robot loop's overruns).
+    (e.g. a robot loop's overruns). `verify(folder)` reads the finished log back and returns its
+    step count before the commit (`check_written`: a full disk can truncate a log silently).
     """
     quiet_envlogger()
     import envlogger
@@ -181,33 +187,67 @@ def record_episode(
         return {**meta, **(outcome_extras_fn() if outcome_extras_fn else {})}
 
     sources = []
-    with envlogger.EnvLogger(_KeepOpen(env), data_directory=str(partial),
-                             metadata={METADATA_KEY: dataclasses.asdict(header)},
-                             step_fn=on_step, episode_fn=on_episode,
-                             max_episodes_per_file=1, flush_scheduler=lambda data: False) as logged:
-        (seed_fn or (lambda s: reseed(env, s)))(header.seed)
-        actor.reset(header.seed)
-        timestep = logged.reset()
-        while not timestep.last():
-            if max_steps is not None and len(sources) >= max_steps:
-                raise RuntimeError(f"episode {header.episode_id!r} reached max_steps={max_steps} "
-                                   f"without ending; is the environment missing a time limit?")
-            action, source = actor.act(timestep.observation, state["stage"])
-            state["source"] = source
-            sources.append(source)
-            timestep = logged.step(action)
-    outcome = EpisodeOutcome(final, header.episode_id, len(sources) + 1, state["success"],
-                             state["return"], tuple(sources))
-    # A small JSON beside the log, so that counting outcomes needs no envlogger/Riegeli decoding.
-    (partial / OUTCOME_FILE).write_text(json.dumps(
-        {"episode_id": outcome.episode_id, "length": outcome.length, "success": outcome.success,
-         "episode_return": outcome.episode_return, "task": header.task, "variant": header.variant,
-         "policy_id": header.policy_id, "seed": header.seed,
-         **({k: _plain(v) for k, v in outcome_extras_fn().items()} if outcome_extras_fn else {})},
-        sort_keys=True))
-    os.replace(partial, final)  # the commit: only complete, closed logs carry their final name
+    try:
+        with envlogger.EnvLogger(_KeepOpen(env), data_directory=str(partial),
+                                 metadata={METADATA_KEY: dataclasses.asdict(header)},
+                                 step_fn=on_step, episode_fn=on_episode,
+                                 max_episodes_per_file=1, flush_scheduler=lambda data: False) as logged:
+            (seed_fn or (lambda s: reseed(env, s)))(header.seed)
+            actor.reset(header.seed)
+            timestep = logged.reset()
+            while not timestep.last():
+                if max_steps is not None and len(sources) >= max_steps:
+                    raise RuntimeError(f"episode {header.episode_id!r} reached max_steps={max_steps} "
+                                       f"without ending; is the environment missing a time limit?")
+                action, source = actor.act(timestep.observation, state["stage"])
+                state["source"] = source
+                sources.append(source)
+                timestep = logged.step(action)
+        outcome = EpisodeOutcome(final, header.episode_id, len(sources) + 1, state["success"],
+                                 state["return"], tuple(sources))
+        # A small JSON beside the log, so that counting outcomes needs no envlogger/Riegeli decoding.
+        (partial / OUTCOME_FILE).write_text(json.dumps(
+            {"episode_id": outcome.episode_id, "length": outcome.length, "success": outcome.success,
+             "episode_return": outcome.episode_return, "task": header.task, "variant": header.variant,
+             "policy_id": header.policy_id, "seed": header.seed,
+             **({k: _plain(v) for k, v in outcome_extras_fn().items()} if outcome_extras_fn else {})},
+            sort_keys=True))
+        if verify is not None:
+            check_written(partial, verify, len(sources) + 1)
+    except BaseException:  # a failed episode leaves nothing; finished ones are untouched
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
+    # The commit, durable: the log's files and the folder's entries reach the disk before the
+    # episode counts as finished (a power cut cannot leave a named but empty log).
+    if durable():
+        fsync_tree(partial)
+    os.replace(partial, final)  # only complete, closed logs carry their final name
+    if durable():
+        fsync_dir(folder)
     log.debug("recorded %s (%d steps)", final, len(sources) + 1)
     return outcome
+
+
+def check_written(partial: Path, verify: Callable[[Path], int], expected: int) -> None:
+    """Reads the log back (`verify` returns its step count) before it is committed: a writer that
+    hits a full disk or the file-size limit can close a truncated Riegeli file without an error
+    (seen with envlogger 1.2 under RLIMIT_FSIZE: steps.riegeli cut at the limit, exit 0). A short
+    or unreadable log raises OSError(EFBIG / ENOSPC) when the limit or the disk explains it."""
+    try:
+        got, problem = verify(partial), None
+    except Exception as exc:  # noqa: BLE001 - an unreadable log: classified below
+        got, problem = -1, exc
+    if got == expected:
+        return
+    limit = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
+    sizes = [p.stat().st_size for p in partial.rglob("*") if p.is_file()]
+    if limit != resource.RLIM_INFINITY and any(size >= limit for size in sizes):
+        raise OSError(errno.EFBIG, os.strerror(errno.EFBIG), str(partial))
+    disk = os.statvfs(partial)
+    if disk.f_bavail * disk.f_frsize < 1 << 20:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(partial))
+    raise RldgError(f"{partial}: the episode log reads back {'unreadable' if problem else got} "
+                    f"({problem or f'{got} of {expected} steps'}); not committed")
 
 
 def _plain(value):

@@ -246,7 +246,8 @@ def collect_robot(config, progress: Optional[Callable[[dict], None]] = None):
 
 
 def _collect_robot_locked(config, env, dm, progress):
-    from collectors.collect import CollectSummary, committed_episodes, episode_name, worker_folder, write_manifest
+    from collectors.collect import (CollectSummary, committed_episodes, episode_name, log_steps, worker_folder,
+                                    write_manifest)
 
     summary = CollectSummary(Path(config.out))
     try:
@@ -275,7 +276,8 @@ def _collect_robot_locked(config, env, dm, progress):
                         for k, v in env.stats.summary().items()}
             try:
                 outcome = record_episode(dm, actor, folder, episode_name(i), header, lambda e: dm.last_info,
-                                         seed_fn=dm.seed, step_extras_fn=step_extras, outcome_extras_fn=loop_meta)
+                                         seed_fn=dm.seed, step_extras_fn=step_extras, outcome_extras_fn=loop_meta,
+                                         verify=log_steps)
             except RobotError as exc:
                 shutil.rmtree(folder / f".{episode_name(i)}{PARTIAL_SUFFIX}", ignore_errors=True)
                 msg = (f"episode {i} (seed {seed}) discarded: {exc}; {summary.recorded} episode(s) recorded "

@@ -208,6 +208,16 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except KeyboardInterrupt:
         print(f"rldg {args.command}: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # a full disk where no step named its path: still one line
+        from rldg_data.io.space import space_reason
+
+        reason = space_reason(exc)
+        if reason is None:
+            raise
+        where = getattr(exc, "filename", None) or "a file"
+        print(f"rldg {args.command}: error: {where}: {reason} (out of space); free some space and run "
+              "the command again", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

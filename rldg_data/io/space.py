@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import logging
 import os
 from typing import Iterator, Optional
 
@@ -58,3 +59,45 @@ def space_errors(path: str | os.PathLike, what: str) -> Iterator[None]:
         if reason is None:
             raise
         raise out_of_space(path, what, reason) from exc
+
+
+class _DropSpaceErrorLogs(logging.Filter):
+    """Drops log records that report a failure for want of space (Beam logs a worker's exception,
+    traceback included, before the runner re-raises it): the one-line error says it instead."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = record.getMessage()
+        if record.exc_info and record.exc_info[1] is not None:
+            text += str(record.exc_info[1])
+        return not any(known in text for known in _SPACE_TEXTS)
+
+
+@contextlib.contextmanager
+def quiet_space_error_logs() -> Iterator[None]:
+    """While the block runs, the root logger's handlers drop records about running out of space."""
+    handlers = list(logging.getLogger().handlers)
+    drop = _DropSpaceErrorLogs()
+    for handler in handlers:
+        handler.addFilter(drop)
+    try:
+        yield
+    finally:
+        for handler in handlers:
+            handler.removeFilter(drop)
+
+
+class QuietSpaceErrorStream:
+    """A text stream that passes every write to `stream` except one reporting a failure for want of
+    space: a Beam worker prints its bundle's traceback to stderr itself (sdk_worker `_execute`)
+    before the runner re-raises the error in the driver, where it becomes the one-line error."""
+
+    def __init__(self, stream) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        if any(known in text for known in _SPACE_TEXTS):
+            return len(text)
+        return self._stream.write(text)
+
+    def __getattr__(self, name: str):
+        return getattr(self._stream, name)

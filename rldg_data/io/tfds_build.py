@@ -29,6 +29,7 @@ from typing import Optional
 
 from rldg_data.io.atomic import exchange_dirs, replace_dir
 from rldg_data.errors import DatasetError, RldgError
+from rldg_data.io.space import space_errors
 
 log = logging.getLogger(__name__)
 
@@ -174,6 +175,12 @@ class AtomicRebuild:
 
         download_config = download_config or tfds.download.DownloadConfig()
         final = Path(os.fspath(self.data_dir))
+        with space_errors(final, f"the TFDS build of {self.name}"):
+            return self._download_and_prepare_checked(final, download_dir, download_config, kwargs)
+
+    def _download_and_prepare_checked(self, final: Path, download_dir, download_config, kwargs):
+        import tensorflow_datasets as tfds
+
         sweep_stale_rebuilds(final.parent)
         self._rldg_inputs = self._inputs_fingerprint(download_config)
         overwrite = download_config.download_mode.overwrite_dataset

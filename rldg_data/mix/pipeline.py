@@ -47,7 +47,7 @@ from rldg_data.mix.runner.malloc import undo_fixed_malloc_thresholds
 from rldg_data.stats.beam import pack, stats_arrays, unpack
 from rldg_data.errors import ContractError, DatasetError, RecipeError
 from rldg_data.io.outputs import check_output
-from rldg_data.io.space import space_errors
+from rldg_data.io.space import quiet_space_error_logs, space_errors
 from rldg_data.io.reader import open_dataset
 from rldg_data.mix.recipe import Recipe
 from rldg_data.stats.accumulators import STATS_FILE, StatsAccumulator, per_source_stats_file
@@ -347,7 +347,7 @@ def build_mix(recipe: Recipe, data_dir: str | os.PathLike, beam_options=None, ov
     work = Path(data_dir) / recipe.name / f".tmp-{recipe.version}-{uuid.uuid4().hex[:8]}"
     work.mkdir(parents=True)
     try:
-        with space_errors(final, f"the mix {recipe.name!r}"):
+        with space_errors(final, f"the mix {recipe.name!r}"), quiet_space_error_logs():
             mix_plan, data_spec = run_passes(recipe, work, beam_options)
             return finalize(recipe, data_spec, mix_plan, work, final, overwrite)
     except BaseException:

@@ -40,6 +40,8 @@ import traceback
 from dataclasses import dataclass, field
 from typing import Callable, Mapping, Optional, Sequence
 
+from rldg_data.io.space import QuietSpaceErrorStream
+
 log = logging.getLogger(__name__)
 
 PRELOAD = ("apache_beam.runners.worker.sdk_worker_main", "grpc._channel", "grpc._interceptor",
@@ -164,6 +166,7 @@ def _run_worker(env: Mapping[str, str], own_fds: Sequence[int]) -> None:
         for handler in list(root.handlers):  # Beam's import left a stderr handler (basicConfig):
             root.removeHandler(handler)  # records go to the driver's logging, through Beam's log service
         logging.getLogger(sdk_worker_main.__name__).addFilter(_NoMainSessionWarning())
+        sys.stderr = QuietSpaceErrorStream(sys.stderr)  # a full disk: the driver's one line says it
         _prompt_bundle_ends()
         sdk_worker_main.main([])
         code = 0
