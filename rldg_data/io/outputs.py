@@ -144,7 +144,10 @@ def claim_work_folder(out: str | os.PathLike, command: str, manifest: str,
     check_inputs(out, inputs)
     if out.exists() and not out.is_dir():
         raise OutputRefusedError(f"{out} exists and is not a folder: refusing to replace it; give a new or empty folder")
-    if out.is_dir() and any(out.iterdir()):
+    # Our own bookkeeping (the mark, its temporary, the write lock) is not "other files": two runs
+    # claiming one new folder at once both get here, and the lock decides between them.
+    ours = {MARK, ".rldg-lock"}
+    if out.is_dir() and any(p.name not in ours and not p.name.startswith(".tmp-") for p in out.iterdir()):
         owner = writer_of(out)
         if owner == command or (owner is None and (out / manifest).is_file()):
             return out
@@ -154,7 +157,8 @@ def claim_work_folder(out: str | os.PathLike, command: str, manifest: str,
     if not create:
         return out
     out.mkdir(parents=True, exist_ok=True)
-    write_json_atomic(out / MARK, {"command": command, "files": []})
+    if writer_of(out) != command:
+        write_json_atomic(out / MARK, {"command": command, "files": []})
     return out
 
 

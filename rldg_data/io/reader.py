@@ -13,7 +13,7 @@ import dataclasses
 import json
 import os
 from pathlib import Path
-from typing import Iterator, Optional, Sequence
+from typing import Callable, Iterator, Optional, Sequence
 
 from rldg_data.contract import spec, tfds_json
 from rldg_data.contract.episode import Episode
@@ -33,6 +33,22 @@ class DatasetFiles:
     shards: dict[str, list[Path]]
     shard_lengths: dict[str, list[int]]
     spec_error: Optional[str] = None
+    info_identity: Optional[tuple[int, int, int]] = None  # (device, inode, mtime ns) of the dataset_info.json read
+
+    def check_unchanged(self) -> None:
+        """DatasetError when the folder now holds another dataset_info.json than the one read: a
+        rebuild swapped the dataset in meanwhile. Called right after each shard is opened, so a
+        reader gets the dataset it started with, whole, or this error; never a mixture."""
+        if self.info_identity is None:
+            return
+        try:
+            st = os.stat(self.path / "dataset_info.json")
+            now = (st.st_dev, st.st_ino, st.st_mtime_ns)
+        except OSError:
+            now = None
+        if now != self.info_identity:
+            raise DatasetError(f"{self.path} was replaced while it was being read (a rebuild finished "
+                               "meanwhile); read it again")
 
     @property
     def num_episodes(self) -> int:
@@ -81,8 +97,11 @@ def open_dataset(path: str | os.PathLike) -> DatasetFiles:
     """Reads the metadata of a dataset folder (no records yet)."""
     folder = resolve_dataset_dir(path)
     try:
-        info = json.loads((folder / "dataset_info.json").read_text())
-    except (OSError, json.JSONDecodeError) as exc:
+        with open(folder / "dataset_info.json", "rb") as f:
+            st = os.fstat(f.fileno())
+            info = json.loads(f.read())
+        identity = (st.st_dev, st.st_ino, st.st_mtime_ns)
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise DatasetError(f"{folder / 'dataset_info.json'}: unreadable ({exc})") from exc
     name = info.get("name", folder.parent.name)
     version = info.get("version", folder.name)
@@ -101,7 +120,7 @@ def open_dataset(path: str | os.PathLike) -> DatasetFiles:
         shards[split_name] = [folder / f"{name}-{split_name}.{fmt}-{i:05d}-of-{count:05d}"
                               for i in range(count)]
         lengths[split_name] = split_lengths
-    return DatasetFiles(folder, name, version, data_spec, shards, lengths, spec_error)
+    return DatasetFiles(folder, name, version, data_spec, shards, lengths, spec_error, identity)
 
 
 def spec_from_features_json(path: Path) -> spec.DatasetSpec:
@@ -144,11 +163,12 @@ def spec_from_features_json(path: Path) -> spec.DatasetSpec:
 
 
 def iter_shard(path: str | os.PathLike, count: Optional[int], data_spec: Optional[spec.DatasetSpec], *,
-               decode_images: bool = True, validate: bool = True) -> Iterator[Episode]:
+               decode_images: bool = True, validate: bool = True,
+               opened: Optional[Callable[[], None]] = None) -> Iterator[Episode]:
     """Episodes of one shard file in order. With `validate`, each is checked against the contract
     (and, with decoded images, the spec's shapes); the first problem raises, naming the file."""
     path = str(path)
-    for index, record in iter_records(path, count):
+    for index, record in iter_records(path, count, opened=opened):
         if not validate:
             yield decode_episode(record, file=path, decode_image_fields=decode_images, expected=data_spec)
             continue
@@ -179,7 +199,8 @@ def iter_episodes(
         if split_name not in files.shards:
             raise DatasetError(f"{files.path}: no split {split_name!r} (has {sorted(files.shards)})")
         for shard, count in zip(files.shards[split_name], files.shard_lengths[split_name]):
-            yield from iter_shard(shard, count, files.spec, decode_images=decode_images, validate=validate)
+            yield from iter_shard(shard, count, files.spec, decode_images=decode_images, validate=validate,
+                                  opened=files.check_unchanged)
 
 
 def read_episodes(path: str | os.PathLike, split: Optional[str] = None, **kwargs) -> list[Episode]:

@@ -16,7 +16,7 @@ import dataclasses
 import os
 import struct
 from pathlib import Path
-from typing import BinaryIO, Iterator, Optional
+from typing import BinaryIO, Callable, Iterator, Optional
 
 import google_crc32c
 
@@ -65,15 +65,22 @@ class RecordWriter:
         self.close()
 
 
-def iter_records(path: str | os.PathLike, expected_count: Optional[int] = None) -> Iterator[tuple[int, bytes]]:
+def iter_records(path: str | os.PathLike, expected_count: Optional[int] = None, *,
+                 opened: Optional[Callable[[], None]] = None) -> Iterator[tuple[int, bytes]]:
     """(index, record) of every record of one shard, CRCs checked; ContractError naming the file
     and the record on a missing file, a damaged or truncated frame, or a count other than
-    `expected_count` (dataset_info.json's shard length)."""
+    `expected_count` (dataset_info.json's shard length). `opened()` is called once the file is
+    open (or found missing), before any record is read: the reader's check that the dataset was
+    not swapped meanwhile (`DatasetFiles.check_unchanged`)."""
     path = str(path)
     if not os.path.isfile(path):
+        if opened:
+            opened()
         raise ContractError("shard file is missing", file=path)
     index = 0
     with open(path, "rb", buffering=1 << 20) as f:
+        if opened:
+            opened()
         while True:
             header = f.read(_HEADER)
             if not header:
