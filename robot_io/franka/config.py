@@ -77,6 +77,8 @@ class FrankaEnvConfig:
     reward_threshold: Optional[tuple[float, ...]] = None
     timeout_s: float = 2.0
     retries: int = 3
+    slow_reply_s: float = 0.5    # a /getstate answer later than this ends the episode (its pose is stale)
+    pose_margin_m: float = 0.1   # a reported position this far outside the safety box ends the episode
     task: str = ""
     variant: str = ""
     split: str = "seen"

@@ -23,7 +23,7 @@ from typing import Any, Optional
 import numpy as np
 from scipy.spatial.transform import Rotation, Slerp
 
-from rldg_data.errors import RldgError
+from rldg_data.errors import RldgError, RobotConnectionError, RobotProtocolError
 from robot_io.franka.client import FrankaClient, RobotState
 from robot_io.franka.config import FrankaEnvConfig
 
@@ -124,6 +124,30 @@ class FrankaEnv:
         self._rng = np.random.default_rng()
         self.info: dict[str, Any] = {"success": False, "stage": 0}
 
+    # ---- state ---------------------------------------------------------------------------------
+    def _read_state(self, in_loop: bool = False) -> RobotState:
+        """`/getstate`, trusted only when fresh and inside the workspace: an answer slower than
+        `slow_reply_s` (timed in the control loop: `in_loop`) or a position more than
+        `pose_margin_m` outside the safety box raises (the episode ends there; no command is
+        computed from such a state, so none is sent)."""
+        cfg = self.config
+        started = time.monotonic()
+        state = self.client.get_state()
+        took = time.monotonic() - started
+        if in_loop and took > cfg.slow_reply_s:
+            raise RobotConnectionError(
+                f"robot server {self.client.url}: /getstate answered in {took * 1000:.0f} ms, past the "
+                f"{cfg.period * 1000:.0f} ms control period (slow_reply_s {cfg.slow_reply_s} s): its pose "
+                f"is stale, so the episode was stopped and nothing more was sent")
+        xyz = state.pose[:3]
+        outside = np.maximum(self._low[:3] - xyz, xyz - self._high[:3]).max()
+        if outside > cfg.pose_margin_m:
+            raise RobotProtocolError(
+                f"/getstate: field 'pose' reports {np.round(xyz, 3).tolist()}, {outside:.3f} m outside the "
+                f"safety box (pose_margin_m {cfg.pose_margin_m}): a sensor or server fault; the episode was "
+                f"stopped and nothing more was sent")
+        return state
+
     # ---- commands ----------------------------------------------------------------------------
     def _send_gripper(self, command: float) -> None:
         cfg = self.config
@@ -171,7 +195,7 @@ class FrankaEnv:
         self.stats.overruns += int(overran)
         self.stats.steps += 1
         self._steps += 1
-        self.state = self.client.get_state()
+        self.state = self._read_state(in_loop=True)
         obs = self._observation()
         success = self._success()
         self.info = {"success": success, "stage": self._stage(), "overran": overran}
@@ -200,7 +224,7 @@ class FrankaEnv:
         self.stats = LoopStats(cfg.hz)
         self._steps = 0
         self._last_gripper = -np.inf
-        self.state = self.client.get_state()
+        self.state = self._read_state()
         obs = self._observation()
         self.info = {"success": False, "stage": self._stage()}
         self.clock.start()
@@ -216,7 +240,7 @@ class FrankaEnv:
             goal[3:] = Rotation.from_euler("xyz", euler).as_quat()
         if cfg.precision_param:
             self.client.update_param(dict(cfg.precision_param))
-        self.state = self.client.get_state()
+        self.state = self._read_state()
         steps = max(1, int(round(cfg.reset_move_s * cfg.hz)))
         start = self.state.pose
         slerp = Slerp([0.0, 1.0], Rotation.from_quat([start[3:], goal[3:]]))

@@ -38,6 +38,7 @@ from typing import Any, Callable
 import numpy as np
 
 from rldg_data.errors import RldgError
+from robot_io.sim.faults import KINDS, FaultPlan, InjectedFault
 from robot_io.sim.robot import BadRequest, SimRobot, vector
 
 log = logging.getLogger("robot_io.sim.server")
@@ -85,8 +86,10 @@ def _json_body(handler: BaseHTTPRequestHandler) -> Any:
         raise BadRequest(f"malformed JSON: {exc}") from None
 
 
-def make_handler(robot: SimRobot):
-    """The request handler class serving `robot` (HTTP/1.1, keep-alive)."""
+def make_handler(robot: SimRobot, faults: FaultPlan | None = None):
+    """The request handler class serving `robot` (HTTP/1.1, keep-alive); `faults` injects a fault
+    (robot_io.sim.faults) for testing clients."""
+    faults = faults or FaultPlan()
 
     def text(msg: str):
         return 200, "text/plain", msg.encode()
@@ -166,6 +169,8 @@ def make_handler(robot: SimRobot):
         "/config": lambda body: js(robot.client_config()),
         "/sim_reset": sim_reset,
     }
+    routes = {name: faults.wrap(name, route) for name, route in routes.items()}
+    routes["/sim_faults"] = lambda body: js(faults.report())
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -193,6 +198,10 @@ def make_handler(robot: SimRobot):
                 log.warning("refused %s: %s", self.path, exc)
                 self._send(400, "text/plain", str(exc).encode())
                 return
+            except InjectedFault as exc:
+                log.warning("%s: %s", self.path, exc)
+                self._send(exc.code, "text/plain", str(exc).encode())
+                return
             except Exception as exc:  # the simulator failed: say so, keep serving
                 log.exception("%s failed", self.path)
                 self._send(500, "text/plain", f"{type(exc).__name__}: {exc}".encode())
@@ -214,10 +223,11 @@ def make_handler(robot: SimRobot):
 class SimServer:
     """The HTTP server and its simulated robot; `url` once started. Use as a context manager."""
 
-    def __init__(self, config: SimServerConfig) -> None:
+    def __init__(self, config: SimServerConfig, faults: FaultPlan | None = None) -> None:
         self.config = config
         self.robot = SimRobot(config)
-        self.httpd = ThreadingHTTPServer((config.host, config.port), make_handler(self.robot))
+        self.faults = faults or FaultPlan()
+        self.httpd = ThreadingHTTPServer((config.host, config.port), make_handler(self.robot, self.faults))
         self.httpd.daemon_threads = True
         self.url = f"http://{config.host}:{self.httpd.server_address[1]}/"
         self._thread: threading.Thread | None = None
@@ -282,6 +292,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--wrist", action="store_true", help="also serve the wrist camera")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--hz", type=float, default=10.0, help="client loop rate suggested in /config")
+    p.add_argument("--fault", choices=KINDS, default="",
+                   help="inject this fault after --fault-after motion commands (testing clients; see robot_io.sim.faults)")
+    p.add_argument("--fault-after", type=int, default=5, help="motion commands before the fault starts (default 5)")
+    p.add_argument("--fault-delay", type=float, default=1.0, help="seconds each answer is late with --fault slow")
     p.add_argument("-v", "--verbose", action="store_true")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
@@ -289,7 +303,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         config = SimServerConfig(args.task, args.variant, args.host, args.port, args.allow_remote,
                                  args.image_size, args.wrist, args.seed, args.hz)
-        server = SimServer(config)
+        server = SimServer(config, FaultPlan(args.fault, args.fault_after, args.fault_delay))
     except (RldgError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
