@@ -176,9 +176,9 @@ class AtomicRebuild:
         download_config = download_config or tfds.download.DownloadConfig()
         final = Path(os.fspath(self.data_dir))
         with space_errors(final, f"the TFDS build of {self.name}"):
-            return self._download_and_prepare_checked(final, download_dir, download_config, kwargs)
+            return self._prepare_with_rldg_checks(final, download_dir, download_config, kwargs)
 
-    def _download_and_prepare_checked(self, final: Path, download_dir, download_config, kwargs):
+    def _prepare_with_rldg_checks(self, final: Path, download_dir, download_config, kwargs):
         import tensorflow_datasets as tfds
 
         sweep_stale_rebuilds(final.parent)
