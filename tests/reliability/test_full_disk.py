@@ -112,6 +112,7 @@ def test_mix_under_a_file_size_limit_keeps_the_previous_mix(sources, tmp_path, w
     valid(version)
 
 
+@pytest.mark.slow  # the tmpfs pack test stands for ENOSPC in make test
 def test_mix_on_a_full_file_system(sources, tmp_path):
     first = tmp_path / "first"
     assert rldg("mix", str(recipe(tmp_path, sources)), "--data-dir", str(first)).returncode == 0
@@ -174,6 +175,7 @@ def test_collect_under_a_file_size_limit_keeps_finished_episodes(logs, tmp_path)
     assert tree_digest(out / "worker-000" / "ep-000000") == before
 
 
+@pytest.mark.slow  # three TensorFlow start-ups
 def test_tfds_build_under_a_file_size_limit_keeps_the_previous_dataset(logs, tmp_path):
     data = tmp_path / "data"
     build = [str(BIN / "tfds"), "build", str(REPO / "builders/rldg_rollouts"), "--data_dir", str(data),

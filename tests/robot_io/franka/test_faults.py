@@ -30,7 +30,10 @@ def faulty_collect(tmp_path, kind: str, after: int):
     return res, out, seen
 
 
-@pytest.mark.parametrize("kind", KINDS)
+QUICK = ("nan_pose", "http_500", "dead_camera")  # in make test; the other three are marked slow
+
+
+@pytest.mark.parametrize("kind", [k if k in QUICK else pytest.param(k, marks=pytest.mark.slow) for k in KINDS])
 def test_a_fault_stops_the_episode_keeps_earlier_ones_and_sends_nothing_after(tmp_path, kind):
     # episode 0 takes ~20 poses (reset move + 10 steps): the fault starts inside episode 1
     res, out, seen = faulty_collect(tmp_path, kind, after=24)
