@@ -85,6 +85,42 @@ def cycle_times(evaluations: dict) -> dict:
     return out
 
 
+def stage_table(evaluations: dict) -> dict:
+    """stages[dataset][task][split] = {stage name: rate dict, "order": stage names} for multi-stage
+    tasks: the episodes
+    that finished each stage (grasped / transported / inserted), so a reader sees where each
+    dataset's generalist fails."""
+    out: dict[str, dict] = {}
+    for dataset, tasks in evaluations.items():
+        for task, result in tasks.items():
+            for split in SPLITS:
+                cell = result.get("splits", {}).get(split) or {}
+                if cell.get("stages"):
+                    stages = cell["stages"]
+                    out.setdefault(dataset, {}).setdefault(task, {})[split] = {
+                        "order": list(cell["stage_names"]),
+                        **{name: rate(int(stages[name]["successes"]), int(stages[name]["episodes"]))
+                           for name in cell["stage_names"]}}
+    return out
+
+
+def handoff_comparison(table: dict, evaluations: dict, tasks=("assembly",)) -> dict:
+    """Use case 2 (RL on the bottleneck only): per hand-off task and split, the RLDG hand-off
+    generalist against human data with pauses removed (the honest baseline): both rates, the gap
+    with its interval, and the median cycle times of the successful episodes."""
+    out: dict[str, dict] = {}
+    for task in tasks:
+        for split in SPLITS:
+            a, b = _get(table, "rldg", task, split), _get(table, "human_trimmed", task, split)
+            if not (a and b):
+                continue
+            d = difference(a["successes"], a["episodes"], b["successes"], b["episodes"])
+            out.setdefault(task, {})[split] = {
+                "rldg": a, "human_trimmed": b, "gap": d, "called": d["gap"] > 0 and not d["intervals_overlap"],
+                "median_cycle_time": {"rldg": a["median_cycle_time"], "human_trimmed": b["median_cycle_time"]}}
+    return out
+
+
 def relabel_ablation(table: dict) -> dict:
     """Per task (seen variants): human, relabeled and RL rates with intervals, and the share of
     the RL - human gap that relabeling human states with specialist actions closes."""

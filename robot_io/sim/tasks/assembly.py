@@ -24,6 +24,7 @@ class AssemblyTask(Task):
     name = "assembly"
     num_stages = 3
     bottleneck_stage = 2
+    stage_names = ("grasped", "transported", "inserted")
     max_episode_steps = 400
 
     def build_spec(self) -> mujoco.MjSpec:
