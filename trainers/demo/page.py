@@ -101,7 +101,7 @@ def _stage_lines(results: dict) -> list[str]:
     """Per-stage success of every multi-stage row: where each dataset's generalist fails."""
     stages = results.get("stages") or {}
     lines = []
-    for task in TASK_ORDER:
+    for task in TASKS:
         rows = [(d, stages[d][task]) for d in DATASET_LABELS if task in stages.get(d, {})]
         if not rows:
             continue
