@@ -75,6 +75,9 @@ def test_stage_table_and_handoff_comparison_show_where_each_generalist_fails():
                "seconds": 60, "machine": {"cpus": 2}, "profile": {"name": "x", "seed": 0},
                "gaps_vs_human": {}, "efficiency": {}, "paper_comparison": [], "specialist_generalization": {},
                "stages": stages, "handoff_vs_trimmed_human": handoff_comparison(table, evaluations)}
+    row = json.dumps(paper_rows(table, {}, {}, evaluations))
+    assert ("assembly seen: RLDG hand-off 75% [60%-86%] (n=40) vs human 25% [14%-40%] (n=40), vs human with "
+            "pauses removed 25% [14%-40%] (n=40) (+50 points") in row and "called); median steps 150.0 vs 200.0" in row
     table["rl"] = {"insertion": {}}
     text = render_markdown(results)
     assert "N/A (not trained on the whole task)" in text
@@ -146,7 +149,9 @@ def test_comparison_table_has_a_cell_per_dataset_task_and_split_and_paper_rows_u
     assert "specialist 100% seen, 0% unseen" in text
     assert "RL data 100.0 (n=8) vs human data 200.0 (n=4), ratio 0.50" in text
     assert "share of the RL-human gap closed: 75%" in text
-    assert len(rows) == 6
+    assert len(rows) == 7
+    assert "assembly not run in this profile" in text  # the use-case-2 row needs a pauses-removed human row
+    assert "use case 2" in text
     gap = gaps(table)["rldg"]["insertion"]["seen"]
     assert gap["gap"] == 0.5 and gap["called"] is False  # 9/10 vs 4/10: the intervals still overlap
     assert gap["ci95"][0] < 0.5 < gap["ci95"][1] and gap["p_value"] < 0.05
@@ -228,7 +233,7 @@ def test_tiny_demo_runs_end_to_end_and_results_have_every_cell(tmp_path):
     assert "| assembly_round_nut | rl | trim_pauses |" in mix_card.read_text()
     assert set(results["gaps_vs_human"]) == {"rldg", "rl", "relabeled", "human_trimmed"}
     assert "[" in (out / "results.md").read_text()  # intervals are shown
-    assert len(results["paper_comparison"]) == 6
+    assert len(results["paper_comparison"]) == 7
     assert set(results["efficiency"]["sizes"]) == {"rl", "human"}
     assert all(len(v) >= 1 for v in results["efficiency"]["sizes"].values())
     assert (out / "report.html").is_file() and list((out / "figures").glob("*.png"))

@@ -217,6 +217,17 @@ def paper_rows(table: dict, efficiency: dict, specialist_generalization: dict,
                           f"(n={t['rl_successes']}) vs {t['human_dataset'].replace('_', ' ')} data {t['human_median']} "
                           f"(n={t['human_successes']})" + (f", ratio {t['ratio']:.2f}" if t["ratio"] else "")
                           for task, t in times.items()) or "n/a"})
+    handoff = handoff_comparison(table, evaluations or {})
+    rows.append({
+        "finding": "RL on the bottleneck only (use case 2, FMB assembly): human demonstrations for the easy "
+                   "stages and specialist rollouts for the bottleneck beat human data on the whole task",
+        "paper": "RLDG above human data",
+        "ours": "; ".join(f"{task} {split}: RLDG hand-off {fmt_rate(c['rldg'])} vs human {fmt_rate(_get(table, 'human', task, split))}"
+                          f", vs human with pauses removed {fmt_rate(c['human_trimmed'])} ({fmt_gap(c['gap'])}"
+                          f"{', called' if c['called'] else ', not called'}); median steps "
+                          f"{c['median_cycle_time']['rldg'] or '-'} vs {c['median_cycle_time']['human_trimmed'] or '-'}"
+                          for task, by_split in handoff.items() for split, c in by_split.items())
+                or "assembly not run in this profile"})
     ablation = relabel_ablation(table)
     rows.append({
         "finding": "Relabeling human states with RL actions closes most of the gap (ablation)",
