@@ -206,6 +206,7 @@ def test_stage_cache_skips_finished_work_and_an_interrupted_stage_leaves_nothing
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(3600)  # as the demo's own subprocess timeout: 24 min on 2 loaded cores (load ~10)
 def test_tiny_demo_runs_end_to_end_and_results_have_every_cell(tmp_path):
     out = tmp_path / "demo"
     env = dict(os.environ, MUJOCO_GL=os.environ.get("MUJOCO_GL", "egl"))
