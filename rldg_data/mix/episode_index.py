@@ -38,9 +38,14 @@ class SourceTally:
     successes: int = 0
     by_variant: collections.Counter = dataclasses.field(default_factory=collections.Counter)
     by_split: collections.Counter = dataclasses.field(default_factory=collections.Counter)
+    # steps kept / removed by the recipe's relabels, per segment (step source: human, rl, ...)
+    steps_by_segment: collections.Counter = dataclasses.field(default_factory=collections.Counter)
+    removed_by_segment: collections.Counter = dataclasses.field(default_factory=collections.Counter)
 
     def add(self, row: dict, split: str) -> None:
         self.selected += 1
+        self.steps_by_segment.update(row.get("steps_by_segment") or {})
+        self.removed_by_segment.update(row.get("removed_by_segment") or {})
         self.steps += int(row["length"])
         self.successes += bool(row["success"])
         self.by_variant[f"{row['task']}/{row['variant']}"] += 1

@@ -78,6 +78,8 @@ def mix_info(recipe: Recipe, mix_plan: dict, index: EpisodeIndex) -> dict:
             "duplicates_dropped": mix_plan["duplicates_dropped"][source.name],
             "steps": tally.steps,
             "success_rate": tally.successes / tally.selected if tally.selected else 0.0,
+            "steps_by_segment": dict(sorted(tally.steps_by_segment.items())),
+            "removed_by_segment": dict(sorted(tally.removed_by_segment.items())),
             "by_variant": dict(sorted(tally.by_variant.items())),
             "by_split": dict(sorted(tally.by_split.items())),
         }

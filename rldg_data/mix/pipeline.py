@@ -52,6 +52,7 @@ from rldg_data.io.reader import open_dataset
 from rldg_data.mix.recipe import Recipe
 from rldg_data.stats.accumulators import STATS_FILE, StatsAccumulator, per_source_stats_file
 from rldg_data.io.codec import encode_episode
+from rldg_data.transforms.segments import removed_per_source
 
 log = logging.getLogger(__name__)
 DASK_RUNNER = "apache_beam.runners.dask.dask_runner.DaskRunner"
@@ -215,14 +216,16 @@ class _BuildShard(beam.DoFn):
             if plan.episode_hash(seed, ep.episode_id) > limit or ep.episode_id in drops:
                 continue
             relabeled = episode_ops.apply_relabels(ep, source.relabels, self._policy(index))
+            removed = None
             if relabeled is not ep:  # the reader checked `ep`; a relabel must leave it valid too
                 found = episode_violations(relabeled, self.spec if decode else None)
                 if found:
                     raise found[0].located(file=path)
+                removed = removed_per_source(ep, relabeled)
             ep = relabeled.replace(recipe_hash=self.recipe_hash)
             split = "val" if plan.is_val(seed, ep.episode_id, self.recipe.val_fraction) else "train"
             parts.write(split, ep.episode_id, encode_episode(ep, self.spec.image_encoding),
-                        shard_io.summary_of(ep, source.name))
+                        shard_io.summary_of(ep, source.name, removed))
             if split == "train":
                 train.add_arrays(stats_arrays(ep))
         parts.close()

@@ -20,6 +20,7 @@ from rldg_data.contract.episode import Episode
 from rldg_data.io.atomic import write_bytes_atomic, write_json_atomic
 from rldg_data.io.reader import iter_shard
 from rldg_data.io.records import RecordWriter
+from rldg_data.transforms.segments import steps_per_source
 
 PART_PREFIX = "part-"
 
@@ -89,8 +90,12 @@ def list_parts(folder: str | os.PathLike) -> list[dict]:
     return sorted(found, key=lambda d: (d["split"], d["file"]))
 
 
-def summary_of(episode: Episode, source: str) -> dict:
-    """What the card and the digest need of an episode, without its arrays."""
+def summary_of(episode: Episode, source: str, removed: dict[str, int] | None = None) -> dict:
+    """What the card and the digest need of an episode, without its arrays: `steps_by_segment`
+    (steps per step source) and `removed_by_segment` (steps the recipe's relabels removed from
+    each segment, see `transforms.segments`)."""
     meta = episode.metadata
+    kept = steps_per_source(episode)
     return {"source": source, "task": meta.task, "variant": meta.variant, "split_meta": meta.split,
-            "success": bool(meta.success), "length": len(episode)}
+            "success": bool(meta.success), "length": len(episode), "steps_by_segment": kept,
+            "removed_by_segment": dict(removed) if removed else {k: 0 for k in kept}}

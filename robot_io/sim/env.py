@@ -41,6 +41,7 @@ class SimEnv:
         self.language_instruction = info.language_instruction
         self.max_episode_steps = task.max_episode_steps
         self.num_stages, self.bottleneck_stage = task.num_stages, task.bottleneck_stage
+        self.stage_names = tuple(task.stage_names)
         self.image_size, self.wrist, self.render_images = int(image_size), bool(wrist), bool(render)
 
         spec = task.build_spec()

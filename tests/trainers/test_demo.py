@@ -36,6 +36,53 @@ def test_rldg_recipe_takes_assembly_from_handoffs_and_the_rest_from_specialists(
     paths = {name: s["path"] for name, s in recipe["sources"].items()}
     assert paths["assembly_round_nut"] == "/d/handoff"
     assert paths["insertion_vga"] == paths["pick_place_red_cylinder"] == "/d/rl"
+    # hand-offs are cleaned where humans act (trim_pauses touches human steps only); rollouts are not
+    assert recipe["sources"]["assembly_round_nut"]["relabels"] == {"trim_pauses": True}
+    assert "relabels" not in recipe["sources"]["insertion_vga"]
+
+
+def test_assembly_trains_no_generalist_on_the_specialists_sub_task_data_and_reports_it_na():
+    assert recipes.family_datasets("assembly") == ("human", "human_trimmed", "rldg")
+    assert recipes.not_trained("assembly") == {"rl/assembly": recipes.NOT_TRAINED}
+    assert recipes.not_trained("insertion") == {}
+    small = get_profile("small")
+    assert "assembly" in small.tasks and "insertion" in small.tasks
+    assert recipes.family_datasets("insertion", small.datasets) == ("rl", "human", "human_trimmed")
+    assert small.eval_episodes_for("assembly") >= 40 and small.eval_episodes_for("insertion") == small.eval_episodes
+    assert set(small.unseen_for) >= {"rldg", "human", "human_trimmed"}
+    with pytest.raises(RldgError, match="datasets"):
+        DemoProfile(name="x", episodes=1, collect_factor=1, generalist_steps=1, eval_episodes=1, datasets=("bogus",))
+
+
+def test_stage_table_and_handoff_comparison_show_where_each_generalist_fails():
+    from trainers.demo.page import render_markdown
+    from trainers.demo.results import handoff_comparison, stage_table
+    from trainers.generalist.evaluate import _by_split, variant_row
+
+    names = ("grasped", "transported", "inserted")
+    rldg = variant_row("seen", [(True, 150, 3)] * 30 + [(False, 400, 2)] * 5 + [(False, 400, 0)] * 5, names)
+    human = variant_row("seen", [(True, 200, 3)] * 10 + [(False, 400, 1)] * 30, names)
+    assert rldg["stages"]["grasped"]["successes"] == 35 and rldg["stages"]["inserted"]["successes"] == 30
+    assert human["stages"]["transported"]["successes"] == 10 and human["stages"]["grasped"]["episodes"] == 40
+    evaluations = {d: {"assembly": {"splits": _by_split({"round_nut": r})}}
+                   for d, r in (("rldg", rldg), ("human_trimmed", human), ("human", human))}
+    stages = stage_table(evaluations)
+    assert stages["rldg"]["assembly"]["seen"]["transported"]["successes"] == 35
+    table = comparison_table(evaluations)
+    cmp = handoff_comparison(table, evaluations)["assembly"]["seen"]
+    assert cmp["called"] and cmp["median_cycle_time"] == {"rldg": 150.0, "human_trimmed": 200.0}
+    results = {"table": table, "same_data": {}, "not_trained": {"rl/assembly": recipes.NOT_TRAINED},
+               "seconds": 60, "machine": {"cpus": 2}, "profile": {"name": "x", "seed": 0},
+               "gaps_vs_human": {}, "efficiency": {}, "paper_comparison": [], "specialist_generalization": {},
+               "stages": stages, "handoff_vs_trimmed_human": handoff_comparison(table, evaluations)}
+    row = json.dumps(paper_rows(table, {}, {}, evaluations))
+    assert ("assembly seen: RLDG hand-off 75% [60%-86%] (n=40) vs human 25% [14%-40%] (n=40), vs human with "
+            "pauses removed 25% [14%-40%] (n=40) (+50 points") in row and "called); median steps 150.0 vs 200.0" in row
+    table["rl"] = {"insertion": {}}
+    text = render_markdown(results)
+    assert "N/A (not trained on the whole task)" in text
+    assert "| RLDG mix | seen | 88% [74%-95%] (n=40) | 88% [74%-95%] (n=40) | 75% [60%-86%] (n=40) |" in text
+    assert "| seen | 75% [60%-86%] (n=40) | 25% [14%-40%] (n=40) |" in text
 
 
 def test_relabeled_recipe_puts_each_variants_specialist_on_human_states():
@@ -102,7 +149,9 @@ def test_comparison_table_has_a_cell_per_dataset_task_and_split_and_paper_rows_u
     assert "specialist 100% seen, 0% unseen" in text
     assert "RL data 100.0 (n=8) vs human data 200.0 (n=4), ratio 0.50" in text
     assert "share of the RL-human gap closed: 75%" in text
-    assert len(rows) == 6
+    assert len(rows) == 7
+    assert "assembly not run in this profile" in text  # the use-case-2 row needs a pauses-removed human row
+    assert "use case 2" in text
     gap = gaps(table)["rldg"]["insertion"]["seen"]
     assert gap["gap"] == 0.5 and gap["called"] is False  # 9/10 vs 4/10: the intervals still overlap
     assert gap["ci95"][0] < 0.5 < gap["ci95"][1] and gap["p_value"] < 0.05
@@ -157,6 +206,7 @@ def test_stage_cache_skips_finished_work_and_an_interrupted_stage_leaves_nothing
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(3600)  # as the demo's own subprocess timeout: 24 min on 2 loaded cores (load ~10)
 def test_tiny_demo_runs_end_to_end_and_results_have_every_cell(tmp_path):
     out = tmp_path / "demo"
     env = dict(os.environ, MUJOCO_GL=os.environ.get("MUJOCO_GL", "egl"))
@@ -164,17 +214,27 @@ def test_tiny_demo_runs_end_to_end_and_results_have_every_cell(tmp_path):
     res = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=3600)
     assert res.returncode == 0, res.stderr[-3000:]
     results = json.loads((out / "results.json").read_text())
+    assert results["not_trained"] == {"rl/assembly": recipes.NOT_TRAINED}
     for dataset in recipes.DATASETS:
         for task in TASKS:
+            if dataset not in recipes.family_datasets(task) and dataset != "rldg":
+                assert task not in results["table"][dataset]  # assembly: rl is N/A, relabeled = human
+                continue
             for split in ("seen", "unseen"):
                 cell = results["table"][dataset][task][split]
                 assert 0.0 <= cell["success_rate"] <= 1.0 and cell["episodes"] >= 1
                 assert cell["ci95"][0] <= cell["success_rate"] <= cell["ci95"][1]
                 assert "median_cycle_time" in cell
     assert results["same_data"] == {"rldg/insertion": "rl", "rldg/pick_place": "rl"}
+    for dataset in ("rldg", "human", "human_trimmed"):  # per-stage success of the whole assembly task
+        for split in ("seen", "unseen"):
+            assert results["stages"][dataset]["assembly"][split]["order"] == ["grasped", "transported", "inserted"]
+    assert set(results["handoff_vs_trimmed_human"]["assembly"]) == {"seen", "unseen"}
+    mix_card = Path(results["datasets"]["rldg_assembly"]) / "README.md"
+    assert "| assembly_round_nut | rl | trim_pauses |" in mix_card.read_text()
     assert set(results["gaps_vs_human"]) == {"rldg", "rl", "relabeled", "human_trimmed"}
     assert "[" in (out / "results.md").read_text()  # intervals are shown
-    assert len(results["paper_comparison"]) == 6
+    assert len(results["paper_comparison"]) == 7
     assert set(results["efficiency"]["sizes"]) == {"rl", "human"}
     assert all(len(v) >= 1 for v in results["efficiency"]["sizes"].values())
     assert (out / "report.html").is_file() and list((out / "figures").glob("*.png"))

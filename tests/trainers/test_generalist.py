@@ -67,6 +67,21 @@ def test_evaluation_in_the_simulated_suite_writes_json_and_table(tiny, tmp_path)
     assert "seen" in results["splits"] and "(n=2)" in out.with_suffix(".md").read_text()
 
 
+def test_evaluation_of_a_multi_stage_task_reports_each_stage_finished(tiny, tmp_path):
+    _, ckpt = tiny
+    out = tmp_path / "results.json"
+    assert main(["generalist", "eval", "--checkpoint", str(ckpt), "--task", "assembly", "--variants", "all",
+                 "--episodes", "2", "--max-steps", "10", "--out", str(out)]) == 0
+    results = json.loads(out.read_text())
+    for row in [*results["variants"].values(), *results["splits"].values()]:
+        stages = {name: row["stages"][name] for name in row["stage_names"]}
+        assert list(stages) == ["grasped", "transported", "inserted"] == row["stage_names"]
+        assert all(s["episodes"] == 2 for s in stages.values())
+        counts = [s["successes"] for s in stages.values()]
+        assert counts == sorted(counts, reverse=True) and counts[-1] == row["successes"]  # latched stages
+    assert "Stages finished" in out.with_suffix(".md").read_text()
+
+
 def test_cli_train_writes_a_checkpoint(tiny, tmp_path):
     dataset, _ = tiny
     out = tmp_path / "cli_ckpt"

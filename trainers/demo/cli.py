@@ -14,10 +14,13 @@ Run the whole RLDG recipe on the embedded simulated task suite and write the pap
   2. specialist rollouts, human-proxy demonstrations (same number of successes per variant) and
      assembly hand-offs (human proxy for grasp/transport, specialist for the insertion);
   3. datasets with `tfds build`: RL-only, human-only, human with pauses removed, the RLDG mix
-     (where it differs from RL-only) and the relabeling ablation;
-  4. one generalist per task family and dataset (the small profile: insertion only), evaluated on
-     seen and unseen variants (success with 95% Wilson intervals); a data-efficiency sweep
-     (tiny and full; small with --efficiency);
+     (for assembly: the hand-offs, pauses removed from their human segments only) and the
+     relabeling ablation (tiny and full);
+  4. one generalist per task family and dataset (the small profile: insertion and assembly),
+     evaluated on seen and unseen variants (success with 95% Wilson intervals; assembly on the
+     whole task from the start, with the stages each episode finished); the specialist's
+     bottleneck-only assembly data is reported N/A (not trained on the whole task), as in the
+     paper; a data-efficiency sweep (tiny and full; small with --efficiency);
   5. OUT/report.html, OUT/results.json, OUT/figures/ and a dataset report per dataset.
 Every stage is cached under OUT/cache keyed by its inputs: a rerun skips finished work and an
 interrupted run resumes where it stopped. Every command run is listed in OUT/commands.log.

@@ -16,7 +16,7 @@ from rldg_data.io.atomic import write_text_atomic
 from robot_io.sim.variants import TASKS
 from trainers.demo.profile import DemoProfile
 from trainers.demo.results import (DATASET_LABELS, SPLITS, comparison_table, cycle_times, efficiency_summary,
-                                   gaps, paper_rows, relabel_ablation)
+                                   gaps, handoff_comparison, paper_rows, relabel_ablation, stage_table)
 from trainers.demo.results import rate_cell
 from trainers.generalist.intervals import fmt_gap, fmt_rate
 
@@ -33,6 +33,8 @@ def write_results(out: Path, profile: DemoProfile, data: dict) -> dict:
         "gaps_vs_human": gaps(table),
         "cycle_times": cycle_times(data["evaluations"]),
         "relabel_ablation": relabel_ablation(table),
+        "stages": stage_table(data["evaluations"]),
+        "handoff_vs_trimmed_human": handoff_comparison(table, data["evaluations"]),
         "paper_comparison": paper_rows(table, data["efficiency"], data["specialist_generalization"],
                                        data["evaluations"]),
         "efficiency_summary": efficiency_summary(data["efficiency"]),
@@ -57,11 +59,14 @@ def render_markdown(results: dict) -> str:
              f"profile {results['profile']['name']}, seed {results['profile']['seed']}.", "",
              "| training data | " + " | ".join(f"{t} {s}" for t in tasks for s in SPLITS) + " |",
              "|---|" + "---|" * (len(tasks) * len(SPLITS))]
+    missing = results.get("not_trained", {})
     for d in DATASET_LABELS:
         if d in table:
             lines.append(f"| {DATASET_LABELS[d]} | " + " | ".join(
-                _cell((table[d].get(t) or {}).get(s)) + (" (= RL row: same data)" if same.get(f"{d}/{t}") else "")
+                ("N/A (not trained on the whole task)" if f"{d}/{t}" in missing
+                 else _cell((table[d].get(t) or {}).get(s)) + (" (= RL row: same data)" if same.get(f"{d}/{t}") else ""))
                 for t in tasks for s in SPLITS) + " |")
+    lines += _stage_lines(results) + _handoff_lines(results)
     lines += ["", "(success rate [95% Wilson interval] (n episodes) / median cycle time in steps of the "
               "successful episodes)", "", "Gaps against raw human data (Newcombe 95% interval, two-proportion "
               "z-test; *called* when the two Wilson intervals do not overlap):", "",
@@ -90,6 +95,38 @@ def render_markdown(results: dict) -> str:
                                                      if r.get("median_steps_to_success") else "")
             for v, r in rows.items()))
     return "\n".join(lines) + "\n"
+
+
+def _stage_lines(results: dict) -> list[str]:
+    """Per-stage success of every multi-stage row: where each dataset's generalist fails."""
+    stages = results.get("stages") or {}
+    lines = []
+    for task in TASKS:
+        rows = [(d, stages[d][task]) for d in DATASET_LABELS if task in stages.get(d, {})]
+        if not rows:
+            continue
+        names = next(iter(rows[0][1].values()))["order"]
+        lines += ["", f"{task}, whole task from the start: episodes that finished each stage "
+                  "(rate [95% Wilson interval] (n)):", "",
+                  "| training data | split | " + " | ".join(names) + " |", "|---|---|" + "---|" * len(names)]
+        lines += [f"| {DATASET_LABELS.get(d, d)} | {split} | " + " | ".join(fmt_rate(cells[n]) for n in names) + " |"
+                  for d, by_split in rows for split, cells in by_split.items()]
+    return lines
+
+
+def _handoff_lines(results: dict) -> list[str]:
+    """The RLDG hand-off generalist against human data with pauses removed (use case 2)."""
+    lines = []
+    for task, by_split in (results.get("handoff_vs_trimmed_human") or {}).items():
+        lines += ["", f"{task}: RLDG hand-off mix vs human data with pauses removed (Newcombe 95% interval; "
+                  "called when the Wilson intervals do not overlap):", "",
+                  "| split | RLDG hand-off | human, pauses removed | gap | called | median steps RLDG / human |",
+                  "|---|---|---|---|---|---|"]
+        for split, c in by_split.items():
+            t = c["median_cycle_time"]
+            lines.append(f"| {split} | {fmt_rate(c['rldg'])} | {fmt_rate(c['human_trimmed'])} | {fmt_gap(c['gap'])} "
+                         f"| {'yes' if c['called'] else 'no'} | {t['rldg'] or '-'} / {t['human_trimmed'] or '-'} |")
+    return lines
 
 
 def _rate_of(result):
@@ -205,7 +242,8 @@ def render_page(out: Path, results: dict, figures: dict[str, Path]) -> str:
     head = "".join(f"<th>{esc(t)} {s}</th>" for t in tasks for s in SPLITS)
     rows = "".join(
         f"<tr><td>{esc(DATASET_LABELS.get(d, d))}</td>"
-        + "".join(f"<td>{esc(_cell((table[d].get(t) or {}).get(s)))}</td>" for t in tasks for s in SPLITS)
+        + "".join(f"<td>{esc('N/A (not trained on the whole task)' if f'{d}/{t}' in results.get('not_trained', {}) else _cell((table[d].get(t) or {}).get(s)))}</td>"
+                  for t in tasks for s in SPLITS)
         + "</tr>" for d in DATASET_LABELS if d in table)
     gap_rows = "".join(
         f"<tr><td>{esc(DATASET_LABELS.get(d, d))}</td><td>{esc(t)}</td><td>{s}</td><td>{esc(fmt_gap(g))}</td>"
@@ -237,6 +275,8 @@ Run time {results['seconds'] / 60:.1f} min on {results['machine']['cpus']} CPUs.
 <h2>Generalist: success rate [95% Wilson interval] (n) / median cycle time (steps)</h2>
 <p>One generalist per task family and training dataset. {esc(_same_note(results))}</p>
 <table><tr><th>training data</th>{head}</tr>{rows}</table>
+<h2>Multi-stage tasks: stages finished, and the hand-off mix against cleaned human data</h2>
+<pre>{esc(chr(10).join(_stage_lines(results) + _handoff_lines(results)) or 'no multi-stage task in this profile')}</pre>
 <h2>Gaps against raw human data</h2>
 <p>Newcombe 95% interval of the difference and a two-proportion z-test; a gap is called only when
 the two Wilson intervals do not overlap.</p>

@@ -151,6 +151,13 @@ def collect(run: DemoRun, kind: str, task: str, variant: str, policy: str, wante
     return folder / "logs", json.loads((folder / "stage.json").read_text())["result"]["successes"]
 
 
+def _needs_rl_logs(profile: DemoProfile, task: str) -> bool:
+    """Whether a family's specialist rollouts feed any of its datasets (for assembly only the
+    `rl` row would use them, and that row is the paper's N/A: see recipes.not_trained)."""
+    return any(k == "rl" or (k == "rldg" and task not in HANDOFF_TASKS)
+               for k in recipes.family_datasets(task, profile.datasets))
+
+
 def _start_stage(ckpt: Path) -> int:
     """The stage a specialist was trained from (its policy.json says; the bottleneck for assembly)."""
     return int(json.loads((Path(ckpt) / "policy.json").read_text()).get("start_stage", 0))
@@ -296,8 +303,8 @@ def stage_count(profile: DemoProfile) -> int:
     seen = profile.seen
     n_handoff = len([t for t, _ in seen if t in HANDOFF_TASKS])
     specialists = 2 * len(seen)
-    collection = 2 * len(seen) + n_handoff
-    trained = sum(len(recipes.family_datasets(task)) for task in profile.tasks)
+    collection = 2 * len(seen) + n_handoff - len([t for t, _ in seen if not _needs_rl_logs(profile, t)])
+    trained = sum(len(recipes.family_datasets(task, profile.datasets)) for task in profile.tasks)
     datasets = 3 + trained + 1  # raw rollouts, training mixes, the comparison mix
     generalists = 2 * trained  # train + eval
     efficiency = 2 * len(profile.efficiency_sizes) * 3 if profile.efficiency else 0  # mix, train, eval
@@ -331,7 +338,8 @@ def run_demo(profile: DemoProfile, out: str | Path, *, retrain: bool = False,
         wanted = max(profile.episodes, profile.efficiency_sizes[-1]) if (task, variant) == (eff_task, eff_variant) \
             else profile.episodes
         extra = ("--start-stage", str(_start_stage(ckpts[(task, variant)]))) if task in HANDOFF_TASKS else ()
-        for kind, policy, args in (("rl", str(ckpts[(task, variant)]), extra), ("human", "human", ())):
+        sources = (("rl", str(ckpts[(task, variant)]), extra), ("human", "human", ()))
+        for kind, policy, args in sources if _needs_rl_logs(profile, task) else sources[1:]:
             folder, n = collect(run, kind, task, variant, policy, wanted, args)
             logs[kind].append(folder)
             successes[kind][f"{task}/{variant}"] = n
@@ -349,7 +357,7 @@ def run_demo(profile: DemoProfile, out: str | Path, *, retrain: bool = False,
     counts = equal_counts(seen, successes, profile.episodes)
     # One generalist per task family and training dataset (the paper fine-tunes per task).
     families = [t for t in profile.tasks if any(task == t for task, _ in counts)]
-    keys = [(kind, task) for task in families for kind in recipes.family_datasets(task)]
+    keys = [(kind, task) for task in families for kind in recipes.family_datasets(task, profile.datasets)]
     with ThreadPoolExecutor(profile.workers) as pool:
         datasets = dict(zip(keys, pool.map(lambda key: build_mix(run, recipes.training_recipe(
             key[0], {tv: n for tv, n in counts.items() if tv[0] == key[1]}, raw,
@@ -360,7 +368,7 @@ def run_demo(profile: DemoProfile, out: str | Path, *, retrain: bool = False,
     def main_chain(kind: str, task: str):
         ckpt = train_generalist(run, f"{kind}-{task}", datasets[(kind, task)], profile.generalist_steps)
         variants = "all" if kind in profile.unseen_for else "seen"
-        return ckpt, evaluate_generalist(run, kind, ckpt, task, variants, profile.eval_episodes)
+        return ckpt, evaluate_generalist(run, kind, ckpt, task, variants, profile.eval_episodes_for(task))
 
     def efficiency_chain(source: str, size: int):
         dataset = build_mix(run, recipes.efficiency_recipe(source, eff_task, eff_variant, raw[source], size,
@@ -384,16 +392,18 @@ def run_demo(profile: DemoProfile, out: str | Path, *, retrain: bool = False,
     if skipped:
         log.warning("data efficiency: too few successes for %s", skipped)
     # Both sources in one dataset: its report draws RL and human actions side by side (the RLDG analysis).
-    first = families[0]
-    compare = build_mix(run, {"name": "demo_rl_vs_human", "seed": profile.seed, "val_fraction": 0.0,
-                              "sources": {"rl": {"path": str(datasets[("rl", first)])},
-                                          "human": {"path": str(datasets[("human", first)])}}})
+    first = next((t for t in families if ("rl", t) in datasets and ("human", t) in datasets), None)
     to_report = {f"{kind}_{task}": d for (kind, task), d in datasets.items()} if profile.report_each_dataset else {}
+    if first is not None:
+        to_report["rl_vs_human"] = build_mix(run, {
+            "name": "demo_rl_vs_human", "seed": profile.seed, "val_fraction": 0.0,
+            "sources": {"rl": {"path": str(datasets[("rl", first)])},
+                        "human": {"path": str(datasets[("human", first)])}}})
     pool = ThreadPoolExecutor(profile.workers)
     try:
         mains = {key: pool.submit(main_chain, *key) for key in datasets}
         effs = {key: pool.submit(efficiency_chain, *key) for key in sizes}
-        reps = {name: pool.submit(report_chain, name, d) for name, d in {**to_report, "rl_vs_human": compare}.items()}
+        reps = {name: pool.submit(report_chain, name, d) for name, d in to_report.items()}
         generalists = {f"{kind}_{task}": f.result()[0] for (kind, task), f in mains.items()}
         evaluations: dict[str, dict] = {}
         for (kind, task), f in mains.items():
@@ -410,7 +420,7 @@ def run_demo(profile: DemoProfile, out: str | Path, *, retrain: bool = False,
     # the RL-data one: the same dataset, trained once; the table says so.
     same_as = {}
     for task in families:
-        if "rldg" not in recipes.family_datasets(task) and task in evaluations.get("rl", {}):
+        if task not in HANDOFF_TASKS and task in evaluations.get("rl", {}):
             evaluations.setdefault("rldg", {})[task] = evaluations["rl"][task]
             same_as[f"rldg/{task}"] = "rl"
 
@@ -422,6 +432,7 @@ def run_demo(profile: DemoProfile, out: str | Path, *, retrain: bool = False,
         "dropped_variants": [f"{t}/{v}" for t, v in seen if (t, v) not in counts],
         "datasets": {f"{k}_{t}": str(v) for (k, t), v in datasets.items()},
         "same_data": same_as,
+        "not_trained": {k: v for task in families for k, v in recipes.not_trained(task, profile.datasets).items()},
         "evaluations": evaluations, "efficiency": efficiency,
         "generalists": {k: str(v) for k, v in generalists.items()},
         "reports": {k: str(v) for k, v in reports.items()},

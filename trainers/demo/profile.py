@@ -21,6 +21,8 @@ SPECIALIST_VARIANTS: tuple[tuple[str, str], ...] = (
     ("assembly", "round_nut"),
 )
 HANDOFF_TASKS = ("assembly",)  # long tasks: human proxy for the easy stages, specialist at the bottleneck
+# The training datasets a profile may train generalists on (trainers.demo.recipes describes each).
+DATASET_KINDS = ("rl", "human", "human_trimmed", "rldg", "relabeled")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -40,7 +42,11 @@ class DemoProfile:
     efficiency: run the data-efficiency sweep (`rldg demo --efficiency` adds it to a small run);
     unseen_for: the training datasets whose generalists are also evaluated on unseen variants
     (the ablation rows are compared on the seen ones only, to fit the small profile's budget);
-    report_each_dataset: `rldg report` of every training dataset, or only of the comparison one."""
+    report_each_dataset: `rldg report` of every training dataset, or only of the comparison one;
+    datasets: the training datasets whose generalists the profile trains (the relabel ablation is
+    left to the larger profiles by `small`, to fit its budget); handoff_eval_episodes: evaluation
+    episodes per variant of a hand-off family (assembly has one seen and one unseen variant, so
+    40 per variant gives the 40 + 40 whole-task episodes its comparison needs)."""
 
     name: str
     episodes: int
@@ -66,10 +72,16 @@ class DemoProfile:
     efficiency: bool = True
     unseen_for: tuple[str, ...] = ("rl", "rldg", "human", "human_trimmed", "relabeled")
     report_each_dataset: bool = True  # else only the RL-vs-human comparison dataset gets `rldg report`
+    datasets: tuple[str, ...] = DATASET_KINDS
+    handoff_eval_episodes: int = 0  # evaluation episodes per variant of a hand-off family (0: eval_episodes)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "tasks", tuple(self.tasks))
         object.__setattr__(self, "unseen_for", tuple(self.unseen_for))
+        object.__setattr__(self, "datasets", tuple(self.datasets))
+        if not self.datasets or any(d not in DATASET_KINDS for d in self.datasets):
+            raise RldgError(f"demo profile {self.name!r}: datasets must be some of {DATASET_KINDS}, "
+                            f"got {self.datasets}")
         unknown = [t for t in self.tasks if t not in TASKS]
         if unknown or not self.tasks:
             raise RldgError(f"demo profile {self.name!r}: tasks must be some of {TASKS}, got {self.tasks}")
@@ -77,6 +89,8 @@ class DemoProfile:
                      "efficiency_eval_episodes", "specialist_eval_episodes", "workers", "batch_size", "window"):
             if int(getattr(self, name)) <= 0:
                 raise RldgError(f"demo profile {self.name!r}: {name} must be positive")
+        if self.handoff_eval_episodes < 0:
+            raise RldgError(f"demo profile {self.name!r}: handoff_eval_episodes must be >= 0")
         if self.collect_factor < 1:
             raise RldgError(f"demo profile {self.name!r}: collect_factor must be >= 1")
         if len(self.efficiency_sizes) < 1 or sorted(self.efficiency_sizes) != list(self.efficiency_sizes):
@@ -90,6 +104,10 @@ class DemoProfile:
         """The specialists' (task, variant) pairs of the profile's task families."""
         return [tv for tv in SPECIALIST_VARIANTS if tv[0] in self.tasks]
 
+    def eval_episodes_for(self, task: str) -> int:
+        """Evaluation episodes per variant of one task family."""
+        return self.handoff_eval_episodes if task in HANDOFF_TASKS and self.handoff_eval_episodes else self.eval_episodes
+
     def attempts(self, wanted: int) -> int:
         """Episodes to record so that about `wanted` of them succeed."""
         return max(wanted, int(round(wanted * self.collect_factor)))
@@ -102,8 +120,9 @@ PROFILES: dict[str, DemoProfile] = {
                         specialist_minutes=0.5, eval_max_steps=20, batch_size=8),
     "small": DemoProfile(name="small", episodes=40, collect_factor=1.6, generalist_steps=9000, window=1,
                          eval_episodes=20, efficiency_sizes=(5, 10, 20, 40), efficiency_steps=9000,
-                         efficiency_eval_episodes=20, tasks=("insertion",), report_each_dataset=False,
-                         efficiency=False, unseen_for=("rl", "rldg", "human")),
+                         efficiency_eval_episodes=20, tasks=("insertion", "assembly"), report_each_dataset=False,
+                         efficiency=False, unseen_for=("rl", "rldg", "human", "human_trimmed"),
+                         datasets=("rl", "human", "human_trimmed", "rldg"), handoff_eval_episodes=40),
     "full": DemoProfile(name="full", episodes=50, collect_factor=1.5, generalist_steps=20000,
                         eval_episodes=20, image_size=128, efficiency_sizes=(10, 25, 50, 100, 200),
                         efficiency_steps=10000, efficiency_eval_episodes=20,

@@ -9,7 +9,9 @@ selected deterministically by the recipe seed (one recipe source per variant, wi
 - `rl`: specialist rollouts. Specialists are narrow: the assembly specialist only learned the
   bottleneck (insert) stage, so its episodes start at the hand-off state of that stage.
 - `rldg`: the RLDG recipe: specialist rollouts for insertion and pick-and-place, and for assembly
-  hand-off episodes (human proxy for grasp and transport, specialist for the insertion).
+  hand-off episodes (human proxy for grasp and transport, specialist for the insertion), cleaned
+  where humans act: `trim_pauses` removes the idle steps of the human segments and leaves the
+  specialist's segment as recorded (the dataset card counts what went from which segment).
 - `relabeled`: the ablation: human-demonstrated states with the specialist's actions on them
   (insertion and pick-and-place; assembly episodes stay human, as the specialist only knows the
   last stage).
@@ -17,7 +19,10 @@ selected deterministically by the recipe seed (one recipe source per variant, wi
 
 The demo trains one generalist per task family (`family_datasets`): `rldg` is its own dataset only
 where it differs from `rl` (assembly, whose RLDG data are hand-offs); for insertion and
-pick-and-place the RLDG recipe *is* the specialists' rollouts.
+pick-and-place the RLDG recipe *is* the specialists' rollouts. For assembly the specialist's own
+rollouts (`rl`) start at the bottleneck: a generalist trained on them never saw a grasp, so the demo
+reports that row as the paper does, "not trained on the whole task" (`NOT_TRAINED`), and trains no
+`relabeled` generalist either (the specialist knows the last stage only: it would be the human data).
 """
 
 from __future__ import annotations
@@ -25,14 +30,22 @@ from __future__ import annotations
 from typing import Mapping, Sequence
 
 from rldg_data.errors import ConfigError
-from trainers.demo.profile import HANDOFF_TASKS
+from trainers.demo.profile import DATASET_KINDS, HANDOFF_TASKS
 
-DATASETS = ("rl", "human", "human_trimmed", "rldg", "relabeled")
+DATASETS = DATASET_KINDS
+NOT_TRAINED = "N/A: the specialist's sub-task data (bottleneck only), not trained on the whole task"
 
 
-def family_datasets(task: str) -> tuple[str, ...]:
-    """The training datasets of one task family's generalists (see the module docstring)."""
-    return tuple(k for k in DATASETS if k != "rldg" or task in HANDOFF_TASKS)
+def family_datasets(task: str, kinds: Sequence[str] = DATASETS) -> tuple[str, ...]:
+    """The training datasets of one task family's generalists, of `kinds` (see the module docstring)."""
+    if task in HANDOFF_TASKS:
+        return tuple(k for k in kinds if k not in ("rl", "relabeled"))
+    return tuple(k for k in kinds if k != "rldg")
+
+
+def not_trained(task: str, kinds: Sequence[str] = DATASETS) -> dict[str, str]:
+    """{"<dataset>/<task>": why} for the rows a family reports without a generalist (the paper's N/A)."""
+    return {f"rl/{task}": NOT_TRAINED} if task in HANDOFF_TASKS and "rl" in kinds else {}
 
 
 def _source(path: str, variant: str, count: int, relabel_policy: str = "", trim_pauses: bool = False) -> dict:
@@ -67,7 +80,8 @@ def training_recipe(kind: str, counts: Mapping[tuple[str, str], int], raw: Mappi
         elif kind == "human_trimmed":
             sources[key] = _source(raw["human"], variant, episodes, trim_pauses=True)
         elif kind == "rldg":
-            sources[key] = _source(raw["handoff" if task == "assembly" else "rl"], variant, episodes)
+            handoff = task in HANDOFF_TASKS
+            sources[key] = _source(raw["handoff" if handoff else "rl"], variant, episodes, trim_pauses=handoff)
         elif kind == "relabeled":
             policy = "" if task == "assembly" else specialists[(task, variant)]
             sources[key] = _source(raw["human"], variant, episodes, policy)
@@ -77,7 +91,8 @@ def training_recipe(kind: str, counts: Mapping[tuple[str, str], int], raw: Mappi
         "rl": "specialist rollouts only",
         "human": "human-proxy demonstrations only",
         "human_trimmed": "human-proxy demonstrations, pauses removed",
-        "rldg": "RLDG: specialist rollouts; assembly hand-offs (human easy stages, RL bottleneck)",
+        "rldg": "RLDG: specialist rollouts; assembly hand-offs (human easy stages with pauses removed, "
+                "RL bottleneck as recorded)",
         "relabeled": "ablation: human states, specialist actions",
     }
     name = f"demo_{kind}_{family}" if family else f"demo_{kind}"

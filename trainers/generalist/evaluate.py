@@ -46,10 +46,17 @@ def resolve_variants(task: str, variants: str | Sequence[str]) -> list[str]:
     return list(variants)
 
 
-def rollout(policy, env, seed: int, max_steps: Optional[int] = None) -> tuple[bool, int]:
-    """One episode: (success, steps); `max_steps` caps it below the task's own limit."""
+def rollout(policy, env, seed: int, max_steps: Optional[int] = None) -> tuple[bool, int, int]:
+    """One episode: (success, steps, stages finished); `max_steps` caps it below the task's own
+    limit. Stages finished: the highest stage the task reported (latched), plus one on success."""
     limit = min(env.max_episode_steps, max_steps or env.max_episode_steps)
-    return run_episode(env, policy.act, seed, reset=policy.reset, max_steps=limit)
+    reached = [0]
+
+    def on_info(info) -> None:
+        reached[0] = max(reached[0], int(info.get("stage", 0)))
+
+    success, steps = run_episode(env, policy.act, seed, reset=policy.reset, max_steps=limit, on_info=on_info)
+    return success, steps, reached[0] + int(success)
 
 
 def evaluate_policy(policy, task: str, variants: str | Sequence[str], episodes: int = 10, *, seed: int = 0,
@@ -71,15 +78,22 @@ def evaluate_policy(policy, task: str, variants: str | Sequence[str], episodes: 
                     progress(1)
         finally:
             env.close()
-        results[variant] = variant_row(env.split, outcomes)
+        results[variant] = variant_row(env.split, outcomes, getattr(env, "stage_names", ()))
     return {"task": task, "seed": seed, "variants": results, "splits": _by_split(results)}
 
 
-def variant_row(split: str, outcomes: Sequence[tuple[bool, int]]) -> dict:
-    """One variant's result from its episodes' (success, steps), in episode order."""
-    wins = [steps for ok, steps in outcomes if ok]
-    return {"split": split, **rate(len(wins), len(outcomes)), "successful_steps": wins,
-            "median_cycle_time": float(np.median(wins)) if wins else None}
+def variant_row(split: str, outcomes: Sequence[tuple], stage_names: Sequence[str] = ()) -> dict:
+    """One variant's result from its episodes' (success, steps[, stages finished]), in episode
+    order. A multi-stage task adds `stages`: per stage name, the episodes that finished it (a rate
+    with its interval), so a reader sees at which stage a policy fails."""
+    wins = [o[1] for o in outcomes if o[0]]
+    row = {"split": split, **rate(len(wins), len(outcomes)), "successful_steps": wins,
+           "median_cycle_time": float(np.median(wins)) if wins else None}
+    if stage_names:
+        row["stage_names"] = list(stage_names)  # the stages' order (JSON with sorted keys loses it)
+        row["stages"] = {name: rate(sum(1 for o in outcomes if len(o) > 2 and o[2] > k), len(outcomes))
+                         for k, name in enumerate(stage_names)}
+    return row
 
 
 def _by_split(results: dict) -> dict:
@@ -91,13 +105,20 @@ def _by_split(results: dict) -> dict:
             out[split] = {**rate(sum(r["successes"] for r in rows), sum(r["episodes"] for r in rows)),
                           "successful_steps": steps,
                           "median_cycle_time": float(np.median(steps)) if steps else None}
+            names = rows[0].get("stage_names", [])
+            if names:
+                out[split]["stage_names"] = list(names)
+                out[split]["stages"] = {name: rate(sum(r["stages"][name]["successes"] for r in rows),
+                                                   sum(r["stages"][name]["episodes"] for r in rows))
+                                        for name in names}
     return out
 
 
 def _evaluate_part(checkpoint: str, task: str, variant: str, first: int, episodes: int, seed: int,
-                   max_steps: Optional[int], open_loop: bool = False) -> tuple[str, list[tuple[bool, int]]]:
+                   max_steps: Optional[int], open_loop: bool = False) -> tuple[str, tuple, list[tuple]]:
     """Worker: episodes first..first+episodes-1 of one variant (reset seeds seed + i), in its own
-    process (see the module docstring); returns the variant's split and the (success, steps) list.
+    process (see the module docstring); returns the variant's split, its stage names and the
+    (success, steps, stages finished) list.
 
     One torch thread: two workers run at once on a 2-core machine, and batch-1 inference gains
     nothing from more (extra OpenMP threads only spin-wait each other)."""
@@ -113,7 +134,8 @@ def _evaluate_part(checkpoint: str, task: str, variant: str, first: int, episode
                         seed=seed)
     policy.instruction = env.language_instruction
     try:
-        return env.split, [rollout(policy, env, seed + i, max_steps) for i in range(first, first + episodes)]
+        return env.split, env.stage_names, [rollout(policy, env, seed + i, max_steps)
+                                            for i in range(first, first + episodes)]
     finally:
         env.close()
 
@@ -143,12 +165,13 @@ def evaluate_generalist(checkpoint: str | os.PathLike, task: str, variants: str 
                                    open_loop)) for v, first, count in jobs]
         outcomes: dict[str, list] = {v: [] for v in names}
         splits: dict[str, str] = {}
+        stage_names: tuple = ()
         for variant, future in futures:
-            splits[variant], part = future.result()
+            splits[variant], stage_names, part = future.result()
             outcomes[variant].extend(part)
             if progress:
                 progress(len(part))
-    rows = {v: variant_row(splits[v], outcomes[v]) for v in names}
+    rows = {v: variant_row(splits[v], outcomes[v], stage_names) for v in names}
     results = {"task": task, "seed": seed, "variants": rows, "splits": _by_split(rows),
                "checkpoint": str(checkpoint), "open_loop": open_loop}
     if out is not None:
@@ -169,5 +192,12 @@ def results_table(results: dict) -> str:
     for name, r in rows:
         lines.append(f"| {name} | {r['split']} | {r['successes']}/{r['episodes']} | {fmt_rate(r)} | "
                      f"{r['median_cycle_time'] if r['median_cycle_time'] is not None else '-'} |")
+    staged = [(name, r) for name, r in rows if r.get("stages")]
+    if staged:
+        names = staged[0][1]["stage_names"]
+        lines += ["", "Stages finished (episodes that got at least this far, 95% Wilson interval):", "",
+                  "| variant | split | " + " | ".join(names) + " |", "|---|---|" + "---|" * len(names)]
+        lines += [f"| {name} | {r['split']} | " + " | ".join(fmt_rate(r["stages"][s]) for s in names) + " |"
+                  for name, r in staged]
     return "\n".join(lines) + "\n"
 

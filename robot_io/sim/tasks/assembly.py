@@ -16,6 +16,10 @@ from robot_io.sim import scene
 from robot_io.sim.tasks.base import PRIVILEGED_DIM, Task, free_joint_qpos, free_joint_qvel
 
 INSERT_DEPTH = 0.04
+# "Held": the hand within this distance of the handle's grasp site while the handle is 2 cm above
+# where it lay; the lift is what says held. A 3 cm radius missed the human proxy's off-centre
+# grasps (BENCHMARKS.md "hand-off data").
+GRASP_RADIUS = 0.05
 NUT_QUAT = np.array([1.0, 0.0, 0.0, 1.0]) / np.sqrt(2.0)
 PEG_HALF_HEIGHT = 0.05
 
@@ -24,6 +28,7 @@ class AssemblyTask(Task):
     name = "assembly"
     num_stages = 3
     bottleneck_stage = 2
+    stage_names = ("grasped", "transported", "inserted")
     max_episode_steps = 400
 
     def build_spec(self) -> mujoco.MjSpec:
@@ -72,7 +77,7 @@ class AssemblyTask(Task):
     def evaluate(self, sim) -> tuple[bool, int]:
         ring, top = self.ring(sim), self.peg_top(sim)
         handle = sim.data.site_xpos[self._handle]
-        held = (np.linalg.norm(sim.tcp_pos - handle) < 0.03 and handle[2] > self._handle_z0 + 0.02)
+        held = (np.linalg.norm(sim.tcp_pos - handle) < GRASP_RADIUS and handle[2] > self._handle_z0 + 0.02)
         if self._stage == 0 and held:
             self._stage = 1
         centred = np.linalg.norm(ring[:2] - top[:2]) < 0.015 and ring[2] > top[2]

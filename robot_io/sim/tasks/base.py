@@ -33,6 +33,7 @@ class Task(abc.ABC):
     name: str = ""
     num_stages: int = 1
     bottleneck_stage: int = 0
+    stage_names: tuple[str, ...] = ()  # multi-stage: what finishing each stage means ("grasped", ...)
     max_episode_steps: int = 200
     hand_init = np.array([0.0, 0.6, 0.2])
     mocap_low = np.array([-0.5, 0.40, 0.05])
