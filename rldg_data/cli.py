@@ -62,7 +62,7 @@ Run `rldg COMMAND --help` for each command's options."""
 def _core_commands() -> list[Callable]:
     from rldg_data.validation import cli as commands
 
-    return [commands.register_validate]
+    return [commands.register_validate, commands.register_ls]
 
 
 def _plugin_commands() -> list[tuple[str, Callable]]:

@@ -1,4 +1,4 @@
-"""The RLDS contract of DESIGN.md as code: field names, allowed values and the TFDS features.
+"""The RLDS contract as code: field names, allowed values and the TFDS features.
 
 Everything that writes or checks a dataset takes its names from here, so the contract has one
 source. `features()` returns the TFDS `FeaturesDict` a builder declares in `_info()`; `DatasetSpec`
