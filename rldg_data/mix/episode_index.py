@@ -35,6 +35,7 @@ class SourceTally:
 
     selected: int = 0
     steps: int = 0
+    steps_removed: int = 0  # by the relabels (trim_pauses): steps before them minus steps after
     successes: int = 0
     by_variant: collections.Counter = dataclasses.field(default_factory=collections.Counter)
     by_split: collections.Counter = dataclasses.field(default_factory=collections.Counter)
@@ -42,6 +43,7 @@ class SourceTally:
     def add(self, row: dict, split: str) -> None:
         self.selected += 1
         self.steps += int(row["length"])
+        self.steps_removed += int(row.get("steps_before", row["length"])) - int(row["length"])
         self.successes += bool(row["success"])
         self.by_variant[f"{row['task']}/{row['variant']}"] += 1
         self.by_split[split] += 1

@@ -77,6 +77,7 @@ def mix_info(recipe: Recipe, mix_plan: dict, index: EpisodeIndex) -> dict:
             "selected": tally.selected,
             "duplicates_dropped": mix_plan["duplicates_dropped"][source.name],
             "steps": tally.steps,
+            "steps_removed": tally.steps_removed,  # by the relabels (trim_pauses), on the selected episodes
             "success_rate": tally.successes / tally.selected if tally.selected else 0.0,
             "by_variant": dict(sorted(tally.by_variant.items())),
             "by_split": dict(sorted(tally.by_split.items())),

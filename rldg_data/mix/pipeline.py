@@ -212,6 +212,7 @@ class _BuildShard(beam.DoFn):
                 continue
             if plan.episode_hash(seed, ep.episode_id) > limit or ep.episode_id in drops:
                 continue
+            steps_before = len(ep)
             relabeled = episode_ops.apply_relabels(ep, source.relabels, self._policy(index))
             if relabeled is not ep:  # the reader checked `ep`; a relabel must leave it valid too
                 found = episode_violations(relabeled, self.spec if decode else None)
@@ -220,7 +221,7 @@ class _BuildShard(beam.DoFn):
             ep = relabeled.replace(recipe_hash=self.recipe_hash)
             split = "val" if plan.is_val(seed, ep.episode_id, self.recipe.val_fraction) else "train"
             parts.write(split, ep.episode_id, encode_episode(ep, self.spec.image_encoding),
-                        shard_io.summary_of(ep, source.name))
+                        shard_io.summary_of(ep, source.name, steps_before))
             if split == "train":
                 train.add_arrays(stats_arrays(ep))
         parts.close()

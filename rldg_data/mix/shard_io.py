@@ -13,7 +13,7 @@ import json
 import os
 import uuid
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Optional
 
 from rldg_data.contract import spec
 from rldg_data.contract.episode import Episode
@@ -89,8 +89,12 @@ def list_parts(folder: str | os.PathLike) -> list[dict]:
     return sorted(found, key=lambda d: (d["split"], d["file"]))
 
 
-def summary_of(episode: Episode, source: str) -> dict:
-    """What the card and the digest need of an episode, without its arrays."""
+def summary_of(episode: Episode, source: str, steps_before: Optional[int] = None) -> dict:
+    """What the card and the digest need of an episode, without its arrays; `steps_before`: its
+    length before the relabels (trim_pauses removes steps), when it differs."""
     meta = episode.metadata
-    return {"source": source, "task": meta.task, "variant": meta.variant, "split_meta": meta.split,
-            "success": bool(meta.success), "length": len(episode)}
+    row = {"source": source, "task": meta.task, "variant": meta.variant, "split_meta": meta.split,
+           "success": bool(meta.success), "length": len(episode)}
+    if steps_before is not None and steps_before != len(episode):
+        row["steps_before"] = int(steps_before)
+    return row
