@@ -69,7 +69,7 @@ def _need(folder: LeRobotFolder, key: str, mapping: LeRobotMapping, field: str) 
 
 def cameras(folder: LeRobotFolder, mapping: LeRobotMapping) -> dict[str, str]:
     """contract image field -> LeRobot video key."""
-    videos = folder.video_keys
+    videos = folder.camera_keys
     image = mapping.image
     if image is None:
         default = CAMERAS[spec.IMAGE]
@@ -86,8 +86,9 @@ def cameras(folder: LeRobotFolder, mapping: LeRobotMapping) -> dict[str, str]:
     if wrist:
         out[spec.WRIST_IMAGE] = wrist
     for field, key in out.items():
-        if _need(folder, key, mapping, field.split("/")[-1]).get("dtype") != "video":
-            raise ContractError(f"{key!r} is not a video feature", file=mapping.file, field=field.split("/")[-1])
+        if _need(folder, key, mapping, field.split("/")[-1]).get("dtype") not in ("video", "image"):
+            raise ContractError(f"{key!r} is not a camera (a video or image feature)", file=mapping.file,
+                                field=field.split("/")[-1])
     return out
 
 
