@@ -81,6 +81,18 @@ class CollectSummary:
     successes: int = 0
     steps_by_source: dict = dataclasses.field(default_factory=dict)  # steps by their source label
 
+    def add_episode(self, length: int, success: bool, sources) -> None:
+        """Counts one recorded episode as `rldg validate` counts the built dataset: `length` RLDS
+        steps, one transition per acting step (`sources`, T - 1 labels), and the final step
+        carrying the last acting step's source label (collectors/logs.py)."""
+        sources = list(sources)
+        self.recorded += 1
+        self.steps += length
+        self.transitions += len(sources)
+        self.successes += int(success)
+        for s in sources + sources[-1:]:
+            self.steps_by_source[s] = self.steps_by_source.get(s, 0) + 1
+
 
 def episode_name(index: int) -> str:
     return f"ep-{index:06d}"
@@ -256,13 +268,7 @@ def collect(config: CollectConfig, progress: Optional[Callable[[dict], None]] = 
         if msg.get("skipped"):
             summary.skipped += 1
         else:
-            summary.recorded += 1
-            summary.steps += msg["length"]
-            summary.transitions += len(msg["sources"])
-            summary.successes += int(msg["success"])
-            # the final step carries the last acting step's source label (collectors/logs.py)
-            for s in list(msg["sources"]) + list(msg["sources"])[-1:]:
-                summary.steps_by_source[s] = summary.steps_by_source.get(s, 0) + 1
+            summary.add_episode(msg["length"], msg["success"], msg["sources"])
         if progress:
             progress(msg)
 

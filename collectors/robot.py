@@ -261,11 +261,7 @@ def collect_robot(config, progress: Optional[Callable[[dict], None]] = None):
                 msg = (f"episode {i} (seed {seed}) discarded: {exc}\n{summary.recorded} episode(s) recorded "
                        f"in this run are kept in {config.out}; run the same command again to resume")
                 raise RldgError(f"robot collection into {config.out} stopped: {msg}") from None
-            summary.recorded += 1
-            summary.steps += outcome.length
-            summary.successes += int(outcome.success)
-            for s in outcome.sources:
-                summary.steps_by_source[s] = summary.steps_by_source.get(s, 0) + 1
+            summary.add_episode(outcome.length, outcome.success, outcome.sources)  # as validate counts
             stats = env.stats.summary()
             if stats["overruns"]:
                 log.warning("episode %d: %d of %d steps overran the %.0f ms period", i, stats["overruns"],

@@ -106,6 +106,30 @@ print(json.dumps({{"n": len(eps), "state": list(steps[0]["observation"]["state"]
     assert info == {"n": 3, "state": [20], "action": [7], "image": [64, 64, 3], "priv": True, "sources": ["rl"]}
 
 
+def test_collect_summary_counts_what_validate_counts(tmp_path):
+    """Issue 33: a robot collect said `steps 55 (0 transitions)`, `rl=53` where validate said 53
+    transitions and rl=55. Its summary now counts as validate does (no timing asserted here)."""
+    import re
+
+    with spawned("insertion", "vga") as (url, _):
+        out = tmp_path / "logs"
+        res = collect(str(robot_config(tmp_path, url, max_episode_steps=12)), out, episodes=2)
+        assert res.returncode == 0, res.stderr[-3000:]
+    data = tmp_path / "tfds"
+    build = run([str(BIN / "tfds"), "build", str(REPO / "builders/rldg_rollouts"), "--data_dir", str(data),
+                 "--manual_dir", str(out)])
+    assert build.returncode == 0, build.stderr[-3000:]
+    folder = next(p for p in (data / "rldg_rollouts").rglob("dataset_info.json")).parent
+    val = run([str(BIN / "rldg"), "validate", str(folder)])
+    assert val.returncode == 0, val.stdout[-2000:] + val.stderr[-2000:]
+    said = re.search(r"steps (\d+) \((\d+) transitions\)  steps by source (\S+)", res.stdout)
+    assert said, res.stdout
+    steps, transitions, sources = said.groups()
+    assert int(transitions) == int(steps) - 2
+    assert f"steps     {steps}  ({transitions} transitions" in val.stdout, (res.stdout, val.stdout)
+    assert f"sources   {sources} (steps)" in val.stdout, (res.stdout, val.stdout)
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
