@@ -62,6 +62,11 @@ class DatasetView:
     statistics: dict = dataclasses.field(default_factory=dict)  # dataset_statistics.json layout
     statistics_split: Optional[str] = None  # the split statistics were taken over (None: all)
     statistics_accumulator: Optional[StatsAccumulator] = None  # to merge views of several datasets
+    # (stage, step source) -> steps with that label / episodes holding such a step: hand-offs show
+    # as one episode counted under several sources (a human grasp, then an RL insertion)
+    stage_source_steps: collections.Counter = dataclasses.field(default_factory=collections.Counter)
+    stage_source_episodes: collections.Counter = dataclasses.field(default_factory=collections.Counter)
+    handoffs: int = 0  # episodes whose acting steps have more than one source
 
     @property
     def sources(self) -> list[str]:
@@ -185,6 +190,9 @@ def collect_dataset_view(
     kept: collections.Counter = collections.Counter()
     stats_split = default_split(list(files.shards))
     stats = StatsAccumulator()
+    stage_steps: collections.Counter = collections.Counter()
+    stage_episodes: collections.Counter = collections.Counter()
+    handoffs = 0
     for dataset_split in files.shards:
         for episode in iter_episodes(files.path, dataset_split, decode_images=False):
             summary.add(episode, dataset_split)
@@ -195,6 +203,12 @@ def collect_dataset_view(
             act = episode.actions[acting]
             rows.append(_row(episode, dataset_split, source, act))
             step_sources = np.asarray(episode.sources[acting], dtype=str)
+            all_sources = np.asarray(episode.sources, dtype=str)
+            stages = np.asarray(episode.steps.get(spec.STAGE, np.zeros(len(all_sources), np.int32)))
+            pairs = collections.Counter(zip(stages.astype(int).tolist(), all_sources.tolist()))
+            stage_steps.update(pairs)
+            stage_episodes.update(pairs.keys())
+            handoffs += len(set(step_sources.tolist())) > 1
             for s in np.unique(step_sources):
                 actions.add(str(s), act[step_sources == s])
                 states.add(str(s), episode.steps[spec.STATE][acting][step_sources == s])
@@ -213,7 +227,8 @@ def collect_dataset_view(
         profiles={k: np.stack(v) for k, v in sorted(profiles.items())}, samples=samples,
         action_dim=action_dim, state_dim=state_dim,
         statistics=stats.to_dict() if stats.num_trajectories else {}, statistics_split=stats_split,
-        statistics_accumulator=stats,
+        statistics_accumulator=stats, stage_source_steps=stage_steps, stage_source_episodes=stage_episodes,
+        handoffs=handoffs,
     )
 
 
