@@ -108,7 +108,10 @@ def _run_collect(args) -> int:
     rate = summary.successes / summary.recorded if summary.recorded else 0.0
     print(f"recorded {summary.recorded} episodes ({summary.skipped} already there) in {summary.out}\n"
           f"steps {summary.steps} ({summary.transitions} transitions)  steps by source {sources}  "
-          f"success {rate:.1%}")
+          f"success {rate:.1%}" + (" (this run)" if summary.skipped else ""))
+    if summary.skipped:
+        total, wins = summary.folder_outcomes()
+        print(f"folder: {total} episodes, success {wins / total if total else 0.0:.1%} ({wins}/{total})")
     return 0
 
 

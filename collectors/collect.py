@@ -81,6 +81,20 @@ class CollectSummary:
     successes: int = 0
     steps_by_source: dict = dataclasses.field(default_factory=dict)  # steps by their source label
 
+    def folder_outcomes(self) -> tuple[int, int]:
+        """(episodes, successes) of every committed episode in the log folder, this run's and
+        earlier runs' (a resumed collect reports the whole folder, not only what it added)."""
+        from collectors.recorder import OUTCOME_FILE
+
+        episodes = successes = 0
+        for path in sorted(Path(self.out).glob(f"worker-*/ep-*/{OUTCOME_FILE}")):
+            try:
+                successes += bool(json.loads(path.read_text()).get("success"))
+            except (OSError, ValueError):
+                continue  # a damaged outcome file: `tfds build` names it
+            episodes += 1
+        return episodes, successes
+
     def add_episode(self, length: int, success: bool, sources) -> None:
         """Counts one recorded episode as `rldg validate` counts the built dataset: `length` RLDS
         steps, one transition per acting step (`sources`, T - 1 labels), and the final step
