@@ -84,3 +84,16 @@ def test_tfds_build_and_validate_accept_lerobot_written_data(layout, tmp_path, c
     stored = open_lerobot(FIXTURES / layout)
     for episode, frames in zip(episodes, stored.iter_frames(cameras=[])):
         np.testing.assert_allclose(episode.steps[spec.ACTION], frames.columns["action"], atol=1e-6)
+
+
+@pytest.mark.parametrize("layout", ["video", "image"])
+def test_rldg_import_lerobot_accepts_lerobot_written_data(layout, tmp_path, capsys):
+    """`rldg import lerobot DIR --out D` (no TFDS build), then `rldg validate`."""
+    assert main(["import", "lerobot", str(FIXTURES / layout), "--out", str(tmp_path), "--name", layout]) == 0
+    built = tmp_path / layout / "1.0.0"
+    assert main(["validate", str(built)]) == 0, capsys.readouterr().out
+    episodes = sorted(read_episodes(built), key=lambda e: e.metadata.seed)
+    assert [str(e.steps[spec.LANGUAGE_INSTRUCTION][0]) for e in episodes] == list(TASKS)
+    assert json.loads((built / "metadata.json").read_text())["fps"] == 10
+    assert main(["import", "lerobot", str(FIXTURES / layout), "--out", str(tmp_path), "--name", layout]) == 2
+    assert "already exists" in capsys.readouterr().err
