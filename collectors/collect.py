@@ -123,7 +123,7 @@ def committed_episodes(out: str | os.PathLike) -> set[int]:
 
 # Keys that say what an episode is: a log folder holds episodes of one value of each. The others
 # (how many episodes, how many workers, where) may change between runs into the same folder.
-RUN_ONLY_KEYS = ("episodes", "workers", "out")
+RUN_ONLY_KEYS = ("episodes", "workers", "out", "rate_hz")  # rate_hz: recorded beside, not a setting
 
 
 def config_identity(config: CollectConfig | dict) -> dict:
@@ -259,9 +259,30 @@ def _worker_main(config: CollectConfig, worker: int, indices: range, queue, pare
         queue.put({"worker": worker, "error": traceback.format_exc()})
 
 
-def write_manifest(config: CollectConfig) -> Path:
-    """Writes `out/collect.json` (the run's config) atomically, for provenance and resumption."""
-    return write_json_atomic(Path(config.out) / MANIFEST, dataclasses.asdict(config))
+def write_manifest(config: CollectConfig, rate_hz: Optional[float] = None) -> Path:
+    """Writes `out/collect.json` (the run's config, and the recording rate `rate_hz` in steps per
+    second when known) atomically, for provenance and resumption."""
+    values = dataclasses.asdict(config)
+    if rate_hz:
+        values["rate_hz"] = rate_hz
+    return write_json_atomic(Path(config.out) / MANIFEST, values)
+
+
+def manifest_rate(roots) -> Optional[float]:
+    """The recording rate (steps per second) of the logs under `roots`, from every collect.json
+    there (a folder's own and its `--append` runs'): one rate when they all give the same one,
+    else None (unknown, or logs recorded at different rates)."""
+    rates = set()
+    for root in roots:
+        manifests = sorted(Path(root).rglob(MANIFEST))
+        if not manifests:
+            return None
+        for path in manifests:
+            try:
+                rates.add(json.loads(path.read_text()).get("rate_hz"))
+            except (OSError, ValueError):
+                return None
+    return rates.pop() if len(rates) == 1 and None not in rates else None
 
 
 def collect(config: CollectConfig, progress: Optional[Callable[[dict], None]] = None,
@@ -275,7 +296,12 @@ def collect(config: CollectConfig, progress: Optional[Callable[[dict], None]] = 
     `append`).
     """
     config = prepare_run(config, append)
-    write_manifest(config)
+    rate = None
+    if not config.env_factory:  # robot_io's simulator records at its control rate
+        from robot_io.sim.env import CONTROL_HZ
+
+        rate = CONTROL_HZ
+    write_manifest(config, rate)
     summary = CollectSummary(Path(config.out))
 
     def on_episode(msg: dict) -> None:

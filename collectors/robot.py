@@ -232,7 +232,7 @@ def collect_robot(config, progress: Optional[Callable[[dict], None]] = None):
     try:
         cfg = env.config
         actor = make_robot_actor(config, env, cfg.bottleneck_stage)
-        write_manifest(config)
+        write_manifest(config, cfg.hz)  # the robot loop's rate: one recorded step per period
         folder = worker_folder(config.out, 0)
         folder.mkdir(parents=True, exist_ok=True)
         done = committed_episodes(config.out)

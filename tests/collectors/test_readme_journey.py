@@ -3,6 +3,7 @@ checkpoint (steps labelled `rl`, not `scripted`), and `rldg mix` gets its requir
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shlex
@@ -40,6 +41,8 @@ def test_readme_rl_collect_records_rl_labelled_steps(tmp_path):
     assert res.returncode == 0, res.stderr[-3000:]
     said = re.search(r"steps by source (\S+)", res.stdout)
     assert said and said.group(1).startswith("rl=") and "scripted" not in said.group(1), res.stdout
+    # the simulator's control rate is recorded for the build (metadata.json fps) and the exports
+    assert json.loads((tmp_path / "logs" / "rl" / "collect.json").read_text())["rate_hz"] == 80
 
 
 def test_rldg_help_journey_matches_readme(capsys):

@@ -128,6 +128,13 @@ def test_collect_summary_counts_what_validate_counts(tmp_path):
     assert int(transitions) == int(steps) - 2
     assert f"steps     {steps}  ({transitions} transitions" in val.stdout, (res.stdout, val.stdout)
     assert f"sources   {sources} (steps)" in val.stdout, (res.stdout, val.stdout)
+    # the dataset-level rate: the robot loop's 10 Hz, from collect.json to metadata.json to the export
+    assert json.loads((out / "collect.json").read_text())["rate_hz"] == 10
+    assert json.loads((folder / "metadata.json").read_text())["fps"] == 10
+    export = run([str(BIN / "rldg"), "export", "lerobot", str(folder), "--out", str(tmp_path / "lerobot")])
+    assert export.returncode == 0, export.stderr[-2000:]
+    assert json.loads((tmp_path / "lerobot" / "meta" / "info.json").read_text())["fps"] == 10
+    assert "**10 fps**, from the dataset's metadata.json" in (tmp_path / "lerobot" / "README.md").read_text()
 
 
 def _free_port() -> int:
