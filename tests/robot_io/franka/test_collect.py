@@ -181,7 +181,10 @@ def test_intervention_episode_records_intervention_steps_and_the_policy_proposal
                       "tests.robot_io.franka.test_collect:scripted_spacemouse",
                       policy="tests.robot_io.franka.test_collect:still_policy", episodes=1)
         assert res.returncode == 0, res.stderr[-3000:]
-        assert "intervention=5" in res.stdout and "rl=7" in res.stdout, res.stdout
+        # 12 acting steps (5 intervention, 7 rl) and the final step, labelled as the last acting
+        # step (rl), as `rldg validate` counts them (issue 33)
+        assert "steps 13 (12 transitions)" in res.stdout, res.stdout
+        assert "intervention=5" in res.stdout and "rl=8" in res.stdout, res.stdout
     read = run([sys.executable, "-c", f"""
 import json, envlogger, numpy as np
 from collectors.recorder import quiet_envlogger
