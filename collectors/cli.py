@@ -108,7 +108,10 @@ def _run_collect(args) -> int:
     rate = summary.successes / summary.recorded if summary.recorded else 0.0
     print(f"recorded {summary.recorded} episodes ({summary.skipped} already there) in {summary.out}\n"
           f"steps {summary.steps} ({summary.transitions} transitions)  steps by source {sources}  "
-          f"success {rate:.1%}")
+          f"success {rate:.1%}" + (" (this run)" if summary.skipped else ""))
+    if summary.skipped:
+        total, wins = summary.folder_outcomes()
+        print(f"folder: {total} episodes, success {wins / total if total else 0.0:.1%} ({wins}/{total})")
     return 0
 
 
@@ -142,6 +145,18 @@ def register_import(sub) -> None:
                    help="the gripper command is already absolute: do not convert it")
     h.add_argument("--force", action="store_true", help="replace an existing dataset")
     h.set_defaults(func=_run_hil_serl)
+    lr = kinds.add_parser(
+        "lerobot", help="a LeRobot v3.0 dataset folder (as LeRobot 0.4.x writes it)",
+        description=("Convert a LeRobot v3.0 dataset folder (meta/info.json, meta/tasks.parquet, meta/episodes/, "
+                     "data/, videos/) into one contract dataset, validated before anything is written; "
+                     "the same import as `tfds build builders/lerobot_import --manual_dir DIR` "
+                     "(see builders/lerobot_import/README.md for the mapping YAML)."))
+    lr.add_argument("folder", help="the LeRobot dataset folder (the one holding meta/info.json)")
+    lr.add_argument("--out", required=True, help="data dir; the dataset goes to OUT/NAME/1.0.0")
+    lr.add_argument("--name", default="lerobot_import", help="dataset name (default lerobot_import)")
+    lr.add_argument("--mapping", default=None, help="mapping YAML (state, image, action, defaults)")
+    lr.add_argument("--force", action="store_true", help="replace an existing dataset")
+    lr.set_defaults(func=_run_lerobot_import)
 
 
 def _run_hil_serl(args) -> int:
@@ -151,5 +166,17 @@ def _run_hil_serl(args) -> int:
     options = from_args(ImportOptions, args, relative_gripper=not args.absolute_gripper)
     path = import_hil_serl(args.pickles, args.out, options, name=args.name, trust_pickle=args.trust_pickle,
                            overwrite=args.force)
+    print(f"wrote {path}")
+    return 0
+
+
+def _run_lerobot_import(args) -> int:
+    from tqdm import tqdm
+
+    from rldg_data.imports.lerobot import import_lerobot
+
+    with tqdm(unit="ep", desc="import", disable=None, file=sys.stderr) as bar:
+        path = import_lerobot(args.folder, args.out, args.mapping, name=args.name, overwrite=args.force,
+                              progress=bar.update)
     print(f"wrote {path}")
     return 0

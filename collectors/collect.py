@@ -86,6 +86,32 @@ class CollectSummary:
     successes: int = 0
     steps_by_source: dict = dataclasses.field(default_factory=dict)  # steps by their source label
 
+    def folder_outcomes(self) -> tuple[int, int]:
+        """(episodes, successes) of every committed episode in the log folder, this run's and
+        earlier runs' (a resumed collect reports the whole folder, not only what it added)."""
+        from collectors.recorder import OUTCOME_FILE
+
+        episodes = successes = 0
+        for path in sorted(Path(self.out).glob(f"worker-*/ep-*/{OUTCOME_FILE}")):
+            try:
+                successes += bool(json.loads(path.read_text()).get("success"))
+            except (OSError, ValueError):
+                continue  # a damaged outcome file: `tfds build` names it
+            episodes += 1
+        return episodes, successes
+
+    def add_episode(self, length: int, success: bool, sources) -> None:
+        """Counts one recorded episode as `rldg validate` counts the built dataset: `length` RLDS
+        steps, one transition per acting step (`sources`, T - 1 labels), and the final step
+        carrying the last acting step's source label (collectors/logs.py)."""
+        sources = list(sources)
+        self.recorded += 1
+        self.steps += length
+        self.transitions += len(sources)
+        self.successes += int(success)
+        for s in sources + sources[-1:]:
+            self.steps_by_source[s] = self.steps_by_source.get(s, 0) + 1
+
 
 def episode_name(index: int) -> str:
     return f"ep-{index:06d}"
@@ -102,7 +128,7 @@ def committed_episodes(out: str | os.PathLike) -> set[int]:
 
 # Keys that say what an episode is: a log folder holds episodes of one value of each. The others
 # (how many episodes, how many workers, where) may change between runs into the same folder.
-RUN_ONLY_KEYS = ("episodes", "workers", "out")
+RUN_ONLY_KEYS = ("episodes", "workers", "out", "rate_hz")  # rate_hz: recorded beside, not a setting
 
 
 def config_identity(config: CollectConfig | dict) -> dict:
@@ -244,9 +270,30 @@ def _worker_main(config: CollectConfig, worker: int, indices: range, queue, pare
         queue.put({"worker": worker, "error": traceback.format_exc(), "space": space_reason(exc)})
 
 
-def write_manifest(config: CollectConfig) -> Path:
-    """Writes `out/collect.json` (the run's config) atomically, for provenance and resumption."""
-    return write_json_atomic(Path(config.out) / MANIFEST, dataclasses.asdict(config))
+def write_manifest(config: CollectConfig, rate_hz: Optional[float] = None) -> Path:
+    """Writes `out/collect.json` (the run's config, and the recording rate `rate_hz` in steps per
+    second when known) atomically, for provenance and resumption."""
+    values = dataclasses.asdict(config)
+    if rate_hz:
+        values["rate_hz"] = rate_hz
+    return write_json_atomic(Path(config.out) / MANIFEST, values)
+
+
+def manifest_rate(roots) -> Optional[float]:
+    """The recording rate (steps per second) of the logs under `roots`, from every collect.json
+    there (a folder's own and its `--append` runs'): one rate when they all give the same one,
+    else None (unknown, or logs recorded at different rates)."""
+    rates = set()
+    for root in roots:
+        manifests = sorted(Path(root).rglob(MANIFEST))
+        if not manifests:
+            return None
+        for path in manifests:
+            try:
+                rates.add(json.loads(path.read_text()).get("rate_hz"))
+            except (OSError, ValueError):
+                return None
+    return rates.pop() if len(rates) == 1 and None not in rates else None
 
 
 def collect(config: CollectConfig, progress: Optional[Callable[[dict], None]] = None,
@@ -266,20 +313,19 @@ def collect(config: CollectConfig, progress: Optional[Callable[[dict], None]] = 
 
 def _collect_locked(config: CollectConfig, progress: Optional[Callable[[dict], None]],
                     in_process: bool) -> CollectSummary:
-    write_manifest(config)
+    rate = None
+    if not config.env_factory:  # robot_io's simulator records at its control rate
+        from robot_io.sim.env import CONTROL_HZ
+
+        rate = CONTROL_HZ
+    write_manifest(config, rate)
     summary = CollectSummary(Path(config.out))
 
     def on_episode(msg: dict) -> None:
         if msg.get("skipped"):
             summary.skipped += 1
         else:
-            summary.recorded += 1
-            summary.steps += msg["length"]
-            summary.transitions += len(msg["sources"])
-            summary.successes += int(msg["success"])
-            # the final step carries the last acting step's source label (collectors/logs.py)
-            for s in list(msg["sources"]) + list(msg["sources"])[-1:]:
-                summary.steps_by_source[s] = summary.steps_by_source.get(s, 0) + 1
+            summary.add_episode(msg["length"], msg["success"], msg["sources"])
         if progress:
             progress(msg)
 

@@ -253,7 +253,7 @@ def _collect_robot_locked(config, env, dm, progress):
     try:
         cfg = env.config
         actor = make_robot_actor(config, env, cfg.bottleneck_stage)
-        write_manifest(config)
+        write_manifest(config, cfg.hz)  # the robot loop's rate: one recorded step per period
         folder = worker_folder(config.out, 0)
         folder.mkdir(parents=True, exist_ok=True)
         done = committed_episodes(config.out)
@@ -283,11 +283,7 @@ def _collect_robot_locked(config, env, dm, progress):
                 msg = (f"episode {i} (seed {seed}) discarded: {exc}; {summary.recorded} episode(s) recorded "
                        f"in this run are kept in {config.out}; run the same command again to resume")
                 raise RldgError(f"robot collection into {config.out} stopped: {msg}") from None
-            summary.recorded += 1
-            summary.steps += outcome.length
-            summary.successes += int(outcome.success)
-            for s in outcome.sources:
-                summary.steps_by_source[s] = summary.steps_by_source.get(s, 0) + 1
+            summary.add_episode(outcome.length, outcome.success, outcome.sources)  # as validate counts
             stats = env.stats.summary()
             if stats["overruns"]:
                 log.warning("episode %d: %d of %d steps overran the %.0f ms period", i, stats["overruns"],

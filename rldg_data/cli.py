@@ -39,7 +39,8 @@ rldg: build, check, mix, explore and train on RLDS datasets for RLDG
 
 From nothing to a custom mix, built with `tfds build` and exported (every command, in order):
   rldg collect --list                                   # tasks, variants, policies
-  rldg collect --task insertion --variant vga --policy expert --episodes 20 --out logs/rl
+  rldg collect --task insertion --variant vga --policy trainers/demo/specialists/insertion-vga \
+      --episodes 20 --out logs/rl                     # the RL specialist: steps labelled rl
   rldg collect --task insertion --variant vga --policy human --episodes 20 --out logs/human
   tfds build builders/rldg_rollouts --manual_dir logs/rl --data_dir data/rl
   tfds build builders/rldg_rollouts --manual_dir logs/human --data_dir data/human
@@ -49,7 +50,7 @@ From nothing to a custom mix, built with `tfds build` and exported (every comman
   #   filters: {success_only: true}
   #   sources: {rl: {path: data/rl/rldg_rollouts/default/1.0.0},
   #             human: {path: data/human/rldg_rollouts/default/1.0.0}}
-  tfds build builders/rldg_mix --config my_mix.yaml --data_dir data   # or: rldg mix my_mix.yaml
+  tfds build builders/rldg_mix --config my_mix.yaml --data_dir data   # or: rldg mix my_mix.yaml --data-dir data
   rldg validate data/rldg_mix/my_mix/1.0.0 ; rldg show ... ; rldg report ... --out report/
   rldg view data/rldg_mix/my_mix/1.0.0 data/rl/...     # browse and scrub episodes (127.0.0.1:8765)
   rldg finetune octo data/rldg_mix/my_mix/1.0.0 --out exports/octo       # then exports/octo/README.md
@@ -62,7 +63,7 @@ Run `rldg COMMAND --help` for each command's options."""
 def _core_commands() -> list[Callable]:
     from rldg_data.validation import cli as commands
 
-    return [commands.register_validate]
+    return [commands.register_validate, commands.register_ls]
 
 
 def _plugin_commands() -> list[tuple[str, Callable]]:

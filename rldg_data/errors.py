@@ -16,7 +16,7 @@ class RldgError(Exception):
 
 
 class ContractError(RldgError):
-    """Data that breaks the RLDS contract of DESIGN.md (shape, dtype, value, missing field, ...).
+    """Data that breaks the RLDS contract (rldg_data/contract/spec.py) (shape, dtype, value, missing field, ...).
 
     The message always names what is known of the location: file, episode id, step index, field.
     """

@@ -24,7 +24,7 @@ from __future__ import annotations
 import os
 
 # Headless by default: without a display MuJoCo would try GLFW and fail at the first rendered
-# frame. EGL renders offscreen on the CPU here (../shared/NOTES.md); MUJOCO_GL=osmesa overrides.
+# frame. EGL renders offscreen on the CPU; MUJOCO_GL=osmesa overrides.
 if "MUJOCO_GL" not in os.environ and not os.environ.get("DISPLAY"):
     os.environ["MUJOCO_GL"] = "egl"
 

@@ -87,26 +87,34 @@ def success_figure(view: DatasetView):
 
 
 def lengths_figure(view: DatasetView):
-    """Histograms per source: episode length (all episodes) and cycle time (successful ones)."""
+    """Histograms per source: episode length (all episodes) and cycle time (successful ones: the
+    steps to the first success reward, in seconds where the dataset records its rate)."""
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
     by_source = view.rows_by("source")
-    longest = max((r.length for r in view.rows), default=1)
-    bins = np.linspace(0, longest + 1, min(40, longest + 2))
-    for ax, only_success, title in ((axes[0], False, "episode length"),
-                                    (axes[1], True, "cycle time (successful episodes)")):
+    rate = view.rate
+    panels = ((axes[0], lambda r: r.length, False, "episode length", "steps"),
+              (axes[1], (lambda r: r.cycle_steps / rate) if rate else (lambda r: r.cycle_steps), True,
+               "cycle time (successful episodes: start to first success reward)",
+               "seconds" if rate else "steps (the dataset records no rate)"))
+    for ax, value, only_success, title, unit in panels:
         drawn = False
+        top = max((value(r) for r in view.rows if r.success or not only_success), default=1.0)
+        bins = (np.linspace(0, top * 1.05, 30) if unit == "seconds"
+                else np.linspace(0, top + 1, min(40, int(top) + 2)))
         for source, rows in by_source.items():
-            lengths = [r.length for r in rows if r.success or not only_success]
-            if not lengths:
+            values = [value(r) for r in rows if r.success or not only_success]
+            if not values:
                 continue
-            ax.hist(lengths, bins=bins, alpha=0.55, color=style.source_color(source),
-                    label=f"{source} (median {format_length(np.median(lengths))}, n={len(lengths)})")
+            median = np.median(values)
+            shown = f"{median:.2f} s" if unit == "seconds" else format_length(median)
+            ax.hist(values, bins=bins, alpha=0.55, color=style.source_color(source),
+                    label=f"{source} (median {shown}, n={len(values)})")
             drawn = True
         if drawn:
             ax.legend(fontsize=8)
-            ax.set_xlabel("steps")
+            ax.set_xlabel(unit)
             ax.set_ylabel("episodes")
-            ax.set_title(title)
+            ax.set_title(title, fontsize=9 if only_success else None)
         else:
             style.empty_axes_note(ax, f"{title}: no episodes")
     fig.tight_layout()
@@ -183,7 +191,8 @@ def smoothness_figure(view: DatasetView):
 DATASET_FIGURES: dict[str, tuple[Callable[[DatasetView], object], str]] = {
     "composition": (composition_figure, "Episodes and steps per source, task, variant and split."),
     "success": (success_figure, "Success rate per variant, one bar per source."),
-    "lengths": (lengths_figure, "Episode length and cycle time (successful episodes) per source."),
+    "lengths": (lengths_figure, "Episode length, and cycle time of successful episodes (start to the first "
+                                "success reward) per source."),
     "actions": (actions_figure, "Action distribution per dimension, one curve per source."),
     "speed_profile": (speed_profile_figure, "Action speed along normalised episode time."),
     "smoothness": (smoothness_figure, "Action smoothness per episode and source."),

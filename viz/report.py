@@ -140,6 +140,15 @@ def card_section(figures: dict[str, Path], folder: Path) -> str:
     return "\n".join(lines)
 
 
+def display_name(view: DatasetView) -> str:
+    """The dataset's name for a page title: a builder config's name first (a mix's recipe name,
+    `my_mix (rldg_mix) 1.0.0`), else the builder's (`rldg_rollouts 1.0.0` for the default config)."""
+    config = Path(view.path).parent.name
+    if Path(view.path).parent.parent.name == view.name and config not in ("default", view.name):
+        return f"{config} ({view.name}) {view.version}"
+    return f"{view.name} {view.version}"
+
+
 def render_html(view: DatasetView, table, figures: dict[str, Path],
                 episode_files: dict[str, list[Path]], folder: Path, viewer: Optional[str] = None) -> str:
     """The report page: summary, per-source table, statistics, figures and sample episodes (each
@@ -169,7 +178,7 @@ def render_html(view: DatasetView, table, figures: dict[str, Path],
     episodes_html = "\n".join(_episode_html(eid, files, rel, link(eid)) for eid, files in episode_files.items())
     template = string.Template(resources.files("viz").joinpath("report_template.html").read_text())
     return template.substitute(
-        title=html.escape(f"{view.name} {view.version}"), path=html.escape(view.path),
+        title=html.escape(display_name(view)), path=html.escape(view.path),
         summary_table=_table(["", "value"], [[html.escape(k), html.escape(str(v))] for k, v in summary_rows]),
         sources_table=_table(["source", "episodes", "steps", "success", "median length",
                               "mean |Δa|"], source_rows),

@@ -14,6 +14,7 @@ from __future__ import annotations
 import collections
 import dataclasses
 import os
+from pathlib import Path
 from typing import Callable, Optional
 
 import numpy as np
@@ -42,6 +43,9 @@ class EpisodeRow:
     length: int
     episode_return: float
     smoothness: float  # mean |a_t - a_{t-1}| over acting steps: lower is smoother
+    # steps from the start to the first positive reward (the task done), else the episode length:
+    # the cycle time in steps, which differs from `length` when an episode goes on after success
+    cycle_steps: int = 0
 
 
 @dataclasses.dataclass
@@ -62,6 +66,12 @@ class DatasetView:
     statistics: dict = dataclasses.field(default_factory=dict)  # dataset_statistics.json layout
     statistics_split: Optional[str] = None  # the split statistics were taken over (None: all)
     statistics_accumulator: Optional[StatsAccumulator] = None  # to merge views of several datasets
+    # (stage, step source) -> steps with that label / episodes holding such a step: hand-offs show
+    # as one episode counted under several sources (a human grasp, then an RL insertion)
+    stage_source_steps: collections.Counter = dataclasses.field(default_factory=collections.Counter)
+    stage_source_episodes: collections.Counter = dataclasses.field(default_factory=collections.Counter)
+    handoffs: int = 0  # episodes whose acting steps have more than one source
+    rate: Optional[float] = None  # steps per second (metadata.json `fps`), when the dataset records it
 
     @property
     def sources(self) -> list[str]:
@@ -185,6 +195,9 @@ def collect_dataset_view(
     kept: collections.Counter = collections.Counter()
     stats_split = default_split(list(files.shards))
     stats = StatsAccumulator()
+    stage_steps: collections.Counter = collections.Counter()
+    stage_episodes: collections.Counter = collections.Counter()
+    handoffs = 0
     for dataset_split in files.shards:
         for episode in iter_episodes(files.path, dataset_split, decode_images=False):
             summary.add(episode, dataset_split)
@@ -195,6 +208,12 @@ def collect_dataset_view(
             act = episode.actions[acting]
             rows.append(_row(episode, dataset_split, source, act))
             step_sources = np.asarray(episode.sources[acting], dtype=str)
+            all_sources = np.asarray(episode.sources, dtype=str)
+            stages = np.asarray(episode.steps.get(spec.STAGE, np.zeros(len(all_sources), np.int32)))
+            pairs = collections.Counter(zip(stages.astype(int).tolist(), all_sources.tolist()))
+            stage_steps.update(pairs)
+            stage_episodes.update(pairs.keys())
+            handoffs += len(set(step_sources.tolist())) > 1
             for s in np.unique(step_sources):
                 actions.add(str(s), act[step_sources == s])
                 states.add(str(s), episode.steps[spec.STATE][acting][step_sources == s])
@@ -213,7 +232,8 @@ def collect_dataset_view(
         profiles={k: np.stack(v) for k, v in sorted(profiles.items())}, samples=samples,
         action_dim=action_dim, state_dim=state_dim,
         statistics=stats.to_dict() if stats.num_trajectories else {}, statistics_split=stats_split,
-        statistics_accumulator=stats,
+        statistics_accumulator=stats, stage_source_steps=stage_steps, stage_source_episodes=stage_episodes,
+        handoffs=handoffs, rate=dataset_rate(files.path),
     )
 
 
@@ -223,4 +243,25 @@ def _row(episode: Episode, dataset_split: str, source: str, acting_actions: np.n
         episode_id=meta.episode_id, dataset_split=dataset_split, source=source, task=meta.task,
         variant=meta.variant, split=meta.split, success=bool(meta.success), length=len(episode),
         episode_return=float(meta.episode_return), smoothness=smoothness(acting_actions),
+        cycle_steps=cycle_steps(episode),
     )
+
+
+def cycle_steps(episode: Episode) -> int:
+    """Steps up to and including the first positive reward (when the task was done), else the
+    episode's length."""
+    rewards = np.asarray(episode.steps.get(spec.REWARD, np.zeros(len(episode))), np.float64)
+    done = np.flatnonzero(rewards > 0)
+    return int(done[0]) + 1 if len(done) else len(episode)
+
+
+def dataset_rate(folder) -> Optional[float]:
+    """Steps per second recorded in the dataset's TFDS metadata.json (`fps`), or None."""
+    import json
+
+    path = Path(folder) / "metadata.json"
+    try:
+        value = json.loads(path.read_text()).get("fps") if path.is_file() else None
+    except (OSError, ValueError):
+        return None
+    return float(value) if isinstance(value, (int, float)) and value > 0 else None

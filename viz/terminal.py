@@ -13,8 +13,25 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
+from rldg_data.contract import spec
 from viz.scan import DatasetView, collect_dataset_view, format_length, median_length
 from viz.statistics import STAT_KEYS, statistics_table
+
+
+def stage_source_table(view: DatasetView) -> Table:
+    """Steps (and episodes) per stage and step source: a hand-off episode (human grasp, RL
+    insertion) is counted under each source that acted in it, at its stage."""
+    steps, episodes = view.stage_source_steps, view.stage_source_episodes
+    sources = sorted({s for _, s in steps}, key=lambda s: (spec.SOURCES.index(s) if s in spec.SOURCES else 99, s))
+    table = Table(title="steps (episodes) per stage and source",
+                  caption=f"hand-offs: {view.handoffs} episode(s)")
+    table.add_column("stage", justify="right")
+    for source in sources:
+        table.add_column(source, justify="right")
+    for stage in sorted({st for st, _ in steps}):
+        table.add_row(str(stage), *(f"{steps[(stage, s)]} ({episodes[(stage, s)]})" if steps[(stage, s)] else "-"
+                                    for s in sources))
+    return table
 
 
 def summary_tables(view: DatasetView, statistics: bool = True) -> list[Table]:
@@ -57,7 +74,7 @@ def summary_tables(view: DatasetView, statistics: bool = True) -> list[Table]:
     for name, rows in sorted(groups.items()):
         variants.add_row(name, str(len(rows)), f"{np.mean([r.success for r in rows]):.1%}",
                          format_length(median_length(rows)))
-    tables = [overview, sources, variants]
+    tables = [overview, sources, stage_source_table(view), variants]
     if statistics:
         table = statistics_table(view)
         stats = Table(title=f"statistics: {table.num_transitions} transitions (actions), "

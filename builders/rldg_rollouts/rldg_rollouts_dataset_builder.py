@@ -25,6 +25,7 @@ from typing import Optional, Sequence
 
 import tensorflow_datasets as tfds
 
+from collectors.collect import manifest_rate
 from collectors.logs import log_spec, logs_fingerprint
 from collectors.to_rlds import iter_readable_episodes
 from rldg_data.contract import spec as contract
@@ -80,6 +81,9 @@ class Builder(ContractBuilder):
     def _inputs_spec(self, roots) -> contract.DatasetSpec:
         return log_spec(roots, self.builder_config.image_encoding, self._skip_damaged())
 
+    def _metadata(self) -> tfds.core.MetadataDict:
+        return tfds.core.MetadataDict()  # metadata.json: the recording rate (contract.RATE_KEY)
+
     def _inputs_record(self, roots) -> dict:
         record = logs_fingerprint(roots)
         config = self.builder_config
@@ -90,6 +94,9 @@ class Builder(ContractBuilder):
 
     def _prepare_inputs(self, roots) -> None:
         self._skipped = [] if self._skip_damaged() else None
+        rate = manifest_rate(roots)  # collect.json's rate_hz, when every log folder gives the same
+        if rate:
+            self.info.metadata[contract.RATE_KEY] = int(rate) if float(rate).is_integer() else float(rate)
 
     def _episodes(self, roots, part):
         return iter_readable_episodes(roots, skipped=self._skipped)

@@ -2,6 +2,8 @@
 
     tfds build builders/rlds_import --data_dir D --config '{"name": "fractal", "mapping": "fractal.yaml"}'
     tfds build builders/rlds_import --data_dir D --manual_dir DIR   # DIR/mapping.yaml
+    tfds build builders/rlds_import --data_dir D --config '{"name": "fractal",
+        "mapping": "builders/rlds_import/mappings/fractal.yaml", "dataset": "/data/fractal20220817_data/0.1.0"}'
 
 The mapping YAML names the source folder (read with `tfds.builder_from_directory`) and where each
 contract field is in it (`rldg_data.imports.rlds`); steps are `human` unless mapped otherwise.
@@ -27,8 +29,10 @@ MAPPING_FILE = "mapping.yaml"
 
 RldsImportConfig = builder_config(
     "RldsImportConfig", "rlds_import", module=__name__,
-    extra=[("mapping", Optional[str], dataclasses.field(default=None))],
-    doc="mapping: the mapping YAML file (else --manual_dir/mapping.yaml).")
+    extra=[("mapping", Optional[str], dataclasses.field(default=None)),
+           ("dataset", Optional[str], dataclasses.field(default=None))],
+    doc="mapping: the mapping YAML file (else --manual_dir/mapping.yaml); dataset: the source folder, "
+        "replacing the mapping's `dataset` (for the shipped mappings in mappings/).")
 
 
 class Builder(ContractBuilder):
@@ -43,7 +47,7 @@ class Builder(ContractBuilder):
 
     def _find_inputs(self, manual_dir) -> Optional[RldsSource]:
         mapping = self.builder_config.mapping or (Path(manual_dir) / MAPPING_FILE if manual_dir else None)
-        return RldsSource(RldsMapping.load(mapping)) if mapping else None
+        return RldsSource(RldsMapping.load(mapping, self.builder_config.dataset)) if mapping else None
 
     def _inputs_spec(self, source: RldsSource) -> contract.DatasetSpec:
         return source.dataset_spec()

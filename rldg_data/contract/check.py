@@ -1,4 +1,4 @@
-"""The contract check of one `Episode`: every rule of DESIGN.md's RLDS contract, as violations.
+"""The contract check of one `Episode`: every rule of the RLDS contract (spec.py), as violations.
 
 Each rule reports the first offending step of a field (step index + field + episode id), so a
 user sees exactly where to look. Checks are vectorised over time: validating costs far less than

@@ -1,4 +1,4 @@
-"""The RLDS contract of DESIGN.md as code: field names, allowed values and the TFDS features.
+"""The RLDS contract as code: field names, allowed values and the TFDS features.
 
 Everything that writes or checks a dataset takes its names from here, so the contract has one
 source. `features()` returns the TFDS `FeaturesDict` a builder declares in `_info()`; `DatasetSpec`
@@ -28,6 +28,10 @@ IS_TERMINAL = "is_terminal"
 LANGUAGE_INSTRUCTION = "language_instruction"
 SOURCE = "source"
 STAGE = "stage"
+# Dataset level: steps per second at which the episodes were recorded, kept in TFDS's
+# metadata.json under this key (`rldg collect` -> collect.json rate_hz -> builders/rldg_rollouts;
+# the LeRobot import keeps LeRobot's fps). Absent when unknown; `rldg export lerobot` uses it.
+RATE_KEY = "fps"
 
 # Episode metadata fields.
 EPISODE_ID = "episode_id"

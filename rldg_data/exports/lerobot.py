@@ -28,6 +28,7 @@ from rldg_data.contract.episode import Episode
 from rldg_data.errors import DatasetError
 from rldg_data.exports import lerobot_stats as stats
 from rldg_data.io import lerobot_layout as layout
+from rldg_data.io.atomic import write_text_atomic
 from rldg_data.io.outputs import output_dir
 from rldg_data.io.reader import iter_episodes, open_dataset
 from rldg_data.io.lerobot_features import (CAMERAS, EPISODE_METADATA_PREFIX, SCALAR_COLUMNS,
@@ -103,11 +104,44 @@ def export_lerobot(dataset: str | os.PathLike, out: str | os.PathLike, config: E
     if files.spec is None:
         raise DatasetError(f"{files.path}: {files.spec_error}")
     out = Path(out)
-    fps = config.fps or dataset_fps(files.path) or DEFAULT_FPS
+    recorded = dataset_fps(files.path)
+    fps = config.fps or recorded or DEFAULT_FPS
+    origin = ("--fps" if config.fps else "the dataset's metadata.json" if recorded else
+              f"the default: {DEFAULT_FPS}, the simulator's control rate (the dataset records no rate; "
+              "pass --fps for data recorded at another rate, e.g. 10 for the robot API)")
     start = time.perf_counter()
     with output_dir(out, "rldg export lerobot", force=config.overwrite, inputs=[files.path]) as tmp:
         summary = _write_all(files, tmp, fps, config, progress)
+        write_text_atomic(tmp / "README.md", export_readme(files, summary, fps, origin, config))
     return dataclasses.replace(summary, path=out, seconds=time.perf_counter() - start)
+
+
+def export_readme(files, summary: "ExportSummary", fps: int, origin: str, config: ExportConfig) -> str:
+    """README.md of a LeRobot export: what it holds, its frame rate and where that came from, and
+    how to open it with LeRobot and bring it back (the same bytes wherever the export is written)."""
+    cameras = ", ".join(f"`{CAMERAS[f]}`" for f in (spec.IMAGE, spec.WRIST_IMAGE)
+                        if f == spec.IMAGE or files.spec.wrist)
+    return f"""# LeRobot v3.0 export of `{files.name}` {files.version}
+
+- Source: `{files.path}` (an RLDS contract dataset); {summary.episodes} episodes, {summary.frames} frames.
+- Frame rate: **{fps} fps**, from {origin}. Timestamps are frame_index / fps.
+- Cameras (video, {config.vcodec}): {cameras}. State `observation.state`, action `action` (in [-1, 1]).
+- Extra frame columns keep the contract's per-step fields (`source`, `stage`, `next.reward`, `next.done`,
+  `discount`, ...); the episode metadata is in the `episode_metadata/*` columns of meta/episodes/.
+
+## Open it with LeRobot (in LeRobot's own environment)
+```python
+from lerobot.datasets.lerobot_dataset import LeRobotDataset
+dataset = LeRobotDataset("local/{files.name}", root="path/to/this/folder")   # the folder of this README
+print(dataset.num_episodes, dataset.fps, dataset[0].keys())
+# without FFmpeg's shared libraries for torchcodec, pass video_backend="pyav"
+```
+
+## Back to the RLDS contract
+```sh
+tfds build builders/lerobot_import --data_dir DATA --manual_dir path/to/this/folder
+```
+"""
 
 
 def _write_all(files, folder: Path, fps: int, config: ExportConfig,

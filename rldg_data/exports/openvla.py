@@ -227,6 +227,26 @@ python3.10 -m venv .venv && .venv/bin/pip install -e .
 .venv/bin/pip install packaging ninja && .venv/bin/pip install "flash-attn==2.5.5" --no-build-isolation
 ```
 
+## Check that OpenVLA reads the data (a minute on a CPU)
+In OpenVLA's environment, from its clone (the calls tests/interop/openvla_check.py makes):
+```python
+import sys
+sys.path.insert(0, "{out}")
+import openvla_registration   # registers `{name}` (dataset config and standardization transform)
+from prismatic.vla.datasets.rlds.dataset import make_single_dataset
+from prismatic.vla.datasets.rlds.oxe.materialize import make_oxe_dataset_kwargs
+from prismatic.vla.datasets.rlds.utils.data_utils import NormalizationType
+
+kwargs = make_oxe_dataset_kwargs("{name}", "{out}/data", load_camera_views=("primary",), load_proprio=True,
+                                 load_language=True, action_proprio_normalization_type=NormalizationType.BOUNDS_Q99)
+dataset, num_trajectories, statistics = make_single_dataset(
+    kwargs, train=True, traj_transform_kwargs=dict(window_size=1, future_action_window_size=0),
+    frame_transform_kwargs=dict(resize_size=(224, 224)))
+trajectory = next(dataset.iterator())
+print(num_trajectories, trajectory["action"].shape, trajectory["task"]["language_instruction"][0])
+```
+(`import prismatic` loads OpenVLA's model stack too; that is expected in its own environment.)
+
 ## Fine-tune (LoRA; one GPU, ~72 GB at batch size 16: lower `--batch_size`, raise `--grad_accumulation_steps`)
 Run from the OpenVLA clone (finetune.py is given relative to it):
 ```sh

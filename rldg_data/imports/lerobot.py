@@ -69,7 +69,7 @@ def _need(folder: LeRobotFolder, key: str, mapping: LeRobotMapping, field: str) 
 
 def cameras(folder: LeRobotFolder, mapping: LeRobotMapping) -> dict[str, str]:
     """contract image field -> LeRobot video key."""
-    videos = folder.video_keys
+    videos = folder.camera_keys
     image = mapping.image
     if image is None:
         default = CAMERAS[spec.IMAGE]
@@ -86,8 +86,9 @@ def cameras(folder: LeRobotFolder, mapping: LeRobotMapping) -> dict[str, str]:
     if wrist:
         out[spec.WRIST_IMAGE] = wrist
     for field, key in out.items():
-        if _need(folder, key, mapping, field.split("/")[-1]).get("dtype") != "video":
-            raise ContractError(f"{key!r} is not a video feature", file=mapping.file, field=field.split("/")[-1])
+        if _need(folder, key, mapping, field.split("/")[-1]).get("dtype") not in ("video", "image"):
+            raise ContractError(f"{key!r} is not a camera (a video or image feature)", file=mapping.file,
+                                field=field.split("/")[-1])
     return out
 
 
@@ -178,3 +179,30 @@ def _metadata(folder, mapping, row, steps, n) -> EpisodeMetadata:
         policy_id=d.policy_id or f"lerobot:{name}",
         success=d.success if d.success is not None else episode_return > 0,
         episode_return=episode_return, length=n, seed=ep, recipe_hash="")
+
+
+def import_lerobot(root: str | Path, out: str | Path, mapping_file: Optional[str | Path] = None, *,
+                   name: str = "lerobot_import", overwrite: bool = False,
+                   progress=None) -> Path:
+    """`rldg import lerobot`: the LeRobot folder `root` as the contract dataset `out/name/1.0.0`
+    (what `tfds build builders/lerobot_import` builds, without TFDS): validated first, info.json's
+    splits kept, its fps in metadata.json; written aside and renamed into place."""
+    from rldg_data.io.atomic import write_json_atomic
+    from rldg_data.io.writer import DatasetWriter
+
+    folder = open_lerobot(root)
+    mapping = LeRobotMapping.load(mapping_file)
+    data_spec = dataset_spec(folder, mapping)
+    writer = DatasetWriter(out, name, data_spec, overwrite=overwrite,
+                           description=f"LeRobot dataset {folder.root} imported by rldg import lerobot.")
+    try:
+        for split, episodes in split_ranges(folder).items():
+            for episode in iter_lerobot_episodes(folder.root, mapping, folder, episodes):
+                writer.add(episode, split)
+                if progress:
+                    progress(1)
+        write_json_atomic(writer.tmp_dir / "metadata.json", {"fps": folder.fps})
+        return writer.commit()
+    except BaseException:
+        writer.abort()
+        raise

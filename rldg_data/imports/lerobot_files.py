@@ -5,8 +5,15 @@ fps, the index features), meta/tasks.parquet, the meta/episodes rows (index rang
 timestamps), every data file's parquet schema against the features info.json declares, and that
 every video file referenced exists. `LeRobotFolder.iter_frames()` then yields each episode's frame
 columns (checking row count, frame_index, index and that every timestamp is frame_index / fps,
-within LeRobot's 1e-4 s) with its camera frames, decoded once, front to back, by PyAV at
-`from_timestamp + timestamp`. Every error is a ContractError naming the file, episode and field.
+within LeRobot's 1e-4 s) with its camera frames: a `video` feature decoded once, front to back, by
+PyAV at `from_timestamp + timestamp`; an `image` feature (LeRobot's `use_videos=False`) from the
+PNG bytes LeRobot stores in the data parquet. Every error is a ContractError naming the file,
+episode and field.
+
+The layouts LeRobot 0.4.x writes, all read here (tests/data/lerobot_written/ holds datasets made
+by LeRobot 0.4.4's own `LeRobotDataset.create` / `add_frame` / `save_episode` / `finalize`):
+meta/tasks.parquet with the task strings as the pandas index (unnamed: `__index_level_0__`),
+cameras as videos or as images in the parquet, several episodes per data/video file.
 """
 
 from __future__ import annotations
@@ -63,6 +70,15 @@ class LeRobotFolder:
     def video_keys(self) -> list[str]:
         return layout.video_keys(self.features)
 
+    @property
+    def image_keys(self) -> list[str]:
+        """Cameras stored as images (PNG bytes) in the data parquet rather than as video."""
+        return [k for k, ft in self.features.items() if ft.get("dtype") == "image"]
+
+    @property
+    def camera_keys(self) -> list[str]:
+        return self.video_keys + self.image_keys
+
     def stats(self) -> dict:
         path = self.root / layout.STATS_PATH
         if not path.is_file():
@@ -81,8 +97,8 @@ class LeRobotFolder:
     def iter_frames(self, cameras: Optional[list[str]] = None,
                     episodes: Optional[range] = None) -> Iterator[EpisodeFrames]:
         """Episodes in order (all, or those in `episodes`), with the frames of `cameras` (default:
-        every video feature)."""
-        cameras = self.video_keys if cameras is None else cameras
+        every video and image feature)."""
+        cameras = self.camera_keys if cameras is None else cameras
         readers: dict[str, tuple[Path, SequentialFrameReader]] = {}
         rows = self.episodes if episodes is None else [self.episodes[i] for i in episodes]
         try:
@@ -91,6 +107,9 @@ class LeRobotFolder:
                 n = int(row["length"])
                 frames = {}
                 for key in cameras:
+                    if key in self.image_keys:
+                        frames[key] = _decode_images(columns[key], self.data_path(row), row, key)
+                        continue
                     path = self.video_path(row, key)
                     if key not in readers or readers[key][0] != path:
                         if key in readers:
@@ -149,6 +168,28 @@ class LeRobotFolder:
                                 hint="LeRobot finds video frames at from_timestamp + timestamp")
 
 
+def _decode_images(cells, path: Path, row: dict, key: str) -> np.ndarray:
+    """[T, H, W, 3] uint8 frames of an `image` feature: each cell is {"bytes": PNG/JPEG, "path": ...}
+    as `datasets.Image` stores it; a cell without bytes is an error naming the frame."""
+    import io
+
+    from PIL import Image
+
+    frames = []
+    for t, cell in enumerate(cells):
+        data = cell.get("bytes") if isinstance(cell, dict) else None
+        if not data:
+            raise ContractError("image cell holds no bytes", file=str(path), episode_id=f"episode_index "
+                                f"{row['episode_index']}", step=t, field=key)
+        try:
+            with Image.open(io.BytesIO(data)) as image:
+                frames.append(np.asarray(image.convert("RGB")))
+        except (OSError, ValueError) as exc:
+            raise ContractError(f"undecodable image: {exc}", file=str(path),
+                                episode_id=f"episode_index {row['episode_index']}", step=t, field=key) from exc
+    return np.stack(frames)
+
+
 def open_lerobot(root: str | Path, tolerance_s: float = layout.DEFAULT_TOLERANCE_S) -> LeRobotFolder:
     """Validates the LeRobot v3.0 folder `root` (see the module docstring) and returns it."""
     root = Path(root)
@@ -195,15 +236,54 @@ def _read_info(root: Path) -> dict:
 
 
 def _read_tasks(root: Path) -> dict[int, str]:
+    """task_index -> task string from meta/tasks.parquet, as LeRobot reads it (`pd.read_parquet`:
+    the pandas metadata's index columns become the DataFrame's index).
+
+    LeRobot 0.4.x writes a DataFrame of `task_index` indexed by the task strings: with an unnamed
+    index (what `LeRobotDataset.save_episode` writes) the strings are the column
+    `__index_level_0__`; with an index named `task`, the column `task`. A plain `task` column (our
+    own export) reads the same way.
+    """
     import pyarrow.parquet as pq
 
     path = root / layout.TASKS_PATH
     if not path.is_file():
         raise ContractError("tasks file is missing", file=str(path))
-    table = pq.read_table(path)
-    if "task_index" not in table.column_names or "task" not in table.column_names:
-        raise ContractError("needs columns task and task_index", file=str(path), field="task_index")
-    return {int(i): str(t) for i, t in zip(table.column("task_index").to_pylist(), table.column("task").to_pylist())}
+    try:
+        table = pq.read_table(path)
+    except Exception as exc:  # pyarrow raises several error types for a damaged file
+        raise ContractError(f"unreadable parquet: {exc}", file=str(path)) from exc
+    names = table.column_names
+    if "task_index" not in names:
+        raise ContractError(f"column task_index missing (columns: {names})", file=str(path), field="task_index")
+    text_column = _task_text_column(table)
+    if text_column is None:
+        raise ContractError(f"no task strings: neither a task column nor a string index column (columns: {names})",
+                            file=str(path), field="task")
+    indices = table.column("task_index").to_pylist()
+    texts = table.column(text_column).to_pylist()
+    tasks: dict[int, str] = {}
+    for index, text in zip(indices, texts):
+        if index is None or text is None:
+            raise ContractError("a task row with no task_index or no task", file=str(path), field="task_index")
+        if int(index) in tasks:
+            raise ContractError(f"task_index {index} appears twice", file=str(path), field="task_index")
+        tasks[int(index)] = str(text)
+    return tasks
+
+
+def _task_text_column(table) -> Optional[str]:
+    """The column holding the task strings: `task`, else the one string index column the pandas
+    metadata names (`__index_level_0__` for an unnamed index)."""
+    import pyarrow as pa
+
+    if "task" in table.column_names:
+        return "task"
+    meta = table.schema.pandas_metadata or {}
+    index_columns = [c for c in meta.get("index_columns", []) if isinstance(c, str)]  # dicts: RangeIndex
+    strings = [c for c in index_columns if c in table.column_names
+               and (pa.types.is_string(table.schema.field(c).type) or pa.types.is_large_string(table.schema.field(c).type))]
+    return strings[0] if len(strings) == 1 else None
 
 
 def _read_episodes(root: Path, info: dict) -> list[dict]:

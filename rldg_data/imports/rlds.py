@@ -10,6 +10,10 @@ as paths inside an episode (`steps/...` or `episode_metadata/...`), where each c
     wrist_image: steps/observation/wrist    # optional
     state: steps/observation/joint_pos      # required
     action: {key: steps/action, low: -1, high: 1, dims: [0, 1, 2, 6]}   # see ActionMap
+    # or, for a dict action (Open X-Embodiment), its parts in order (each an ActionMap), concatenated:
+    # action: [steps/action/world_vector, steps/action/rotation_delta,
+    #          {key: steps/action/gripper_closedness_action, invert: true}]
+    # state may be a list of parts the same way (no bounds needed: the state is not bounded)
     language_instruction: episode_metadata/instruction   # a step or an episode field
     reward: steps/reward                    # optional (default: steps/reward if present, else 0)
     episode_id: episode_metadata/file_path  # optional (default: <name>/<split>/<index>)
@@ -17,6 +21,8 @@ as paths inside an episode (`steps/...` or `episode_metadata/...`), where each c
 
 Every path is checked against the dataset's features before anything is read or written: a
 missing one is a ContractError naming the mapping file, the mapping key and the features there are.
+`dataset` may start with `~`; a relative one is relative to the mapping file; the builder's config
+may override it (so the mapping files shipped in builders/rlds_import/mappings/ fit any location).
 """
 
 from __future__ import annotations
@@ -31,12 +37,13 @@ from rldg_data.contract.check import episode_violations
 from rldg_data.contract import spec
 from rldg_data.contract.episode import Episode, EpisodeMetadata, make_steps, text_array
 from rldg_data.errors import ContractError
-from rldg_data.imports.mapping import (DEFAULT_KEYS, ActionMap, EpisodeDefaults, check_keys, load_yaml,
-                                       parse_action, parse_defaults)
+from rldg_data.imports.mapping import (DEFAULT_KEYS, Concat, EpisodeDefaults, check_keys, load_yaml,
+                                       parse_concat, parse_defaults)
 from rldg_data.io.images import resize_frames
 
-_PATH_KEYS = ("image", "wrist_image", "state", "language_instruction", "reward", "discount", "is_terminal",
+_PATH_KEYS = ("image", "wrist_image", "language_instruction", "reward", "discount", "is_terminal",
               "stage", "episode_id")
+_STEP_KEYS = ("image", "wrist_image", "state", "action", "reward", "discount", "is_terminal", "stage")
 _OPTIONAL_DEFAULT_PATHS = {"reward": "steps/reward", "discount": "steps/discount",
                            "is_terminal": "steps/is_terminal"}
 
@@ -47,31 +54,45 @@ class RldsMapping:
 
     dataset: str
     paths: dict[str, str]
-    action: ActionMap
+    action: Concat
     defaults: EpisodeDefaults
+    state: Concat = Concat(())
     splits: Optional[tuple[str, ...]] = None
     image_size: Optional[int] = None
     file: Optional[str] = None
 
     @classmethod
-    def load(cls, path: str | Path) -> "RldsMapping":
+    def load(cls, path: str | Path, dataset: Optional[str] = None) -> "RldsMapping":
+        """The mapping at `path`; `dataset` (if given) replaces the file's `dataset`."""
         file = str(path)
         data = load_yaml(path)
-        check_keys(data, ["dataset", "splits", "image_size", "action", *_PATH_KEYS, *DEFAULT_KEYS], file)
+        check_keys(data, ["dataset", "splits", "image_size", "action", "state", *_PATH_KEYS, *DEFAULT_KEYS], file)
+        if dataset:
+            data["dataset"] = dataset
         for key in ("dataset", "image", "state"):
             if not data.get(key):
                 raise ContractError("required key missing", file=file, field=key)
-        dataset = Path(str(data["dataset"]))
-        if not dataset.is_absolute():
-            dataset = Path(file).parent / dataset
+        folder = Path(str(data["dataset"])).expanduser()
+        if not folder.is_absolute():
+            folder = Path(file).parent / folder
         paths = {k: str(data[k]) for k in _PATH_KEYS if data.get(k)}
-        action = parse_action(data.get("action", "steps/action"), file)
-        if action.from_stats:
-            raise ContractError("from_stats is for LeRobot imports; give low and high", file=file,
-                                field="action.from_stats")
+        action = parse_concat(data.get("action", "steps/action"), file, "action", "steps/action")
+        state = parse_concat(data["state"], file, "state", "")
+        for name, concat in (("action", action), ("state", state)):
+            for i, part in enumerate(concat.parts):
+                if part.from_stats:
+                    raise ContractError("from_stats is for LeRobot imports; give low and high", file=file,
+                                        field=f"{concat.field(i, name)}.from_stats")
+                if not part.key:
+                    raise ContractError("key missing", file=file, field=f"{concat.field(i, name)}.key")
+        size = data.get("image_size")
+        if size is not None and (not isinstance(size, int) or size <= 0 or size % 2):
+            raise ContractError(f"image_size must be a positive even integer, got {size!r}", file=file,
+                                field="image_size")
         splits = data.get("splits")
-        return cls(dataset=str(dataset), paths=paths, action=action, defaults=parse_defaults(data, file),
-                   splits=tuple(splits) if splits else None, image_size=data.get("image_size"), file=file)
+        return cls(dataset=str(folder), paths=paths, action=action, state=state,
+                   defaults=parse_defaults(data, file), splits=tuple(splits) if splits else None,
+                   image_size=size, file=file)
 
 
 def _lookup(features, path: str):
@@ -110,9 +131,11 @@ class RldsSource:
         except Exception as exc:
             raise ContractError(f"not an RLDS/TFDS dataset folder: {exc}", file=mapping.file,
                                 field="dataset") from exc
-        features = self.builder.info.features
+        features = self.features = self.builder.info.features
         self.paths = dict(mapping.paths)
-        self.paths["action"] = mapping.action.key
+        for name, concat in (("action", mapping.action), ("state", mapping.state)):
+            for i, part in enumerate(concat.parts):
+                self.paths[concat.field(i, name)] = part.key
         for key, path in _OPTIONAL_DEFAULT_PATHS.items():
             if key not in self.paths and _lookup(features, path) is not None:
                 self.paths[key] = path
@@ -120,15 +143,25 @@ class RldsSource:
             if _lookup(features, path) is None or not path.startswith(("steps/", "episode_metadata/")):
                 raise ContractError(f"{path!r} is not a field of {mapping.dataset} (fields: "
                                     f"{_feature_paths(features)})", file=mapping.file, field=key)
-        for key in ("image", "wrist_image", "state", "action", "reward", "discount", "is_terminal", "stage"):
-            if key in self.paths and not self.paths[key].startswith("steps/"):
+        for key, path in self.paths.items():
+            if key.split("[")[0] in _STEP_KEYS and not path.startswith("steps/"):
                 raise ContractError(f"{key} must be a step field (steps/...)", file=mapping.file, field=key)
+        for name, concat in (("action", mapping.action), ("state", mapping.state)):
+            for i, part in enumerate(concat.parts):
+                part.check_dims(self._dim(concat.field(i, name)), mapping.file, concat.field(i, name))
         self.splits = list(mapping.splits or self.builder.info.splits.keys())
         for split in self.splits:
             if split not in self.builder.info.splits:
                 raise ContractError(f"no split {split!r} (has {list(self.builder.info.splits.keys())})",
                                     file=mapping.file, field="splits")
-        self.features = features
+
+    def _dim(self, key: str) -> int:
+        """The number of values of the step field mapped as `key` (1 for a scalar)."""
+        shape = _lookup(self.features, self.paths[key]).shape
+        return int(np.prod(shape)) if shape else 1
+
+    def _dims(self, name: str, concat: Concat) -> list[int]:
+        return [self._dim(concat.field(i, name)) for i in range(len(concat.parts))]
 
     @property
     def name(self) -> str:
@@ -143,11 +176,9 @@ class RldsSource:
                                     file=self.mapping.file, field="image_size",
                                     hint="set image_size in the mapping (centre crop + resize)")
             size = int(image[0])
-        state = _lookup(self.features, self.paths["state"]).shape
-        action = _lookup(self.features, self.paths["action"]).shape
         return spec.DatasetSpec(image_size=int(size), wrist="wrist_image" in self.paths,
-                                state_dim=int(np.prod(state)) if state else 1,
-                                action_dim=self.mapping.action.out_dim(int(np.prod(action)) if action else 1))
+                                state_dim=self.mapping.state.out_dim(self._dims("state", self.mapping.state)),
+                                action_dim=self.mapping.action.out_dim(self._dims("action", self.mapping.action)))
 
     def iter_episodes(self) -> Iterator[Episode]:
         import tensorflow as tf
@@ -172,6 +203,9 @@ class RldsSource:
             node = node[part]
         return node
 
+    def _concat(self, record, name: str, concat: Concat) -> np.ndarray:
+        return concat.apply([np.asarray(self._get(record, concat.field(i, name))) for i in range(len(concat.parts))])
+
     def _text(self, record, key, n) -> np.ndarray:
         value = self._get(record, key)
         values = np.atleast_1d(value)
@@ -180,16 +214,16 @@ class RldsSource:
 
     def _to_episode(self, record, split: str, index: int, data_spec: spec.DatasetSpec) -> Episode:
         d = self.mapping.defaults
-        action = np.asarray(self._get(record, "action"))
-        n = len(action)
+        actions = self._concat(record, "action", self.mapping.action)
+        n = len(actions)
         opt = {k: np.asarray(self._get(record, k)) for k in ("reward", "discount", "is_terminal", "stage")
                if k in self.paths}
         images = resize_frames(np.asarray(self._get(record, "image")), data_spec.image_size, center_crop=True)
         wrist = (resize_frames(np.asarray(self._get(record, "wrist_image")), data_spec.image_size, center_crop=True)
                  if "wrist_image" in self.paths else None)
         instruction = self._text(record, "language_instruction", n) if "language_instruction" in self.paths else None
-        steps = make_steps(images=images, states=np.asarray(self._get(record, "state"), np.float32).reshape(n, -1),
-                           actions=self.mapping.action.apply(action.reshape(n, -1)),
+        steps = make_steps(images=images, states=self._concat(record, "state", self.mapping.state),
+                           actions=actions,
                            language_instruction="", source=d.source, rewards=opt.get("reward"),
                            stages=opt.get("stage"), wrist_images=wrist)
         if instruction is not None:

@@ -20,7 +20,7 @@ def render_card(recipe: Recipe, info: dict, stats: dict | None) -> str:
         splits = ", ".join(f"{k}={v}" for k, v in s["by_split"].items()) or "-"
         source_rows.append(f"| {source.name} | `{source.path}` | {source.weight if source.weight is not None else '-'} "
                            f"| {source.count if source.count is not None else '-'} | {s['available']} "
-                           f"| {s['selected']} | {s['duplicates_dropped']} | {s['steps']} "
+                           f"| {s['selected']} | {s['duplicates_dropped']} | {s['steps']} | {s.get('steps_removed', 0)} "
                            f"| {s['success_rate']:.1%} | {splits} |")
         variant_rows += [f"| {source.name} | {k} | {v} |" for k, v in s["by_variant"].items()]
         cleaning_rows += _cleaning_rows(source, s)

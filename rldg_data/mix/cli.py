@@ -67,7 +67,9 @@ def _run_mix(args) -> int:
     print(f"episodes {info['num_episodes']}  steps {info['num_steps']}  recipe {info['recipe_hash'][:12]}  "
           f"digest {info['digest'][:12]}")
     for name, s in info["sources"].items():
-        print(f"  {name}: {s['selected']}/{s['available']} selected, success {s['success_rate']:.1%}"
+        removed = s.get("steps_removed", 0)
+        trimmed = (f", relabels removed {removed} steps ({s['steps'] + removed} -> {s['steps']})" if removed else "")
+        print(f"  {name}: {s['selected']}/{s['available']} selected, success {s['success_rate']:.1%}{trimmed}"
               f"{why_not_all(name, info)}")
     return 0
 

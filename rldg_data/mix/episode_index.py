@@ -35,6 +35,7 @@ class SourceTally:
 
     selected: int = 0
     steps: int = 0
+    steps_removed: int = 0  # by the relabels (trim_pauses): the sum of removed_by_segment
     successes: int = 0
     by_variant: collections.Counter = dataclasses.field(default_factory=collections.Counter)
     by_split: collections.Counter = dataclasses.field(default_factory=collections.Counter)
@@ -47,6 +48,7 @@ class SourceTally:
         self.steps_by_segment.update(row.get("steps_by_segment") or {})
         self.removed_by_segment.update(row.get("removed_by_segment") or {})
         self.steps += int(row["length"])
+        self.steps_removed += sum((row.get("removed_by_segment") or {}).values())
         self.successes += bool(row["success"])
         self.by_variant[f"{row['task']}/{row['variant']}"] += 1
         self.by_split[split] += 1

@@ -63,7 +63,25 @@ def finalize(recipe: Recipe, data_spec: spec.DatasetSpec, mix_plan: dict, work: 
     splits, _ = assemble(recipe, mix_plan, work, recipe.name)
     write_metadata(work, data_spec, recipe.name, recipe.version,
                    recipe.description or f"RLDG mix {recipe.name} (recipe {recipe.hash[:12]})", splits)
+    rate = shared_rate(recipe)
+    if rate is not None:
+        (work / "metadata.json").write_text(json.dumps({spec.RATE_KEY: rate}))
     return publish(work, final, overwrite, command, [src.path for src in recipe.sources])
+
+
+def shared_rate(recipe: Recipe):
+    """The recording rate (TFDS metadata.json `fps`, spec.RATE_KEY) every source records, or None
+    when a source records none or they differ (a mix of 80 Hz and 10 Hz data has no one rate)."""
+    from rldg_data.io.reader import resolve_dataset_dir
+
+    rates = set()
+    for source in recipe.sources:
+        path = resolve_dataset_dir(source.location or source.path) / "metadata.json"
+        try:
+            rates.add(json.loads(path.read_text()).get(spec.RATE_KEY) if path.is_file() else None)
+        except (OSError, ValueError):
+            return None
+    return rates.pop() if len(rates) == 1 and None not in rates else None
 
 
 def mix_info(recipe: Recipe, mix_plan: dict, index: EpisodeIndex) -> dict:
@@ -77,6 +95,7 @@ def mix_info(recipe: Recipe, mix_plan: dict, index: EpisodeIndex) -> dict:
             "selected": tally.selected,
             "duplicates_dropped": mix_plan["duplicates_dropped"][source.name],
             "steps": tally.steps,
+            "steps_removed": tally.steps_removed,  # by the relabels (trim_pauses), on the selected episodes
             "success_rate": tally.successes / tally.selected if tally.selected else 0.0,
             "steps_by_segment": dict(sorted(tally.steps_by_segment.items())),
             "removed_by_segment": dict(sorted(tally.removed_by_segment.items())),

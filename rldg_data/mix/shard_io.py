@@ -1,7 +1,7 @@
 """Reading contract shards and writing TFRecord parts with atomic renames, safe on any Beam runner.
 
 No side inputs and no runner-provided sinks (TFDS's Beam writer and `WriteToText` do not finish on
-the DaskRunner, see NOTES.md): each build task (one source shard) writes its own part file per
+the DaskRunner: its side inputs read empty, its temp files are never finalized): each build task (one source shard) writes its own part file per
 split under a temporary name and renames it when the task finishes, beside a JSON sidecar listing
 what it holds; the driver turns parts into TFDS shards after the run.
 """

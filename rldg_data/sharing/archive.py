@@ -27,7 +27,7 @@ from typing import Callable, Iterator, Optional
 from rldg_data.errors import ContractError, DatasetError, UnsafeInputError
 from rldg_data.io.atomic import atomic_file, write_text_atomic
 from rldg_data.io.outputs import check_output, check_output_file
-from rldg_data.io.reader import open_dataset
+from rldg_data.io.reader import open_dataset, resolve_dataset_dir
 from rldg_data.io.records import iter_records
 from rldg_data.io.writer import RLDG_INFO_FILE, dataset_digest, publish
 
@@ -65,12 +65,13 @@ def sha256_file(path: Path) -> str:
 
 
 def dataset_root(path: str | os.PathLike) -> Path:
-    """The dataset folder (the one holding version folders) of a dataset or version path."""
+    """The dataset folder (the one holding version folders) of a dataset or version path; a TFDS
+    builder folder with one config (`data/rl/rldg_rollouts`) gives that config's folder, as
+    `rldg validate` and `rldg show` read it. DatasetError when `path` is no dataset at all."""
     path = Path(path)
     if (path / "dataset_info.json").is_file():
         return path.parent
-    open_dataset(path)  # raises DatasetError when `path` is no dataset at all
-    return path
+    return resolve_dataset_dir(path).parent
 
 
 def _shared_files(root: Path) -> Iterator[Path]:

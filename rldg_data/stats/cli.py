@@ -45,6 +45,23 @@ def _run_stats(args) -> int:
     if args.show:
         print(json.dumps(stats, indent=2))
     print(f"{stats['num_trajectories']} episodes, {stats['num_steps']} steps, "
-          f"{stats['num_transitions']} transitions (steps with an action)"
+          f"{stats['num_transitions']} transitions (steps with an action) of {described_splits(args.dataset, args.split)}"
           + (f": wrote {where}" if where else " (not written: give --out FILE)"))
     return 0
+
+
+def described_splits(paths, split) -> str:
+    """Which split the statistics describe, in words: `split 'train'` or `all splits (train, val)`
+    (per dataset when they differ), so counts are not read as the whole dataset's."""
+    from rldg_data.io.reader import open_dataset
+    from rldg_data.stats.dataset import default_split
+
+    if split is not None:
+        return f"split {split!r}"
+    words = []
+    for path in paths:
+        splits = sorted(open_dataset(path).shards)
+        chosen = default_split(splits)
+        words.append(f"split {chosen!r}" + (f" (of {', '.join(splits)}; --split to choose)" if len(splits) > 1 else "")
+                     if chosen else f"all splits ({', '.join(splits)})")
+    return words[0] if len(set(words)) == 1 else "; ".join(f"{p}: {w}" for p, w in zip(paths, words))

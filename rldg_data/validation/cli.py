@@ -13,7 +13,7 @@ def register_validate(sub) -> None:
         help="check a dataset against the RLDS contract",
         description=(
             "Read every episode of a TFDS dataset folder and check it against the RLDS contract "
-            "(DESIGN.md): shapes, dtypes, finite values, is_first/is_last, action bounds, "
+            "(its fields: rldg_data/contract/spec.py): shapes, dtypes, finite values, is_first/is_last, action bounds, "
             "sources, metadata, unique episode ids, shard integrity. Prints a summary (episodes, "
             "steps, sources, variants, success rate) and every violation with its file, episode "
             "and field. Exit status: 0 valid, 1 violations found, 2 not a dataset."),
@@ -62,3 +62,22 @@ def format_summary(summary) -> str:
         f"splits    {counts(summary.episodes_by_split)}",
         f"success   {summary.success_rate:.1%} ({summary.successes}/{summary.episodes})",
     ])
+
+
+def register_ls(sub) -> None:
+    p = sub.add_parser(
+        "ls", help="list the datasets in a data folder",
+        description="List every dataset under DATA_DIR (up to <builder>/<config>/<version>, as `tfds build "
+                    "--data_dir` lays them out): name, config (a mix's recipe name), version, episodes per "
+                    "split and what built it. Reads metadata only.")
+    p.add_argument("data_dir", nargs="?", default="data", help="the data folder (default: data)")
+    p.add_argument("--json", action="store_true", help="print the list as JSON")
+    p.set_defaults(func=_run_ls)
+
+
+def _run_ls(args) -> int:
+    from rldg_data.validation.listing import find_datasets, format_listing, listing_json
+
+    datasets = find_datasets(args.data_dir)
+    print(json.dumps(listing_json(datasets), indent=2) if args.json else format_listing(datasets, args.data_dir))
+    return 0

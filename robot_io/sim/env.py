@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 
 ACTION_SCALE = 0.01  # metres of mocap motion per unit action per step
 FRAME_SKIP = 5       # physics steps (2.5 ms) per control step: 12.5 ms, 80 Hz
+CONTROL_HZ = 80      # recorded steps per second (1 / (FRAME_SKIP * 2.5 ms)); collect.json's rate_hz
 HAND_SETTLE_STEPS = 50
 
 

@@ -1,7 +1,7 @@
 """A seeded stand-in for a teleoperating human: the scripted expert seen through human habits.
 
 Real teleoperation is slower and less reliable than a script. Slowing the expert by scaling its
-actions breaks it (NOTES.md); instead this proxy keeps the expert's intent and adds what people
+actions breaks it; instead this proxy keeps the expert's intent and adds what people
 do: pauses (no motion for a while), auto-correlated (Ornstein-Uhlenbeck) hand noise, hesitations
 (stretches of slow, timid motion) and corrections (a drift in a wrong direction that the expert's
 feedback then undoes). Everything is drawn from one seeded generator, so a seed gives the same

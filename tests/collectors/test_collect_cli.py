@@ -80,3 +80,16 @@ def test_list_shows_tasks_variants_and_policies(capsys):
     for words in ("insertion", "vga", "unseen", "type_c", "pick_place", "assembly", "expert", "human",
                   "CHECKPOINT_DIR", "module:function"):
         assert words in out, out
+
+
+def test_resumed_collect_reports_the_whole_folder_success(tmp_path, capsys):
+    """Issue 33: a resumed collect reported only the new episodes' success."""
+    out = tmp_path / "logs"
+    assert _collect(out) == 0
+    capsys.readouterr()
+    assert _collect(out, episodes=3) == 0
+    text = capsys.readouterr().out
+    outcomes = [json.loads(p.read_text()) for p in out.glob("worker-*/ep-*/outcome.json")]
+    wins = sum(bool(o["success"]) for o in outcomes)
+    assert len(outcomes) == 3 and "(this run)" in text
+    assert f"folder: 3 episodes, success {wins / 3:.1%} ({wins}/3)" in text, text

@@ -107,3 +107,32 @@ def test_notebooks_default_dataset_is_a_path_the_demo_writes(tmp_path):
     for nb in opening_the_demo:
         pattern = re.search(r'DEMO_MIX = "([^"]+)"', nb.read_text().replace('\\"', '"')).group(1)
         assert fnmatch.fnmatch(written, pattern), (nb.name, written, pattern)
+
+
+def test_notebooks_execute_as_readme_says_without_rldg_dataset(tmp_path):
+    """Issue 33: README's command (`jupyter execute viz/notebooks/<name>.ipynb`, which is installed)
+    runs both notebooks with the kernel in viz/notebooks and no RLDG_DATASET: they find `make
+    demo`'s mix from there, and keep their GIFs under runs/notebooks/videos (not a temp folder)."""
+    import os
+    import shutil
+    import subprocess
+
+    from rldg_data.io.writer import write_dataset
+    from tests.factories import make_episode
+
+    readme = (NOTEBOOKS[0].parents[2] / "README.md").read_text()
+    assert "jupyter execute viz/notebooks/explore_dataset.ipynb" in readme
+    repo = tmp_path / "clone"
+    (repo / "viz" / "notebooks").mkdir(parents=True)
+    for nb in [p for p in NOTEBOOKS if p.stem in ("explore_dataset", "compare_sources")]:
+        shutil.copy(nb, repo / "viz" / "notebooks" / nb.name)
+    episodes = [make_episode(f"{s}-{i}", length=5 + i, seed=i, source=s) for s in ("rl", "human") for i in range(2)]
+    write_dataset(episodes, repo / "runs/demo/cache/mix-demo_rl_vs_human-0a1b2c/data/rldg_mix", "demo_rl_vs_human")
+    env = {k: v for k, v in os.environ.items() if k != "RLDG_DATASET"}
+    jupyter = Path(sys.executable).with_name("jupyter")
+    for name in ("explore_dataset", "compare_sources"):
+        res = subprocess.run([str(jupyter), "execute", f"viz/notebooks/{name}.ipynb"], cwd=repo, env=env,
+                             capture_output=True, text=True, timeout=600)
+        assert res.returncode == 0, res.stderr[-3000:]
+    gifs = list((repo / "runs" / "notebooks" / "videos").glob("*.gif"))
+    assert gifs, "explore_dataset keeps its GIFs under runs/notebooks/videos"

@@ -381,3 +381,21 @@ def test_same_dataset_same_bytes(source, exported, tmp_path):
                 for p in sorted(root.rglob("*")) if p.is_file()}
 
     assert digests(again) == digests(exported[0])
+
+
+def test_export_writes_a_readme_saying_its_fps_and_where_it_came_from(tmp_path, capsys):
+    """Issue 33: `rldg export lerobot` wrote no README and silently used 80 fps for any dataset."""
+    from rldg_data.cli import main
+
+    src = write_dataset([make_episode(f"ep-{i}", length=5, image_size=16, seed=i) for i in range(2)],
+                        tmp_path / "data", "no_rate")
+    assert main(["export", "lerobot", str(src), "--out", str(tmp_path / "a")]) == 0
+    readme = (tmp_path / "a" / "README.md").read_text()
+    assert "**80 fps**" in readme and "the dataset records no rate; pass --fps" in readme
+    assert 'LeRobotDataset("local/no_rate", root=' in readme
+    assert open_lerobot(tmp_path / "a").fps == 80  # the README does not disturb the layout
+    assert main(["export", "lerobot", str(src), "--out", str(tmp_path / "b"), "--fps", "10"]) == 0
+    assert "**10 fps**, from --fps" in (tmp_path / "b" / "README.md").read_text()
+    (src / "metadata.json").write_text(json.dumps({"fps": 15}))
+    assert main(["export", "lerobot", str(src), "--out", str(tmp_path / "c")]) == 0
+    assert "**15 fps**, from the dataset's metadata.json" in (tmp_path / "c" / "README.md").read_text()

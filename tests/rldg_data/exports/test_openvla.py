@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 import json
 import sys
+from pathlib import Path
 import types
 
 import numpy as np
@@ -118,3 +119,23 @@ def test_launch_without_an_openvla_environment_says_how(export):
         launch_openvla(out, None)
     with pytest.raises(UnavailableError, match="cannot import prismatic"):
         launch_openvla(out, sys.executable)
+
+
+def test_readme_has_a_check_that_openvla_reads_the_data(tmp_path):
+    """Issue 33: as Octo's README has; the step makes the calls tests/interop/openvla_check.py runs
+    with OpenVLA's own code, on this export's name and folder, and compiles as Python."""
+    import re
+
+    source = write_dataset(make_episodes(3, seed=2, image_size=16), tmp_path / "data", "chk_src")
+    out = export_openvla(source, tmp_path / "export")
+    readme = (out / "README.md").read_text()
+    assert "## Check that OpenVLA reads the data" in readme
+    code = re.search(r"## Check that OpenVLA reads the data.*?```python\n(.*?)```", readme, re.S).group(1)
+    compile(code, "README check step", "exec")
+    assert f'make_oxe_dataset_kwargs("chk_src_openvla", "{out.resolve()}/data"' in code
+    assert f'sys.path.insert(0, "{out.resolve()}")' in code
+    checker = (Path(__file__).resolve().parents[2] / "interop" / "openvla_check.py").read_text()
+    for call in ("make_single_dataset(", "make_oxe_dataset_kwargs(", "NormalizationType.BOUNDS_Q99",
+                 "window_size=1, future_action_window_size=0"):
+        assert call in code and call in checker, call
+    assert "import openvla_registration" in code

@@ -106,6 +106,37 @@ print(json.dumps({{"n": len(eps), "state": list(steps[0]["observation"]["state"]
     assert info == {"n": 3, "state": [20], "action": [7], "image": [64, 64, 3], "priv": True, "sources": ["rl"]}
 
 
+def test_collect_summary_counts_what_validate_counts(tmp_path):
+    """Issue 33: a robot collect said `steps 55 (0 transitions)`, `rl=53` where validate said 53
+    transitions and rl=55. Its summary now counts as validate does (no timing asserted here)."""
+    import re
+
+    with spawned("insertion", "vga") as (url, _):
+        out = tmp_path / "logs"
+        res = collect(str(robot_config(tmp_path, url, max_episode_steps=12)), out, episodes=2)
+        assert res.returncode == 0, res.stderr[-3000:]
+    data = tmp_path / "tfds"
+    build = run([str(BIN / "tfds"), "build", str(REPO / "builders/rldg_rollouts"), "--data_dir", str(data),
+                 "--manual_dir", str(out)])
+    assert build.returncode == 0, build.stderr[-3000:]
+    folder = next(p for p in (data / "rldg_rollouts").rglob("dataset_info.json")).parent
+    val = run([str(BIN / "rldg"), "validate", str(folder)])
+    assert val.returncode == 0, val.stdout[-2000:] + val.stderr[-2000:]
+    said = re.search(r"steps (\d+) \((\d+) transitions\)  steps by source (\S+)", res.stdout)
+    assert said, res.stdout
+    steps, transitions, sources = said.groups()
+    assert int(transitions) == int(steps) - 2
+    assert f"steps     {steps}  ({transitions} transitions" in val.stdout, (res.stdout, val.stdout)
+    assert f"sources   {sources} (steps)" in val.stdout, (res.stdout, val.stdout)
+    # the dataset-level rate: the robot loop's 10 Hz, from collect.json to metadata.json to the export
+    assert json.loads((out / "collect.json").read_text())["rate_hz"] == 10
+    assert json.loads((folder / "metadata.json").read_text())["fps"] == 10
+    export = run([str(BIN / "rldg"), "export", "lerobot", str(folder), "--out", str(tmp_path / "lerobot")])
+    assert export.returncode == 0, export.stderr[-2000:]
+    assert json.loads((tmp_path / "lerobot" / "meta" / "info.json").read_text())["fps"] == 10
+    assert "**10 fps**, from the dataset's metadata.json" in (tmp_path / "lerobot" / "README.md").read_text()
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -150,7 +181,10 @@ def test_intervention_episode_records_intervention_steps_and_the_policy_proposal
                       "tests.robot_io.franka.test_collect:scripted_spacemouse",
                       policy="tests.robot_io.franka.test_collect:still_policy", episodes=1)
         assert res.returncode == 0, res.stderr[-3000:]
-        assert "intervention=5" in res.stdout and "rl=7" in res.stdout, res.stdout
+        # 12 acting steps (5 intervention, 7 rl) and the final step, labelled as the last acting
+        # step (rl), as `rldg validate` counts them (issue 33)
+        assert "steps 13 (12 transitions)" in res.stdout, res.stdout
+        assert "intervention=5" in res.stdout and "rl=8" in res.stdout, res.stdout
     read = run([sys.executable, "-c", f"""
 import json, envlogger, numpy as np
 from collectors.recorder import quiet_envlogger
