@@ -3,20 +3,16 @@ recipe's name (the builder config), not "rldg_mix 1.0.0" (issue 33)."""
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
 
 from rldg_data.cli import main
 
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def _mix_builder():
-    sys.path.insert(0, str(ROOT / "builders"))
-    try:
-        from rldg_mix.rldg_mix_dataset_builder import Builder
-    finally:
-        sys.path.remove(str(ROOT / "builders"))
+    # One module name for the builder in every test process: TFDS registers a builder class once,
+    # and tests/builders/test_rldg_mix.py imports it under this name too.
+    from builders.rldg_mix.rldg_mix_dataset_builder import Builder
+
     return Builder
 
 
