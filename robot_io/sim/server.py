@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
-import ipaddress
 import json
 import logging
 import os
@@ -38,6 +37,7 @@ from typing import Any, Callable
 import numpy as np
 
 from rldg_data.errors import RldgError
+from rldg_data.io.loopback import check_bind
 from robot_io.sim.faults import KINDS, FaultPlan, InjectedFault
 from robot_io.sim.robot import BadRequest, SimRobot, vector
 
@@ -59,20 +59,7 @@ class SimServerConfig:
     hz: float = 10.0  # the client loop rate suggested in /config
 
     def __post_init__(self) -> None:
-        if not self.allow_remote and not _is_loopback(self.host):
-            raise RldgError(f"refusing to serve the robot API on {self.host!r}: anyone on that network "
-                            f"could move the arm; bind 127.0.0.1 or pass --allow-remote")
-        if not 0 <= self.port < 65536:
-            raise RldgError(f"port {self.port} is not a TCP port")
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+        check_bind(self.host, self.port, self.allow_remote, "move the arm through the robot API")
 
 
 def _json_body(handler: BaseHTTPRequestHandler) -> Any:

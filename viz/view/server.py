@@ -17,7 +17,6 @@ elsewhere cannot read the dataset through DNS rebinding).
 from __future__ import annotations
 
 import dataclasses
-import ipaddress
 import json
 import logging
 import mimetypes
@@ -28,6 +27,7 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 from rldg_data.errors import ConfigError, ContractError, RldgError
+from rldg_data.io.loopback import check_bind, is_loopback
 from viz.view.episode import EpisodeReader
 from viz.view.index import EpisodeIndex, Query, build_index, query, row_json
 
@@ -53,22 +53,9 @@ class ViewConfig:
     index_cache: Optional[str] = None
 
     def __post_init__(self) -> None:
-        if not self.allow_remote and not is_loopback(self.host):
-            raise RldgError(f"refusing to serve datasets on {self.host!r}: anyone on that network could "
-                            f"read them; bind 127.0.0.1 or pass --allow-remote")
-        if not 0 <= self.port < 65536:
-            raise ConfigError(f"port {self.port} is not a TCP port")
+        check_bind(self.host, self.port, self.allow_remote, "read the datasets")
         if self.fps is not None and self.fps <= 0:
             raise ConfigError(f"--fps must be positive, got {self.fps}")
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 class BadRequest(RldgError):
