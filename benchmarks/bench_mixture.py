@@ -19,14 +19,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+THIS = os.path.abspath(__file__)
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_octo_loader import BATCH, BUFFER, CHUNK, SIZE, WINDOW, _measure  # noqa: E402
+from bench_octo_loader import BATCH, BUFFER, CHUNK, SIZE, WINDOW, _measure, _run_side  # noqa: E402
 
 # (episodes, steps, primary image size) of the 24 datasets, and their sampling weights: a few
 # large datasets carry most of the weight, as in Octo's "magic soup".
@@ -84,17 +84,6 @@ def make_datasets(root: str, count: int) -> tuple[list[str], list[str]]:
     return paths, exports
 
 
-def _run_side(python: str, side: str, config_path: str, batches: int) -> dict:
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", CUDA_VISIBLE_DEVICES="")
-    if side == "octo":
-        env.pop("PYTHONPATH", None)
-    res = subprocess.run([python, os.path.abspath(__file__), "--side", side, "--target", config_path,
-                          "--batches", str(batches)], capture_output=True, text=True, env=env, cwd=REPO)
-    if res.returncode != 0:
-        raise SystemExit(f"{side} side failed:\n{res.stderr[-4000:]}")
-    return json.loads(res.stdout.strip().splitlines()[-1])
-
-
 def _ci(values: list[float], digits: int = 0) -> str:
     from t_interval import mean_ci
 
@@ -130,8 +119,8 @@ def main() -> None:
                 json.dump({"paths": paths[:count], "exports": exports[:count], "weights": WEIGHTS[:count]}, f)
             runs: dict[str, list[dict]] = {"ours": [], "octo": []}
             for _ in range(args.rounds):  # interleaved, so both see the same machine load
-                runs["octo"].append(_run_side(str(side_env.python_path()), "octo", config, args.batches))
-                runs["ours"].append(_run_side(sys.executable, "ours", config, args.batches))
+                runs["octo"].append(_run_side(str(side_env.python_path()), "octo", config, args.batches, THIS))
+                runs["ours"].append(_run_side(sys.executable, "ours", config, args.batches, THIS))
             ratios = [o["frames_s"] / r["frames_s"] for o, r in zip(runs["ours"], runs["octo"])]
             rss = {s: max(r["rss_mib"] for r in runs[s]) for s in runs}
             print(f"{count:2d} datasets: ours {_ci([r['frames_s'] for r in runs['ours']])} frames/s, "

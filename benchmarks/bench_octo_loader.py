@@ -79,11 +79,12 @@ def make_dataset(root: str, episodes: int) -> tuple[str, str]:
     return str(path), str(export_octo(path, os.path.join(root, "octo_export")))
 
 
-def _run_side(python: str, side: str, target: str, batches: int) -> dict:
+def _run_side(python: str, side: str, target: str, batches: int, script: str = os.path.abspath(__file__)) -> dict:
+    """Runs `script --side SIDE` in a fresh process of `python`; its last stdout line as JSON."""
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", CUDA_VISIBLE_DEVICES="")
     if side == "octo":
         env.pop("PYTHONPATH", None)
-    res = subprocess.run([python, os.path.abspath(__file__), "--side", side, "--target", target,
+    res = subprocess.run([python, script, "--side", side, "--target", target,
                           "--batches", str(batches)], capture_output=True, text=True, env=env, cwd=REPO)
     if res.returncode != 0:
         raise SystemExit(f"{side} side failed:\n{res.stderr[-4000:]}")
