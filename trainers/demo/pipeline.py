@@ -216,7 +216,8 @@ def train_generalist(run: DemoRun, name: str, dataset: Path, steps: int) -> Path
                     "--steps", str(steps), "--batch-size", str(run.profile.batch_size),
                     "--image-size", str(run.profile.image_size), "--seed", str(run.profile.seed),
                     "--encoder", run.profile.encoder, "--shift", str(run.profile.shift),
-                    "--window", str(run.profile.window)), tmp)
+                    "--window", str(run.profile.window),
+                    "--channels", ",".join(str(c) for c in run.profile.channels)), tmp)
         return {}
 
     folder = run.stage(f"generalist-{name}", {"dataset": _stage_of(dataset), "steps": steps,
@@ -224,6 +225,7 @@ def train_generalist(run: DemoRun, name: str, dataset: Path, steps: int) -> Path
                                               "image_size": run.profile.image_size,
                                               "encoder": run.profile.encoder,
                                               "shift": run.profile.shift, "window": run.profile.window,
+                                              "channels": list(run.profile.channels),
                                               "code": code_digest("trainers/generalist", "rldg_data/loaders"),
                                               "seed": run.profile.seed}, work)
     return folder / "checkpoint"

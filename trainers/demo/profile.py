@@ -33,6 +33,8 @@ class DemoProfile:
     specialist_minutes: training budget per specialist when one is (re)trained;
     tasks: the task families run: one generalist per family and training dataset, as the paper
     fine-tunes per task (a generalist over all three families learnt nothing at this budget);
+    channels: the generalist's conv widths (small: 8-16-32-64, 0.55x the step cost of 16-32-64-64;
+    BENCHMARKS.md "demo time budget");
     encoder / open_loop: the generalist's image encoder and whether it runs each action chunk to
     its end (decisions every `chunk` steps) instead of temporal ensembling; shift: random-shift
     augmentation of the generalist's training images, in pixels (BENCHMARKS.md "generalist": with
@@ -66,6 +68,7 @@ class DemoProfile:
     seed: int = 0
     tasks: tuple[str, ...] = TASKS
     encoder: str = "flatten"
+    channels: tuple[int, ...] = (16, 32, 64, 64)
     open_loop: bool = False
     shift: int = 4
     window: int = 2
@@ -79,6 +82,7 @@ class DemoProfile:
         object.__setattr__(self, "tasks", tuple(self.tasks))
         object.__setattr__(self, "unseen_for", tuple(self.unseen_for))
         object.__setattr__(self, "datasets", tuple(self.datasets))
+        object.__setattr__(self, "channels", tuple(int(c) for c in self.channels))
         if not self.datasets or any(d not in DATASET_KINDS for d in self.datasets):
             raise RldgError(f"demo profile {self.name!r}: datasets must be some of {DATASET_KINDS}, "
                             f"got {self.datasets}")
@@ -122,7 +126,8 @@ PROFILES: dict[str, DemoProfile] = {
                          eval_episodes=20, efficiency_sizes=(5, 10, 20, 40), efficiency_steps=9000,
                          efficiency_eval_episodes=20, tasks=("insertion", "assembly"), report_each_dataset=False,
                          efficiency=False, unseen_for=("rl", "rldg", "human", "human_trimmed"),
-                         datasets=("rl", "human", "human_trimmed", "rldg"), handoff_eval_episodes=40),
+                         datasets=("rl", "human", "human_trimmed", "rldg"), handoff_eval_episodes=40,
+                         channels=(8, 16, 32, 64)),
     "full": DemoProfile(name="full", episodes=50, collect_factor=1.5, generalist_steps=20000,
                         eval_episodes=20, image_size=128, efficiency_sizes=(10, 25, 50, 100, 200),
                         efficiency_steps=10000, efficiency_eval_episodes=20,
