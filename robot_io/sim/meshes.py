@@ -24,6 +24,8 @@ from pathlib import Path
 import mujoco
 import numpy as np
 
+from rldg_data.errors import RldgError
+
 RENDER_GROUP = 1  # Meta-World's visual geom group (MuJoCo draws groups 0-2 by default)
 HIDDEN_GROUP = 3  # not drawn by default: the full collision meshes go here
 DEFAULT_FACE_BUDGET = 300  # faces per arm mesh (BENCHMARKS.md "demo time budget" measures the choice)
@@ -33,10 +35,10 @@ def read_binary_stl(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
     """(vertices [V, 3] float64, faces [F, 3] int) of a binary STL, identical corners merged."""
     raw = Path(path).read_bytes()
     if len(raw) < 84:
-        raise ValueError(f"{path}: not a binary STL (only {len(raw)} bytes)")
+        raise RldgError(f"{path}: not a binary STL (only {len(raw)} bytes)")
     count = int(np.frombuffer(raw, dtype="<u4", count=1, offset=80)[0])
     if len(raw) != 84 + 50 * count:
-        raise ValueError(f"{path}: not a binary STL ({len(raw)} bytes for {count} triangles)")
+        raise RldgError(f"{path}: not a binary STL ({len(raw)} bytes for {count} triangles)")
     record = np.dtype([("normal", "<f4", 3), ("corners", "<f4", (3, 3)), ("attr", "<u2")])
     corners = np.frombuffer(raw, dtype=record, count=count, offset=84)["corners"].reshape(-1, 3)
     vertices, index = np.unique(corners.astype(np.float64), axis=0, return_inverse=True)
