@@ -5,6 +5,7 @@ One torch thread, as the demo trains (two trainers at once on 2 cores). Each mea
 a fresh process, rounds interleaved; rates are the mean of the rounds with a 95% t-interval.
 
     .venv/bin/python benchmarks/bench_generalist_step.py [--steps 150] [--rounds 3] [--window 1]
+        [--channels 16,32,64,64]   (the small demo profile trains 8,16,32,64)
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from t_interval import mean_ci  # noqa: E402
 
 SIZE, LENGTH, EPISODES = 64, 150, 40
 WARMUP = 10
+CHANNELS = (16, 32, 64, 64)  # the conv widths measured (--channels)
 
 
 def make_dataset(root: str) -> str:
@@ -39,7 +41,8 @@ def make_dataset(root: str) -> str:
 def _config(steps: int, window: int, batch: int):
     from trainers.generalist.config import GeneralistConfig
 
-    return GeneralistConfig(steps=steps, window=window, batch_size=batch, shift=4, image_size=SIZE, threads=1)
+    return GeneralistConfig(steps=steps, window=window, batch_size=batch, shift=4, image_size=SIZE, threads=1,
+                            channels=CHANNELS)
 
 
 def run_trainer(path: str, steps: int, window: int, batch: int) -> float:
@@ -133,8 +136,11 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--window", type=int, default=1)
     parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--channels", default="16,32,64,64", help="conv widths, comma-separated")
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    global CHANNELS
+    CHANNELS = tuple(int(c) for c in args.channels.split(","))
     if args.child:
         return child(args.child[0], args.child[1], args.steps, args.window, args.batch)
     with tempfile.TemporaryDirectory() as root:
@@ -144,12 +150,13 @@ def main() -> None:
         for _ in range(args.rounds):
             for kind in KINDS:
                 out = subprocess.run([sys.executable, __file__, "--child", kind, path, "--steps", str(args.steps),
-                                      "--window", str(args.window), "--batch", str(args.batch)],
+                                      "--window", str(args.window), "--batch", str(args.batch),
+                                      "--channels", args.channels],
                                      check=True, capture_output=True, text=True).stdout
                 row = json.loads(out.strip().splitlines()[-1])
                 results[kind].append(1000 * row["seconds_per_step"])
                 peaks[kind] = max(peaks[kind], row["peak_mib"])
-    print(f"batch {args.batch}, window {args.window}, {SIZE}x{SIZE} images, one torch thread, "
+    print(f"channels {args.channels}, batch {args.batch}, window {args.window}, {SIZE}x{SIZE} images, one torch thread, "
           f"{args.steps} steps x {args.rounds} rounds")
     for kind, values in results.items():
         mean, half = mean_ci(values)
