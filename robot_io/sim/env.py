@@ -180,6 +180,7 @@ class SimEnv:
             if self._renderer is not None:
                 self._renderer.close()
             scene.fast_render_settings(self.model, size)
+            scene.single_thread_software_gl()
             self._renderer = mujoco.Renderer(self.model, size, size)
         cam = self._cam_main if camera is None else camera
         self._renderer.update_scene(self.data, camera=cam)

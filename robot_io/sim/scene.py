@@ -8,6 +8,7 @@ own objects.
 
 from __future__ import annotations
 
+import os
 from typing import Sequence
 
 import mujoco
@@ -79,6 +80,15 @@ def fast_render_settings(model: mujoco.MjModel, size: int) -> None:
     model.vis.quality.offsamples = 0
     model.vis.global_.offwidth = max(int(model.vis.global_.offwidth), size)
     model.vis.global_.offheight = max(int(model.vis.global_.offheight), size)
+
+
+def single_thread_software_gl() -> None:
+    """Mesa's software rasterizer (llvmpipe, what EGL/OSMesa use without a GPU) draws in the
+    calling thread instead of handing each frame to a pool of rasterizer threads: a 64-128 px frame
+    is too small to split, the hand-off costs more than the drawing, and two simulators on two
+    cores oversubscribe them (BENCHMARKS.md "demo time budget": ~2x faster frames). Read by Mesa
+    when the first GL context of the process is made; a user's own LP_NUM_THREADS wins."""
+    os.environ.setdefault("LP_NUM_THREADS", "0")
 
 
 def disable_costly_flags(scene: mujoco.MjvScene) -> None:
