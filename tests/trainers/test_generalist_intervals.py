@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+import random
+
 import pytest
 
 from rldg_data.errors import ConfigError
@@ -35,3 +38,16 @@ def test_difference_interval_p_value_and_overlap():
     assert same["intervals_overlap"]
     assert two_proportion_p(0, 10, 0, 10) == 1.0 and two_proportion_p(1, 0, 1, 10) is None
     assert fmt_gap(d).startswith("+40 points [+")
+
+
+def test_median_interval_is_the_order_statistic_interval_and_covers_95_percent():
+    from trainers.generalist.intervals import median_interval
+
+    assert median_interval([3, 1, 2, 5, 4]) is None  # 5 values: no interval reaches 95%
+    assert median_interval(range(1, 41)) == (14.0, 27.0)  # the textbook ranks for n = 40
+    rng = random.Random(0)
+    covered = 0
+    for _ in range(400):  # skewed data (cycle times are): the true median of Exp(1) is ln 2
+        lo, hi = median_interval([rng.expovariate(1.0) for _ in range(30)])
+        covered += lo <= math.log(2) <= hi
+    assert covered / 400 >= 0.93

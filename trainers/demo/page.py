@@ -28,7 +28,8 @@ def write_results(out: Path, profile: DemoProfile, data: dict) -> dict:
     table = comparison_table(data["evaluations"])
     results = {
         "profile": profile.to_dict(),
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
+        "machine": {"cpus": os.cpu_count(), "cpu": cpu_model(), "platform": platform.platform(),
+                    "python": platform.python_version()},
         "table": table,
         "gaps_vs_human": gaps(table),
         "cycle_times": cycle_times(data["evaluations"]),
@@ -47,6 +48,17 @@ def write_results(out: Path, profile: DemoProfile, data: dict) -> dict:
     return results
 
 
+def cpu_model() -> str:
+    """The CPU's model name as `lscpu` shows it (a budget holds per machine kind: name it)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.lower().startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
 def _tasks(table: dict) -> list[str]:
     return [t for t in TASKS if any(t in table[d] for d in table)]
 
@@ -55,7 +67,9 @@ def render_markdown(results: dict) -> str:
     """The comparison table with intervals, the gaps, and the paper rows as Markdown (RESULTS.md)."""
     table, tasks = results["table"], _tasks(results["table"])
     same = results.get("same_data", {})
-    lines = [f"Wall time {results['seconds'] / 60:.1f} min on {results['machine']['cpus']} CPUs; "
+    cpu = results["machine"].get("cpu")
+    lines = [f"Wall time {results['seconds'] / 60:.1f} min on {results['machine']['cpus']} CPUs"
+             f"{f' ({cpu})' if cpu else ''}; "
              f"profile {results['profile']['name']}, seed {results['profile']['seed']}.", "",
              "| training data | " + " | ".join(f"{t} {s}" for t in tasks for s in SPLITS) + " |",
              "|---|" + "---|" * (len(tasks) * len(SPLITS))]
@@ -120,13 +134,22 @@ def _handoff_lines(results: dict) -> list[str]:
     for task, by_split in (results.get("handoff_vs_trimmed_human") or {}).items():
         lines += ["", f"{task}: RLDG hand-off mix vs human data with pauses removed (Newcombe 95% interval; "
                   "called when the Wilson intervals do not overlap):", "",
-                  "| split | RLDG hand-off | human, pauses removed | gap | called | median steps RLDG / human |",
-                  "|---|---|---|---|---|---|"]
+                  "| split | RLDG hand-off | human, pauses removed | gap | called "
+                  "| median steps RLDG / human [95% interval] | shorter, called |",
+                  "|---|---|---|---|---|---|---|"]
         for split, c in by_split.items():
-            t = c["median_cycle_time"]
+            t, ci = c["median_cycle_time"], c.get("median_ci95") or {}
+            steps = " / ".join(_median_cell(t[k], ci.get(k)) for k in ("rldg", "human_trimmed"))
             lines.append(f"| {split} | {fmt_rate(c['rldg'])} | {fmt_rate(c['human_trimmed'])} | {fmt_gap(c['gap'])} "
-                         f"| {'yes' if c['called'] else 'no'} | {t['rldg'] or '-'} / {t['human_trimmed'] or '-'} |")
+                         f"| {'yes' if c['called'] else 'no'} | {steps} | {'yes' if c.get('shorter_called') else 'no'} |")
     return lines
+
+
+def _median_cell(median, interval) -> str:
+    """"174 [165-181]" (median steps and its 95% interval), "174" when too few episodes, "-"."""
+    if median is None:
+        return "-"
+    return f"{median:g}" + (f" [{interval[0]:g}-{interval[1]:g}]" if interval else "")
 
 
 def _rate_of(result):

@@ -14,7 +14,7 @@ from __future__ import annotations
 import statistics
 from typing import Any, Optional
 
-from trainers.generalist.intervals import difference, fmt_gap, fmt_rate, rate
+from trainers.generalist.intervals import difference, fmt_gap, fmt_rate, median_interval, rate
 
 SPLITS = ("seen", "unseen")
 DATASET_LABELS = {
@@ -107,7 +107,8 @@ def stage_table(evaluations: dict) -> dict:
 def handoff_comparison(table: dict, evaluations: dict, tasks=("assembly",)) -> dict:
     """Use case 2 (RL on the bottleneck only): per hand-off task and split, the RLDG hand-off
     generalist against human data with pauses removed (the honest baseline): both rates, the gap
-    with its interval, and the median cycle times of the successful episodes."""
+    with its interval, the median cycle times of the successful episodes with their
+    distribution-free 95% intervals, and `shorter_called`: RLDG's interval wholly below human's."""
     out: dict[str, dict] = {}
     for task in tasks:
         for split in SPLITS:
@@ -115,10 +116,20 @@ def handoff_comparison(table: dict, evaluations: dict, tasks=("assembly",)) -> d
             if not (a and b):
                 continue
             d = difference(a["successes"], a["episodes"], b["successes"], b["episodes"])
+            steps = {k: _successful_steps(evaluations, k, task, split) for k in ("rldg", "human_trimmed")}
+            ci = {k: median_interval(v) for k, v in steps.items()}
             out.setdefault(task, {})[split] = {
                 "rldg": a, "human_trimmed": b, "gap": d, "called": d["gap"] > 0 and not d["intervals_overlap"],
-                "median_cycle_time": {"rldg": a["median_cycle_time"], "human_trimmed": b["median_cycle_time"]}}
+                "median_cycle_time": {"rldg": a["median_cycle_time"], "human_trimmed": b["median_cycle_time"]},
+                "median_ci95": {k: list(v) if v else None for k, v in ci.items()},
+                "shorter_called": bool(ci["rldg"] and ci["human_trimmed"] and ci["rldg"][1] < ci["human_trimmed"][0])}
     return out
+
+
+def _successful_steps(evaluations: dict, dataset: str, task: str, split: str) -> list:
+    """Steps of every successful episode of one generalist's evaluation on one split."""
+    cell = (((evaluations.get(dataset) or {}).get(task) or {}).get("splits") or {}).get(split) or {}
+    return list(cell.get("successful_steps") or [])
 
 
 def relabel_ablation(table: dict) -> dict:

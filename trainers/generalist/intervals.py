@@ -30,6 +30,22 @@ def wilson(successes: int, n: int, z: float = Z95) -> tuple[float, float]:
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
+def median_interval(values, confidence: float = 0.95) -> Optional[tuple[float, float]]:
+    """Distribution-free interval of a median (cycle times are skewed: no normal approximation):
+    the order statistics x(j) and x(n+1-j) of the sorted values, j the largest with
+    P(Binomial(n, 1/2) <= j - 1) <= (1 - confidence) / 2, so coverage is at least `confidence`.
+    None when there are too few values for any such j (fewer than 6 at 95%)."""
+    xs = sorted(float(v) for v in values)
+    n, tail = len(xs), (1.0 - confidence) / 2.0
+    cdf, j = 0.0, 0
+    for k in range(n):
+        cdf += math.comb(n, k) / 2.0 ** n
+        if cdf > tail:
+            break
+        j = k + 1
+    return (xs[j - 1], xs[n - j]) if j else None
+
+
 def rate(successes: int, n: int) -> dict:
     """{successes, episodes, success_rate, ci95: [lo, hi]} of one success count."""
     lo, hi = wilson(successes, n)
