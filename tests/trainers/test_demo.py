@@ -171,7 +171,7 @@ def test_equal_counts_take_the_fewest_successes_and_leave_out_variants_a_source_
 
 def test_profiles_are_valid_and_a_bad_one_is_refused():
     assert get_profile("small").episodes > get_profile("tiny").episodes
-    assert set(PROFILES) == {"tiny", "small", "full"}
+    assert set(PROFILES) == {"tiny", "small", "paper", "full"}
     assert get_profile("small", seed=3).seed == 3 and get_profile("small").seed == 0
     assert get_profile("tiny").tasks == TASKS  # the end-to-end test covers every family
     with pytest.raises(RldgError, match="unknown demo profile"):
@@ -237,6 +237,25 @@ def test_tiny_demo_runs_end_to_end_and_results_have_every_cell(tmp_path):
     assert len(results["paper_comparison"]) == 7
     assert set(results["efficiency"]["sizes"]) == {"rl", "human"}
     assert all(len(v) >= 1 for v in results["efficiency"]["sizes"].values())
+    # Several training seeds on one dataset (tiny: seeds 0 and 1 for human and relabeled data).
+    for dataset, tasks in (("human", TASKS), ("relabeled", ("insertion", "pick_place"))):
+        for task in tasks:
+            assert set(results["seed_evaluations"][dataset][task]) == {"0", "1"}
+            row = results["seed_table"][dataset][task]["seen"]
+            assert set(row["seeds"]) == {"0", "1"} and row["pooled"]["episodes"] == 2 * row["seeds"]["0"]["episodes"]
+            assert results["evaluations"][dataset][task] == results["seed_evaluations"][dataset][task]["0"]
+            first = json.loads((Path(results["generalists"][f"{dataset}_{task}"]).parent / "stage.json").read_text())
+            other = json.loads((Path(results["generalists"][f"{dataset}_{task}_train1"]).parent
+                                / "stage.json").read_text())
+            assert first["inputs"]["dataset"] == other["inputs"]["dataset"]  # the same dataset, built once
+            assert (first["inputs"]["seed"], other["inputs"]["seed"]) == (0, 1)
+    assert "rl" not in results["seed_evaluations"] and "relabeled" in results["relabel_ablation_by_seed"].get(
+        "insertion", {}).get("pooled", {})
+    assert "Training seeds: one generalist per seed" in (out / "results.md").read_text()
+    pp = results["pick_place_generalization"]
+    assert set(pp["specialists"]) == {"red_cylinder", "blue_block"} and "rl" in pp["generalists"]
+    assert {pp["split"][v] for v in pp["variants"]} == {"seen", "unseen"}
+    assert "privileged state" in results["inputs"]
     assert (out / "report.html").is_file() and list((out / "figures").glob("*.png"))
     for report in results["reports"].values():
         assert (Path(report) / "index.html").is_file()

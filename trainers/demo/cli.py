@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
+import textwrap
 import time
 
 DESCRIPTION = """\
@@ -15,29 +16,70 @@ Run the whole RLDG recipe on the embedded simulated task suite and write the pap
      assembly hand-offs (human proxy for grasp/transport, specialist for the insertion);
   3. datasets with `tfds build`: RL-only, human-only, human with pauses removed, the RLDG mix
      (for assembly: the hand-offs, pauses removed from their human segments only) and the
-     relabeling ablation (tiny and full);
-  4. one generalist per task family and dataset (the small profile: insertion and assembly),
+     relabeling ablation (tiny, paper and full);
+  4. one generalist per task family and dataset (the small profile: insertion and assembly;
+     paper: one per training seed on the same dataset, to tell data effects from optimisation luck),
      evaluated on seen and unseen variants (success with 95% Wilson intervals; assembly on the
      whole task from the start, with the stages each episode finished); the specialist's
      bottleneck-only assembly data is reported N/A (not trained on the whole task), as in the
      paper; a data-efficiency sweep (tiny and full; small with --efficiency);
   5. OUT/report.html, OUT/results.json, OUT/figures/ and a dataset report per dataset.
 Every stage is cached under OUT/cache keyed by its inputs: a rerun skips finished work and an
-interrupted run resumes where it stopped. Every command run is listed in OUT/commands.log.
-Profiles: small (default, < 30 min on 2 cores), full (paper scale, hours), tiny (smoke test)."""
+interrupted run resumes where it stopped. Every command run is listed in OUT/commands.log."""
+
+# One line per profile; the times are estimates from the stage counts and the per-stage costs
+# measured on an idle 2-core AMD EPYC (trainers.demo.budget), not runs.
+PROFILE_HELP = {
+    "small": "default: insertion and assembly, 4 datasets, one training seed",
+    "paper": "all three families, the data-efficiency sweep, the relabel and pause ablations, unseen "
+             "variants for every row, 3 training seeds per dataset, pick-and-place specialists beside "
+             "generalists; not run yet",
+    "full": "paper scale (128 px, 20,000 steps): meant for a GPU",
+    "tiny": "smoke test, numbers meaningless; the start-up of its ~150 commands, which the estimate "
+            "leaves out, dominates (the end-to-end test: ~10 min)",
+}
+
+
+PROFILE_NAMES = ("small", "paper", "full", "tiny")  # trainers.demo.profile.PROFILES (a test checks)
+PROFILES_MARK = "{profiles}"
+
+
+class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Puts the profiles' estimates into the description only when help is shown: registration
+    must stay cheap (rldg_data.cli), and the estimate imports the profiles and the variant table."""
+
+    def add_text(self, text):
+        if text and PROFILES_MARK in text:
+            text = text.replace(PROFILES_MARK, profiles_text())
+        super().add_text(text)
+
+
+def profiles_text() -> str:
+    """The --help lines of the profiles, each with its estimated wall time on 2 idle cores."""
+    from trainers.demo.budget import describe
+    from trainers.demo.profile import PROFILES
+
+    lines = ["Profiles, with their wall time on 2 idle CPU cores estimated from the stage counts and the",
+             "per-stage costs measured in BENCHMARKS.md \"demo time budget\" (not runs; a loaded machine",
+             "takes several times longer):"]
+    for name, profile in PROFILES.items():
+        lines += textwrap.wrap(PROFILE_HELP.get(name, ""), 96, break_on_hyphens=False, initial_indent=f"  {name:6s} {describe(profile):>8s}  ",
+                               subsequent_indent=" " * 19)
+    return "\n".join(lines)
 
 
 def register_demo(sub) -> None:
     p = sub.add_parser("demo", help="run the RLDG experiment end to end in simulation",
-                       description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--profile", default="small", choices=("tiny", "small", "full"),
+                       description=DESCRIPTION + "\n" + PROFILES_MARK, formatter_class=_HelpFormatter)
+    p.add_argument("--profile", default="small", choices=PROFILE_NAMES,
                    help="how much data, training and evaluation (default small)")
     p.add_argument("--out", default="runs/demo", help="output folder (default runs/demo)")
     p.add_argument("--retrain", action="store_true",
                    help="train the specialists from scratch instead of the committed checkpoints")
     p.add_argument("--seed", type=int,
                    help="seed of collection, recipes, training and evaluation (default: the profile's, 0); "
-                        "runs with different seeds share no episode")
+                        "runs with different seeds share no episode; a profile's training seeds move with it "
+                        "(paper: seed, seed+1, seed+2)")
     p.add_argument("--efficiency", action="store_true",
                    help="also run the data-efficiency sweep (RL vs human episodes of one connector); "
                         "the small profile leaves it out to stay within 30 minutes, and a rerun with "

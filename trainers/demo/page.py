@@ -15,8 +15,10 @@ from pathlib import Path
 from rldg_data.io.atomic import write_text_atomic
 from robot_io.sim.variants import TASKS
 from trainers.demo.profile import DemoProfile
-from trainers.demo.results import (DATASET_LABELS, SPLITS, comparison_table, cycle_times, efficiency_summary,
-                                   gaps, handoff_comparison, paper_rows, relabel_ablation, stage_table)
+from trainers.demo.results import (DATASET_LABELS, POOLED_NOTE, SPLITS, comparison_table, cycle_times,
+                                   efficiency_summary, gaps, handoff_comparison, inputs_note, paper_rows,
+                                   pick_place_generalization, relabel_ablation, relabel_ablation_by_seed,
+                                   seed_gaps, seed_table, stage_table)
 from trainers.demo.results import rate_cell
 from trainers.generalist.intervals import fmt_gap, fmt_rate
 
@@ -26,6 +28,7 @@ def write_results(out: Path, profile: DemoProfile, data: dict) -> dict:
     """Writes OUT/results.json, OUT/figures/*.png and OUT/report.html; returns the results."""
     out = Path(out)
     table = comparison_table(data["evaluations"])
+    seeds = seed_table(data.get("seed_evaluations") or {})
     results = {
         "profile": profile.to_dict(),
         "machine": {"cpus": os.cpu_count(), "cpu": cpu_model(), "platform": platform.platform(),
@@ -37,7 +40,13 @@ def write_results(out: Path, profile: DemoProfile, data: dict) -> dict:
         "stages": stage_table(data["evaluations"]),
         "handoff_vs_trimmed_human": handoff_comparison(table, data["evaluations"]),
         "paper_comparison": paper_rows(table, data["efficiency"], data["specialist_generalization"],
-                                       data["evaluations"]),
+                                       data["evaluations"], seeds),
+        "seed_table": seeds,
+        "seed_gaps_vs_human": seed_gaps(table, seeds),
+        "relabel_ablation_by_seed": relabel_ablation_by_seed(table, seeds),
+        "pick_place_generalization": pick_place_generalization(data["evaluations"],
+                                                               data["specialist_generalization"]),
+        "inputs": inputs_note(profile.image_size),
         "efficiency_summary": efficiency_summary(data["efficiency"]),
         **data,
     }
@@ -80,7 +89,7 @@ def render_markdown(results: dict) -> str:
                 ("N/A (not trained on the whole task)" if f"{d}/{t}" in missing
                  else _cell((table[d].get(t) or {}).get(s)) + (" (= RL row: same data)" if same.get(f"{d}/{t}") else ""))
                 for t in tasks for s in SPLITS) + " |")
-    lines += _stage_lines(results) + _handoff_lines(results)
+    lines += _stage_lines(results) + _handoff_lines(results) + _seed_lines(results) + _pick_place_lines(results)
     lines += ["", "(success rate [95% Wilson interval] (n episodes) / median cycle time in steps of the "
               "successful episodes)", "", "Gaps against raw human data (Newcombe 95% interval, two-proportion "
               "z-test; *called* when the two Wilson intervals do not overlap):", "",
@@ -150,6 +159,65 @@ def _median_cell(median, interval) -> str:
     if median is None:
         return "-"
     return f"{median:g}" + (f" [{interval[0]:g}-{interval[1]:g}]" if interval else "")
+
+
+def _seed_lines(results: dict) -> list[str]:
+    """Every training seed of the multi-seed rows (same dataset, same evaluation episodes), their
+    spread, the pooled rate, and each compared row's gap to human data seed by seed."""
+    seeds = results.get("seed_table") or {}
+    if not seeds:
+        return []
+    names = sorted({k for d in seeds.values() for t in d.values() for c in t.values() for k in c["seeds"]}, key=int)
+    lines = ["", "Training seeds: one generalist per seed on the *same* dataset (built once with the run's seed; "
+             "only initialisation, batch sampling and augmentation change), each on the same evaluation "
+             "episodes. The spread across seeds is optimisation luck; a data effect is a gap larger than it "
+             f"({POOLED_NOTE}).", "",
+             "| training data | task | split | " + " | ".join(f"seed {k}" for k in names)
+             + " | spread (points) | pooled |", "|---|---|---|" + "---|" * (len(names) + 2)]
+    for d in DATASET_LABELS:
+        for task, by_split in (seeds.get(d) or {}).items():
+            for split, row in by_split.items():
+                lines.append(f"| {DATASET_LABELS[d]} | {task} | {split} | "
+                             + " | ".join(fmt_rate(row["seeds"].get(k)) if row["seeds"].get(k) else "-" for k in names)
+                             + f" | {row['spread_points']:.0f} | {fmt_rate(row['pooled'])} |")
+    by_gap = results.get("seed_gaps_vs_human") or {}
+    if by_gap:
+        lines += ["", "Gap to raw human data in each training seed (points; a row with one generalist is "
+                  "compared with every seed of the other):", "",
+                  "| dataset | task | split | gap by seed | range | verdict |", "|---|---|---|---|---|---|"]
+        lines += [f"| {DATASET_LABELS.get(d, d)} | {t} | {s} | "
+                  + ", ".join(f"{k}: {v:+.0f}" for k, v in g["gap_points"].items())
+                  + f" | {g['min']:+.0f} to {g['max']:+.0f} | {g['verdict']} |"
+                  for d, by_task in by_gap.items() for t, by_split in by_task.items() for s, g in by_split.items()]
+    pct = (lambda v: "n/a" if v is None else f"{100 * v:.0f}%")
+    for task, a in (results.get("relabel_ablation_by_seed") or {}).items():
+        lines += ["", f"Relabel ablation, {task} seen: share of the RL - human gap closed by human states + RL "
+                  "actions, by training seed: " + ", ".join(f"{k}: {pct(v)}" for k, v in a["share_by_seed"].items())
+                  + f"; pooled over seeds {pct(a['pooled_share'])} (human {fmt_rate(a['pooled']['human'])}, "
+                  f"relabeled {fmt_rate(a['pooled']['relabeled'])}, RL {fmt_rate(a['pooled']['rl'])})."]
+    return lines
+
+
+def _pick_place_lines(results: dict) -> list[str]:
+    """Pick-and-place per variant: the specialists beside the generalists, and what each reads."""
+    pp = results.get("pick_place_generalization") or {}
+    if not pp:
+        return []
+    variants = pp["variants"]
+    lines = ["", "Pick-and-place on each object and background, specialists beside generalists (success "
+             "[95% Wilson interval] (n); - : not evaluated there). " + results.get("inputs", ""), "",
+             "| policy | " + " | ".join(f"{v} ({pp['split'][v]})" for v in variants) + " |",
+             "|---|" + "---|" * len(variants)]
+    for own, cells in pp["specialists"].items():
+        lines.append(f"| specialist for {own} (privileged state) | "
+                     + " | ".join(fmt_rate(cells[v]) if v in cells else "-" for v in variants) + " |")
+    for d in DATASET_LABELS:
+        cells = pp["generalists"].get(d)
+        if cells:
+            note = " (= RL row: same data)" if (results.get("same_data") or {}).get(f"{d}/pick_place") else ""
+            lines.append(f"| generalist: {DATASET_LABELS[d]}{note} (images) | "
+                         + " | ".join(fmt_rate(cells[v]) if v in cells else "-" for v in variants) + " |")
+    return lines
 
 
 def _rate_of(result):
@@ -300,6 +368,8 @@ Run time {results['seconds'] / 60:.1f} min on {results['machine']['cpus']} CPUs.
 <table><tr><th>training data</th>{head}</tr>{rows}</table>
 <h2>Multi-stage tasks: stages finished, and the hand-off mix against cleaned human data</h2>
 <pre>{esc(chr(10).join(_stage_lines(results) + _handoff_lines(results)) or 'no multi-stage task in this profile')}</pre>
+<h2>Training seeds, and pick-and-place specialists beside generalists</h2>
+<pre>{esc(chr(10).join(_seed_lines(results) + _pick_place_lines(results)) or 'one training seed per dataset, no pick-and-place in this profile')}</pre>
 <h2>Gaps against raw human data</h2>
 <p>Newcombe 95% interval of the difference and a two-proportion z-test; a gap is called only when
 the two Wilson intervals do not overlap.</p>

@@ -6,8 +6,9 @@
    topped up until every seen variant has the wanted number of successes;
 3. datasets: raw logs -> `tfds build builders/rldg_rollouts`; training sets -> `tfds build
    builders/rldg_mix` with the recipes of `trainers.demo.recipes`;
-4. generalists: `rldg generalist train` + `eval` on seen and unseen variants of every task, plus the
-   data-efficiency sweep on one connector;
+4. generalists: `rldg generalist train` + `eval` on seen and unseen variants of every task (one per
+   training seed of the profile's multi-seed datasets, all on the same dataset and the same
+   evaluation episodes), plus the data-efficiency sweep on one connector;
 5. report: `rldg report` per dataset, results.json, figures and report.html (`trainers.demo.page`).
 This process imports neither TensorFlow nor MuJoCo's renderer: every stage is a subprocess.
 """
@@ -152,10 +153,7 @@ def collect(run: DemoRun, kind: str, task: str, variant: str, policy: str, wante
 
 
 def _needs_rl_logs(profile: DemoProfile, task: str) -> bool:
-    """Whether a family's specialist rollouts feed any of its datasets (for assembly only the
-    `rl` row would use them, and that row is the paper's N/A: see recipes.not_trained)."""
-    return any(k == "rl" or (k == "rldg" and task not in HANDOFF_TASKS)
-               for k in recipes.family_datasets(task, profile.datasets))
+    return recipes.needs_rl_logs(task, profile.datasets)
 
 
 def _start_stage(ckpt: Path) -> int:
@@ -210,11 +208,16 @@ def _version_folder(data_dir: Path) -> Path:
 
 # ---- 4. generalists -------------------------------------------------------------------------
 
-def train_generalist(run: DemoRun, name: str, dataset: Path, steps: int) -> Path:
+def train_generalist(run: DemoRun, name: str, dataset: Path, steps: int, seed: Optional[int] = None) -> Path:
+    """`rldg generalist train` on `dataset`; `seed` (default: the run's) seeds only the generalist's
+    initialisation, batch sampling and augmentation, so generalists of several training seeds on one
+    dataset differ by optimisation luck alone."""
+    seed = run.profile.seed if seed is None else int(seed)
+
     def work(tmp: Path):
         run.sh(rldg("generalist", "train", "--dataset", str(dataset), "--out", str(tmp / "checkpoint"),
                     "--steps", str(steps), "--batch-size", str(run.profile.batch_size),
-                    "--image-size", str(run.profile.image_size), "--seed", str(run.profile.seed),
+                    "--image-size", str(run.profile.image_size), "--seed", str(seed),
                     "--encoder", run.profile.encoder, "--shift", str(run.profile.shift),
                     "--window", str(run.profile.window),
                     "--channels", ",".join(str(c) for c in run.profile.channels)), tmp)
@@ -227,7 +230,7 @@ def train_generalist(run: DemoRun, name: str, dataset: Path, steps: int) -> Path
                                               "shift": run.profile.shift, "window": run.profile.window,
                                               "channels": list(run.profile.channels),
                                               "code": code_digest("trainers/generalist", "rldg_data/loaders"),
-                                              "seed": run.profile.seed}, work)
+                                              "seed": seed}, work)
     return folder / "checkpoint"
 
 
@@ -300,6 +303,13 @@ def equal_counts(seen, successes: dict, wanted: int) -> dict[tuple[str, str], in
     return counts
 
 
+def planned_generalists(profile: DemoProfile) -> list[tuple[str, str, int]]:
+    """(dataset, task family, training seed) of every generalist of the main table (not the
+    efficiency sweep's), the run's seed first: one per training seed of the multi-seed datasets."""
+    return [(kind, task, seed) for task in profile.tasks
+            for kind in recipes.family_datasets(task, profile.datasets) for seed in profile.seeds_for(kind)]
+
+
 def stage_count(profile: DemoProfile) -> int:
     """How many stages `run_demo` reports (for the progress display's ETA)."""
     seen = profile.seen
@@ -308,7 +318,7 @@ def stage_count(profile: DemoProfile) -> int:
     collection = 2 * len(seen) + n_handoff - len([t for t, _ in seen if not _needs_rl_logs(profile, t)])
     trained = sum(len(recipes.family_datasets(task, profile.datasets)) for task in profile.tasks)
     datasets = 3 + trained + 1  # raw rollouts, training mixes, the comparison mix
-    generalists = 2 * trained  # train + eval
+    generalists = 2 * len(planned_generalists(profile))  # train + eval
     efficiency = 2 * len(profile.efficiency_sizes) * 3 if profile.efficiency else 0  # mix, train, eval
     reports = (trained if profile.report_each_dataset else 0) + 1
     return specialists + collection + datasets + generalists + efficiency + reports + 1
@@ -367,10 +377,14 @@ def run_demo(profile: DemoProfile, out: str | Path, *, retrain: bool = False,
 
     # Independent chains (one dataset's train -> eval, one efficiency size's mix -> train -> eval,
     # one report) run `workers` at a time: each is single-threaded most of its time.
-    def main_chain(kind: str, task: str):
-        ckpt = train_generalist(run, f"{kind}-{task}", datasets[(kind, task)], profile.generalist_steps)
+    def main_chain(kind: str, task: str, seed: int):
+        # The run's seed keeps its stage names (and cache keys); other training seeds get their own.
+        suffix = "" if seed == profile.seed else f"-train{seed}"
+        ckpt = train_generalist(run, f"{kind}-{task}{suffix}", datasets[(kind, task)], profile.generalist_steps,
+                                seed=seed)
         variants = "all" if kind in profile.unseen_for else "seen"
-        return ckpt, evaluate_generalist(run, kind, ckpt, task, variants, profile.eval_episodes_for(task))
+        return ckpt, evaluate_generalist(run, f"{kind}{suffix}", ckpt, task, variants,
+                                         profile.eval_episodes_for(task))
 
     def efficiency_chain(source: str, size: int):
         dataset = build_mix(run, recipes.efficiency_recipe(source, eff_task, eff_variant, raw[source], size,
@@ -403,13 +417,24 @@ def run_demo(profile: DemoProfile, out: str | Path, *, retrain: bool = False,
                         "human": {"path": str(datasets[("human", first)])}}})
     pool = ThreadPoolExecutor(profile.workers)
     try:
-        mains = {key: pool.submit(main_chain, *key) for key in datasets}
+        # The run's seed of every dataset first: an interrupted run has the main table before the
+        # extra training seeds.
+        planned = sorted(planned_generalists(profile), key=lambda g: g[2] != profile.seed)
+        mains = {(kind, task, seed): pool.submit(main_chain, kind, task, seed)
+                 for kind, task, seed in planned if (kind, task) in datasets}
         effs = {key: pool.submit(efficiency_chain, *key) for key in sizes}
         reps = {name: pool.submit(report_chain, name, d) for name, d in to_report.items()}
-        generalists = {f"{kind}_{task}": f.result()[0] for (kind, task), f in mains.items()}
+        generalists = {f"{kind}_{task}" + ("" if seed == profile.seed else f"_train{seed}"): f.result()[0]
+                       for (kind, task, seed), f in mains.items()}
+        # evaluations: the run's training seed (the main table); seed_evaluations: every training
+        # seed of the multi-seed datasets, on the same evaluation episodes.
         evaluations: dict[str, dict] = {}
-        for (kind, task), f in mains.items():
-            evaluations.setdefault(kind, {})[task] = f.result()[1]
+        seed_evaluations: dict[str, dict] = {}
+        for (kind, task, seed), f in mains.items():
+            if seed == profile.seed:
+                evaluations.setdefault(kind, {})[task] = f.result()[1]
+            if len(profile.seeds_for(kind)) > 1:
+                seed_evaluations.setdefault(kind, {}).setdefault(task, {})[str(seed)] = f.result()[1]
         efficiency = {"task": eff_task, "variant": eff_variant, "skipped": [list(k) for k in skipped], "sizes": {}}
         for (source, size), f in effs.items():
             efficiency["sizes"].setdefault(source, {})[str(size)] = f.result()
@@ -425,6 +450,8 @@ def run_demo(profile: DemoProfile, out: str | Path, *, retrain: bool = False,
         if task not in HANDOFF_TASKS and task in evaluations.get("rl", {}):
             evaluations.setdefault("rldg", {})[task] = evaluations["rl"][task]
             same_as[f"rldg/{task}"] = "rl"
+            if task in seed_evaluations.get("rl", {}):
+                seed_evaluations.setdefault("rldg", {})[task] = seed_evaluations["rl"][task]
 
     on_stage("results and report.html")
     return page.write_results(run.out, profile, {
@@ -435,7 +462,7 @@ def run_demo(profile: DemoProfile, out: str | Path, *, retrain: bool = False,
         "datasets": {f"{k}_{t}": str(v) for (k, t), v in datasets.items()},
         "same_data": same_as,
         "not_trained": {k: v for task in families for k, v in recipes.not_trained(task, profile.datasets).items()},
-        "evaluations": evaluations, "efficiency": efficiency,
+        "evaluations": evaluations, "seed_evaluations": seed_evaluations, "efficiency": efficiency,
         "generalists": {k: str(v) for k, v in generalists.items()},
         "reports": {k: str(v) for k, v in reports.items()},
         "seconds": round(time.monotonic() - started, 1)})

@@ -1,9 +1,12 @@
-"""Demo profiles: how much of everything one `rldg demo` run does (`tiny`, `small`, `full`).
+"""Demo profiles: how much of everything one `rldg demo` run does (`tiny`, `small`, `paper`, `full`).
 
 A profile is a frozen dataclass of plain values; its dict goes into every stage's cache key, so a
 change to one number reruns exactly the stages that depend on it. `small` is the default (under 30
-minutes on 2 cores, starting from the committed specialist checkpoints); `full` is the paper-scale
-run (hours); `tiny` exists for the end-to-end test (minutes, numbers meaningless).
+minutes on 2 cores, starting from the committed specialist checkpoints); `paper` is every table of
+the paper on CPU at the small profile's generalist settings (all three families, the data-efficiency
+sweep, the ablations, unseen variants for every row, three training seeds per dataset: hours, see
+`trainers.demo.budget`); `full` is the paper-scale run (128 px, GPU); `tiny` exists for the
+end-to-end test (minutes, numbers meaningless).
 """
 
 from __future__ import annotations
@@ -48,7 +51,12 @@ class DemoProfile:
     datasets: the training datasets whose generalists the profile trains (the relabel ablation is
     left to the larger profiles by `small`, to fit its budget); handoff_eval_episodes: evaluation
     episodes per variant of a hand-off family (assembly has one seen and one unseen variant, so
-    40 per variant gives the 40 + 40 whole-task episodes its comparison needs)."""
+    40 per variant gives the 40 + 40 whole-task episodes its comparison needs);
+    train_seeds / train_seeds_for: the generalist training seeds of the datasets in
+    `train_seeds_for`: one generalist per training seed on the *same* dataset (built once with the
+    run's seed; only the generalist's initialisation, batch sampling and augmentation change), so
+    that a reader tells data effects from optimisation luck; () means the run's seed only, and a
+    non-empty tuple must contain the run's seed (its generalist is the one of the main table)."""
 
     name: str
     episodes: int
@@ -77,12 +85,23 @@ class DemoProfile:
     report_each_dataset: bool = True  # else only the RL-vs-human comparison dataset gets `rldg report`
     datasets: tuple[str, ...] = DATASET_KINDS
     handoff_eval_episodes: int = 0  # evaluation episodes per variant of a hand-off family (0: eval_episodes)
+    train_seeds: tuple[int, ...] = ()  # () : the run's seed only
+    train_seeds_for: tuple[str, ...] = ("human", "human_trimmed", "relabeled")
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "tasks", tuple(self.tasks))
         object.__setattr__(self, "unseen_for", tuple(self.unseen_for))
         object.__setattr__(self, "datasets", tuple(self.datasets))
         object.__setattr__(self, "channels", tuple(int(c) for c in self.channels))
+        object.__setattr__(self, "train_seeds", tuple(int(s) for s in self.train_seeds))
+        object.__setattr__(self, "train_seeds_for", tuple(self.train_seeds_for))
+        if any(d not in DATASET_KINDS for d in self.train_seeds_for):
+            raise RldgError(f"demo profile {self.name!r}: train_seeds_for must be some of {DATASET_KINDS}, "
+                            f"got {self.train_seeds_for}")
+        if self.train_seeds and (self.seed not in self.train_seeds
+                                 or len(set(self.train_seeds)) != len(self.train_seeds)):
+            raise RldgError(f"demo profile {self.name!r}: train_seeds must be distinct and contain the run's "
+                            f"seed {self.seed}, got {self.train_seeds}")
         if not self.datasets or any(d not in DATASET_KINDS for d in self.datasets):
             raise RldgError(f"demo profile {self.name!r}: datasets must be some of {DATASET_KINDS}, "
                             f"got {self.datasets}")
@@ -112,6 +131,12 @@ class DemoProfile:
         """Evaluation episodes per variant of one task family."""
         return self.handoff_eval_episodes if task in HANDOFF_TASKS and self.handoff_eval_episodes else self.eval_episodes
 
+    def seeds_for(self, kind: str) -> tuple[int, ...]:
+        """The training seeds of dataset `kind`'s generalists, the run's seed first."""
+        if kind not in self.train_seeds_for or not self.train_seeds:
+            return (self.seed,)
+        return (self.seed,) + tuple(s for s in self.train_seeds if s != self.seed)
+
     def attempts(self, wanted: int) -> int:
         """Episodes to record so that about `wanted` of them succeed."""
         return max(wanted, int(round(wanted * self.collect_factor)))
@@ -121,13 +146,21 @@ PROFILES: dict[str, DemoProfile] = {
     "tiny": DemoProfile(name="tiny", episodes=1, collect_factor=2.0, generalist_steps=20,
                         eval_episodes=1, efficiency_sizes=(1, 2, 3, 4), efficiency_steps=10,
                         efficiency_eval_episodes=1, specialist_eval_episodes=2,
-                        specialist_minutes=0.5, eval_max_steps=20, batch_size=8),
+                        specialist_minutes=0.5, eval_max_steps=20, batch_size=8,
+                        train_seeds=(0, 1), train_seeds_for=("human", "relabeled")),
     "small": DemoProfile(name="small", episodes=40, collect_factor=1.6, generalist_steps=9000, window=1,
                          eval_episodes=20, efficiency_sizes=(5, 10, 20, 40), efficiency_steps=9000,
                          efficiency_eval_episodes=20, tasks=("insertion", "assembly"), report_each_dataset=False,
                          efficiency=False, unseen_for=("rl", "rldg", "human", "human_trimmed"),
                          datasets=("rl", "human", "human_trimmed", "rldg"), handoff_eval_episodes=40,
                          channels=(8, 16, 32, 64)),
+    # Every table the paper has, at the small profile's generalist settings (CPU, hours).
+    "paper": DemoProfile(name="paper", episodes=40, collect_factor=1.6, generalist_steps=9000, window=1,
+                         eval_episodes=20, efficiency_sizes=(5, 10, 20, 40), efficiency_steps=9000,
+                         efficiency_eval_episodes=20, tasks=TASKS, report_each_dataset=False,
+                         efficiency=True, unseen_for=DATASET_KINDS, datasets=DATASET_KINDS,
+                         handoff_eval_episodes=40, channels=(8, 16, 32, 64), train_seeds=(0, 1, 2),
+                         train_seeds_for=DATASET_KINDS),
     "full": DemoProfile(name="full", episodes=50, collect_factor=1.5, generalist_steps=20000,
                         eval_episodes=20, image_size=128, efficiency_sizes=(10, 25, 50, 100, 200),
                         efficiency_steps=10000, efficiency_eval_episodes=20,
@@ -141,8 +174,10 @@ def get_profile(name: str, seed: int | None = None, efficiency: bool | None = No
     if name not in PROFILES:
         raise RldgError(f"unknown demo profile {name!r}; known: {', '.join(PROFILES)}")
     profile = PROFILES[name]
-    if seed is not None:
-        profile = dataclasses.replace(profile, seed=int(seed))
+    if seed is not None:  # the training seeds move with the run's seed: s, s+1, ... stay s, s+1, ...
+        shift = int(seed) - profile.seed
+        profile = dataclasses.replace(profile, seed=int(seed),
+                                      train_seeds=tuple(s + shift for s in profile.train_seeds))
     if efficiency is not None:
         profile = dataclasses.replace(profile, efficiency=bool(efficiency))
     return profile

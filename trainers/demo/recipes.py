@@ -43,6 +43,12 @@ def family_datasets(task: str, kinds: Sequence[str] = DATASETS) -> tuple[str, ..
     return tuple(k for k in kinds if k != "rldg")
 
 
+def needs_rl_logs(task: str, kinds: Sequence[str] = DATASETS) -> bool:
+    """Whether a family's specialist rollouts feed any of its datasets (for assembly only the `rl`
+    row would use them, and that row is the paper's N/A: see `not_trained`)."""
+    return any(k == "rl" or (k == "rldg" and task not in HANDOFF_TASKS) for k in family_datasets(task, kinds))
+
+
 def not_trained(task: str, kinds: Sequence[str] = DATASETS) -> dict[str, str]:
     """{"<dataset>/<task>": why} for the rows a family reports without a generalist (the paper's N/A)."""
     return {f"rl/{task}": NOT_TRAINED} if task in HANDOFF_TASKS and "rl" in kinds else {}

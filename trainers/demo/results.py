@@ -184,8 +184,9 @@ def _gap_text(a: Optional[dict], b: Optional[dict]) -> str:
 
 
 def paper_rows(table: dict, efficiency: dict, specialist_generalization: dict,
-               evaluations: Optional[dict] = None) -> list[dict[str, Any]]:
-    """The RLDG paper's findings, each beside what this run measured (one row each)."""
+               evaluations: Optional[dict] = None, seeds: Optional[dict] = None) -> list[dict[str, Any]]:
+    """The RLDG paper's findings, each beside what this run measured (one row each); `seeds`
+    (`seed_table`) adds each training seed's share of the gap to the relabel ablation's row."""
     rows = []
     for split in SPLITS:
         rldg, human = _mean_rate(table, "rldg", split), _mean_rate(table, "human", split)
@@ -246,5 +247,141 @@ def paper_rows(table: dict, efficiency: dict, specialist_generalization: dict,
         "ours": "; ".join(f"{task} seen: human {fmt_rate(a['human'])}, relabeled {fmt_rate(a['relabeled'])}, RL "
                           f"{fmt_rate(a['rl'])}; share of the RL-human gap closed: "
                           + (f"{100 * a['share_of_gap_closed']:.0f}%" if a["share_of_gap_closed"] is not None else "n/a (no gap)")
+                          + _share_by_seed_text((relabel_ablation_by_seed(table, seeds) if seeds else {}).get(task))
                           for task, a in ablation.items()) or "n/a"})
     return rows
+
+
+def _share_by_seed_text(by_seed: Optional[dict]) -> str:
+    if not by_seed:
+        return ""
+    pct = (lambda v: "n/a" if v is None else f"{100 * v:.0f}%")
+    return (" (training seed " + ", ".join(f"{k}: {pct(v)}" for k, v in by_seed["share_by_seed"].items())
+            + f"; pooled over seeds {pct(by_seed['pooled_share'])})")
+
+
+# ---- several training seeds on one dataset ---------------------------------------------------
+
+POOLED_NOTE = ("pooled: every seed's episodes together; its interval counts them as independent, so it "
+               "understates what the seeds' spread shows (the same evaluation episodes, other weights)")
+
+
+def seed_table(seed_evaluations: dict) -> dict:
+    """seeds[dataset][task][split] = {"seeds": {seed: rate cell}, "pooled": rate dict, "min", "max",
+    "spread_points"} from seed_evaluations[dataset][task][seed] (one generalist per training seed,
+    all on the same dataset and the same evaluation episodes): the spread is optimisation luck."""
+    out: dict[str, dict] = {}
+    for dataset, tasks in seed_evaluations.items():
+        for task, by_seed in tasks.items():
+            for split in SPLITS:
+                cells = {s: rate_cell(r["splits"][split]) for s, r in by_seed.items() if r["splits"].get(split)}
+                if not cells:
+                    continue
+                rates = [c["success_rate"] for c in cells.values()]
+                out.setdefault(dataset, {}).setdefault(task, {})[split] = {
+                    "seeds": cells,
+                    "pooled": rate(sum(c["successes"] for c in cells.values()), sum(c["episodes"] for c in cells.values())),
+                    "min": min(rates), "max": max(rates), "spread_points": round(100 * (max(rates) - min(rates)), 1)}
+    return out
+
+
+def _by_seed(seeds: dict, table: dict, dataset: str, task: str, split: str) -> dict:
+    """{seed: cell} of one row: its training seeds where it has several, else its one main-table cell."""
+    row = ((seeds.get(dataset) or {}).get(task) or {}).get(split)
+    if row:
+        return dict(row["seeds"])
+    cell = _get(table, dataset, task, split)
+    return {"*": cell} if cell else {}
+
+
+def _pair(a: dict, b: dict) -> list[tuple[str, dict, dict]]:
+    """(seed, a cell, b cell) pairs: the same training seed where both rows have it; a row with one
+    generalist is paired with every seed of the other."""
+    if "*" in a and "*" in b:
+        return [("*", a["*"], b["*"])]
+    keys = [k for k in (a if "*" not in a else b) if k != "*"]
+    return [(k, a.get(k, a.get("*")), b.get(k, b.get("*"))) for k in keys if a.get(k, a.get("*")) and b.get(k, b.get("*"))]
+
+
+def seed_gaps(table: dict, seeds: dict) -> dict:
+    """Per compared dataset, task and split: its gap to raw human data in every training seed
+    (points), their range, and whether the sign holds in every seed (a data effect) or changes
+    with the seed (optimisation luck at this budget)."""
+    out: dict[str, dict] = {}
+    for dataset in COMPARED:
+        for task in (table.get(dataset) or {}):
+            for split in SPLITS:
+                a, b = _by_seed(seeds, table, dataset, task, split), _by_seed(seeds, table, "human", task, split)
+                pairs = _pair(a, b)
+                if len(pairs) < 2:
+                    continue  # one generalist on each side: the main table's gap says it all
+                by_seed = {k: round(100 * (x["success_rate"] - y["success_rate"]), 1) for k, x, y in pairs}
+                values = list(by_seed.values())
+                verdict = ("above human in every seed" if min(values) > 0 else
+                           "below human in every seed" if max(values) < 0 else "sign changes with the seed")
+                out.setdefault(dataset, {}).setdefault(task, {})[split] = {
+                    "gap_points": by_seed, "min": min(values), "max": max(values), "verdict": verdict}
+    return out
+
+
+def relabel_ablation_by_seed(table: dict, seeds: dict) -> dict:
+    """Per task (seen variants): the share of the RL - human gap the relabeled data close, in every
+    training seed (paired by seed; a row with one generalist is used for every seed) and pooled."""
+    out = {}
+    for task in (table.get("relabeled") or {}):
+        h, r, rl = (_by_seed(seeds, table, d, task, "seen") for d in ("human", "relabeled", "rl"))
+        if not (h and r and rl) or all(len(x) == 1 for x in (h, r, rl)):
+            continue
+        keys = sorted({k for x in (h, r, rl) for k in x if k != "*"}, key=int)
+        shares = {}
+        for k in keys:
+            hk, rk, lk = (x.get(k, x.get("*")) for x in (h, r, rl))
+            if hk and rk and lk:
+                gap = lk["success_rate"] - hk["success_rate"]
+                shares[k] = round((rk["success_rate"] - hk["success_rate"]) / gap, 3) if gap > 0 else None
+        pooled = {d: _pooled(seeds, table, d, task) for d in ("human", "relabeled", "rl")}
+        gap = pooled["rl"]["success_rate"] - pooled["human"]["success_rate"]
+        known = [v for v in shares.values() if v is not None]
+        out[task] = {"share_by_seed": shares, "pooled": pooled,
+                     "pooled_share": round((pooled["relabeled"]["success_rate"] - pooled["human"]["success_rate"])
+                                           / gap, 3) if gap > 0 else None,
+                     "min": min(known) if known else None, "max": max(known) if known else None}
+    return out
+
+
+def _pooled(seeds: dict, table: dict, dataset: str, task: str, split: str = "seen") -> dict:
+    row = ((seeds.get(dataset) or {}).get(task) or {}).get(split)
+    return row["pooled"] if row else _get(table, dataset, task, split)
+
+
+# ---- pick-and-place: specialists and generalists on unseen objects and backgrounds -----------
+
+def inputs_note(image_size: int) -> str:
+    """Which inputs each policy of the pick-and-place comparison sees (the paper's differ)."""
+    return (f"Inputs: our specialists read the simulator's privileged state (gripper, object and target "
+            f"poses), no pixels; the generalists read {image_size}x{image_size} main-camera images + "
+            f"proprioception + the language instruction, never privileged state. The paper's specialists "
+            f"read images, so its specialist-vs-generalist gap on unseen objects is an image policy's; ours "
+            f"compares a state policy with an image policy.")
+
+
+def pick_place_generalization(evaluations: dict, specialist_generalization: dict) -> dict:
+    """Success per pick-and-place variant, the specialists (each on its own object and on the
+    unseen objects/backgrounds) beside every generalist row (all variants it was evaluated on),
+    each a rate dict with its 95% Wilson interval; {} when the profile ran no pick-and-place."""
+    specialists = {}
+    for key, rows in specialist_generalization.items():
+        if key.startswith("pick_place/"):
+            specialists[key.split("/", 1)[1]] = {
+                v: rate(int(round(r["success_rate"] * int(r["episodes"]))), int(r["episodes"]))
+                for v, r in rows.items() if r.get("episodes")}
+    generalists = {d: {v: rate_cell(r) for v, r in tasks["pick_place"].get("variants", {}).items()}
+                   for d, tasks in evaluations.items() if "pick_place" in tasks}
+    if not specialists and not generalists:
+        return {}
+    variants = list(dict.fromkeys([v for rows in specialists.values() for v in rows]
+                                  + [v for rows in generalists.values() for v in rows]))
+    splits = {v: (next((r["split"] for t in evaluations.values() if "pick_place" in t
+                        for name, r in t["pick_place"].get("variants", {}).items() if name == v), None)
+                  or ("seen" if v in specialists else "unseen")) for v in variants}
+    return {"variants": variants, "split": splits, "specialists": specialists, "generalists": generalists}
