@@ -177,7 +177,8 @@ def _seed_lines(results: dict) -> list[str]:
     for d in DATASET_LABELS:
         for task, by_split in (seeds.get(d) or {}).items():
             for split, row in by_split.items():
-                lines.append(f"| {DATASET_LABELS[d]} | {task} | {split} | "
+                same = " (= RL row: same data)" if (results.get("same_data") or {}).get(f"{d}/{task}") else ""
+                lines.append(f"| {DATASET_LABELS[d]}{same} | {task} | {split} | "
                              + " | ".join(fmt_rate(row["seeds"].get(k)) if row["seeds"].get(k) else "-" for k in names)
                              + f" | {row['spread_points']:.0f} | {fmt_rate(row['pooled'])} |")
     by_gap = results.get("seed_gaps_vs_human") or {}

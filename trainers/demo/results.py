@@ -218,8 +218,9 @@ def paper_rows(table: dict, efficiency: dict, specialist_generalization: dict,
         "finding": "The distilled generalist succeeds on unseen pick-and-place where its specialist "
                    "mostly fails (specialist 20/20 seen, 1/20 unseen)",
         "paper": "specialist 100% seen, 5% unseen",
-        "ours": (f"specialist {pct(spec_seen)} seen, {pct(spec_unseen)} unseen (state-based); "
-                 f"RLDG generalist {fmt_rate(_get(table, 'rldg', 'pick_place', 'unseen'))} unseen")
+        "ours": (f"specialist {pct(spec_seen)} seen, {pct(spec_unseen)} unseen (reads privileged state; the "
+                 f"paper's reads images); RLDG generalist {fmt_rate(_get(table, 'rldg', 'pick_place', 'unseen'))} "
+                 "unseen (reads images, proprioception and language); per variant: the pick-and-place table")
         if pp_seen else "pick-and-place not run in this profile"})
     times = cycle_times(evaluations or {})
     rows.append({
