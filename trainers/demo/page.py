@@ -291,6 +291,8 @@ def write_figures(folder: Path, results: dict) -> dict[str, Path]:
 
     fig, ax = plt.subplots(figsize=(6, 3.6))
     for name, ckpt in sorted(results.get("generalists", {}).items()):
+        if "_train" in name:  # the extra training seeds' curves (results.json lists their checkpoints)
+            continue
         info_file = Path(ckpt) / "policy.json"
         curve = json.loads(info_file.read_text()).get("loss_curve") if info_file.is_file() else None
         if curve:
