@@ -35,8 +35,8 @@ PROFILE_HELP = {
              "variants for every row, 3 training seeds per dataset, pick-and-place specialists beside "
              "generalists; not run yet",
     "full": "paper scale (128 px, 20,000 steps): meant for a GPU",
-    "tiny": "smoke test, numbers meaningless; the start-up of its ~150 commands, which the estimate "
-            "leaves out, dominates (the end-to-end test: ~10 min)",
+    "tiny": "smoke test, numbers meaningless; the start-up of its ~120 commands, which the estimate "
+            "leaves out, dominates (the end-to-end test: 10-45 min on 2 shared cores)",
 }
 
 
