@@ -40,7 +40,9 @@ REQUIREMENTS = ["tensorflow-cpu", "tensorflow_datasets", "numpy", "protobuf", "h
                 "absl-py", "rich", "ml_collections", "psutil",
                 # Octo's training stack: what scripts/finetune.py and OctoModel import (issue 31)
                 "jax", "jaxlib", "flax", "distrax", "optax", "chex", "tensorflow_probability",
-                "orbax-checkpoint", "einops", "scipy", "wandb", "gym", "matplotlib", "plotly"]
+                "orbax-checkpoint", "einops", "scipy", "wandb", "gym", "matplotlib", "plotly",
+                # OpenVLA's training-side data path: prismatic.vla.datasets, action_tokenizer, data_utils
+                "torch", "transformers"]
 PIP = "pip==24.3.1"
 SRC_ENV = "RLDG_INTEROP_SRC"
 
@@ -168,7 +170,9 @@ def _probe(env: Path) -> None:
             "import tensorflow, tensorflow_datasets, dlimp, octo.data.dataset, ml_collections;"
             # everything Octo's scripts/finetune.py imports (its fine-tuning runs in this env)
             "import jax, flax, optax, wandb, octo.model.octo_model, octo.utils.train_callbacks,"
-            " octo.utils.train_utils, octo.utils.jax_utils")
+            " octo.utils.train_utils, octo.utils.jax_utils;"
+            # what OpenVLA's data path imports besides TensorFlow (its model stack is not installed)
+            "import torch, transformers, tokenizers")
     res = subprocess.run([str(env / "bin" / "python"), "-c", code, str(src_dir(env))],
                          capture_output=True, text=True, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
     if res.returncode != 0:
