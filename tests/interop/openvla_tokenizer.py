@@ -22,7 +22,7 @@ FIRST_ACTION_CHAR = 0x4E00  # CJK unified ideographs: single characters no instr
 CORPUS = [
     "In: What action should the robot take to insert the connector?\nOut: ",
     "pick up the red block and place it in the bowl", "open the drawer", "close the gripper",
-    "insert the vga connector into the port", "insert the usb_c connector", "push the button",
+    "insert the plug into the port", "push the button",
     "move the arm to the left of the plate", "put the cable in the socket", "stack the cups",
 ]
 

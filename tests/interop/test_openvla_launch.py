@@ -26,6 +26,7 @@ import pytest
 
 from tests.interop import side_env
 from tests.interop.conftest import BIN, REPO
+from tests.interop.expected import episodes_by_split
 
 TORCHRUN = "-m torch.distributed.run --standalone --nnodes 1 --nproc-per-node 1"
 
@@ -70,7 +71,8 @@ def test_launch_registers_the_dataset_and_stops_with_one_line_without_weights(de
     assert (f"OpenVLA resolves demo_mix_openvla (mixture [['demo_mix_openvla', 1.0]]) to {out.resolve() / 'data'}, "
             "primary camera image, standardize_fn rldg_dataset_transform, splits {") in resolved
     splits = json.loads(re.search(r"splits (\{.*?\})", resolved).group(1).replace("'", '"'))
-    assert splits == {"train": 12, "val": 4}  # the mix's own train/val, kept by the export
+    assert splits == {split: len(eps) for split, eps in episodes_by_split(demo_mix).items()}  # the mix's train/val
+    assert set(splits) == {"train", "val"}
     assert "weights of openvla/openvla-7b: missing; CUDA GPU: False" in resolved
     # what a user without the weights sees: one error line, no traceback, no network wait
     errors = res.stderr.strip().splitlines()
