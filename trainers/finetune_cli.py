@@ -31,12 +31,14 @@ def register_finetune(sub) -> None:
             "torch.distributed.run --standalone --nnodes 1 --nproc-per-node 1 OUT/openvla_launch.py "
             "REPO/vla-scripts/finetune.py --vla_path ... --dataset_name ...` (LoRA rank 32, batch 16, "
             "lr 5e-4, image_aug; WANDB_MODE=offline), which downloads openvla/openvla-7b (~15 GB) "
-            "unless cached and needs one ~80 GB GPU. Verified here on CPU without network: OpenVLA's "
+            "unless cached and needs a GPU (~72 GB at batch 16). Verified here on CPU without network: OpenVLA's "
             "own RLDSDataset + RLDSBatchTransform + ActionTokenizer + PaddedCollatorForActionPrediction "
             "over the export, with a small offline tokenizer "
-            "(tests/interop/test_openvla_training_data.py), and this command against OpenVLA's "
-            "source up to the model load (tests/interop/test_openvla_launch.py); the 7B model, its "
-            "tokenizer and image processor, and training itself were not. See README.md."),
+            "(tests/interop/test_openvla_training_data.py), and this command with OpenVLA's source "
+            "up to torchrun: the printed command, the dataset resolved by OpenVLA's registry, the "
+            "one-line error without weights (tests/interop/test_openvla_launch.py). Not verified: "
+            "finetune.py itself (no GPU, no weights, no timm/peft here), the 7B model, its tokenizer "
+            "and image processor. See README.md."),
         formatter_class=argparse.RawDescriptionHelpFormatter)
     targets = p.add_subparsers(dest="target", metavar="TARGET", required=True)
     octo = targets.add_parser("octo", help="Octo: dataset kwargs, statistics, finetune config")
