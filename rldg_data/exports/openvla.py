@@ -7,7 +7,8 @@ wrist camera as primary); frames are 224x224; dimensions with min == max normali
 actions (xyz + gripper) map to 7-D with zero rotation. `export_openvla` writes a contract dataset
 with 7-D actions and 224x224 frames (it passes `rldg validate`), `openvla_registration.py` (the
 `OXE_DATASET_CONFIGS` entry, standardization transform and mixture), `dataset_statistics.json`,
-and the arguments of `vla-scripts/finetune.py` (`trainers.openvla` launches it in the user's OpenVLA Python).
+the arguments of `vla-scripts/finetune.py` and `openvla_preflight.py` (`trainers.openvla` runs the
+check, then launches finetune.py, in the user's OpenVLA Python).
 The copy keeps the source's splits (train, and val where there is one: OpenVLA validates on it;
 without one it takes `train[95%:]`). Checked against OpenVLA's own code (openvla/openvla c8f03f4)
 by tests/interop.

@@ -4,8 +4,10 @@ Octo, dlimp and OpenVLA pin TensorFlow 2.15 / tensorflow_datasets 4.9.2 / numpy 
 cannot share the project's .venv (TF 2.21, numpy 2). This module creates `.venv-interop` at the
 repository root with `constraints-interop.txt`, and unpacks the source archives of
 `../shared/interop` (or $RLDG_INTEROP_SRC) into `.venv-interop/src/` with a `.pth` file putting
-octo/ and dlimp/ on its sys.path (openvla/ is imported by tests/interop/openvla_check.py, which
-stubs OpenVLA's model stack). Nothing of theirs enters the repository.
+octo/ and dlimp/ on its sys.path (openvla/ is imported by tests/interop/openvla_check.py and
+openvla_batches.py through openvla_stubs.py, which stand in for the package `__init__` files that
+import OpenVLA's model stack). It holds Octo's JAX training stack and OpenVLA's data-path
+dependencies (torch 2.13 CPU, transformers). Nothing of theirs enters the repository.
 
     python tests/interop/side_env.py            # make interop-env: create or reuse; says why not
     python tests/interop/side_env.py --required # exit 1 when it cannot be created (CI)
