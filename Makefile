@@ -13,7 +13,8 @@ export PYTHONHASHSEED ?= 0
 # Side environment for tests/interop and benchmarks/bench_octo_loader.py: the consumers' own pins
 # (constraints-interop.txt) and source (../shared/interop, or RLDG_INTEROP_SRC), created once and
 # cached in .venv-interop (with Octo's training stack, issue 31: 527 s the first time on a loaded 2-core
-# machine, mostly downloads; < 1 s when cached).
+# machine, mostly downloads; < 1 s when cached; with OpenVLA's data-path torch 2.13 CPU + transformers
+# added, 309 s and 1167 s with a warm pip cache at load averages ~6 and ~10-14; 3.2 GB).
 # Where it cannot be created the interop tests skip and say why; in CI (CI set) or with
 # `make test INTEROP_REQUIRED=1` that is an error instead.
 ifdef INTEROP_REQUIRED

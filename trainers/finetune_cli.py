@@ -8,6 +8,7 @@ import argparse
 
 def register_finetune(sub) -> None:
     from rldg_data.exports.octo_layout import PRETRAINED, PRIMARY_SIZE, WRIST_SIZE
+    from rldg_data.exports.openvla_preflight import VLA_PATH
 
     p = sub.add_parser(
         "finetune", help="export a dataset for Octo / OpenVLA fine-tuning (and launch it)",
@@ -21,7 +22,23 @@ def register_finetune(sub) -> None:
             "checkpoint under OUT/runs; evaluate it with `rldg generalist eval --policy octo:RUN "
             "--octo-python PY`. Verified here on CPU without network, from a small checkpoint made "
             "with Octo's API (tests/interop/test_octo_finetune.py); octo-small-1.5 itself and "
-            "language conditioning were not (no model hub). See README.md."),
+            "language conditioning were not (no model hub).\n\n"
+            "OpenVLA: with --openvla-python, prints the command, then runs the export's "
+            "openvla_preflight.py in that Python (registers the dataset and resolves it through "
+            "OpenVLA's OXE registry and TFDS; looks for finetune.py's modules, the weights of "
+            "--vla-path in a local folder or the Hugging Face cache without downloading, and a CUDA "
+            "GPU) and stops with one error line listing what is missing; otherwise it runs `PY -m "
+            "torch.distributed.run --standalone --nnodes 1 --nproc-per-node 1 OUT/openvla_launch.py "
+            "REPO/vla-scripts/finetune.py --vla_path ... --dataset_name ...` (LoRA rank 32, batch 16, "
+            "lr 5e-4, image_aug; WANDB_MODE=offline), which downloads openvla/openvla-7b (~15 GB) "
+            "unless cached and needs a GPU (~72 GB at batch 16). Verified here on CPU without network: OpenVLA's "
+            "own RLDSDataset + RLDSBatchTransform + ActionTokenizer + PaddedCollatorForActionPrediction "
+            "over the export, with a small offline tokenizer "
+            "(tests/interop/test_openvla_training_data.py), and this command with OpenVLA's source "
+            "up to torchrun: the printed command, the dataset resolved by OpenVLA's registry, the "
+            "one-line error without weights (tests/interop/test_openvla_launch.py). Not verified: "
+            "finetune.py itself (no GPU, no weights, no timm/peft here), the 7B model, its tokenizer "
+            "and image processor. See README.md."),
         formatter_class=argparse.RawDescriptionHelpFormatter)
     targets = p.add_subparsers(dest="target", metavar="TARGET", required=True)
     octo = targets.add_parser("octo", help="Octo: dataset kwargs, statistics, finetune config")
@@ -50,9 +67,13 @@ def register_finetune(sub) -> None:
     vla.add_argument("--out", help="export folder (default: <data_dir>/<name>_openvla)")
     vla.add_argument("--camera", choices=("primary", "wrist"), default="primary",
                      help="camera OpenVLA loads as its primary (the only one LoRA fine-tuning uses)")
-    vla.add_argument("--openvla-python", help="Python of an OpenVLA install: launch vla-scripts/finetune.py")
+    vla.add_argument("--openvla-python", help="Python of an OpenVLA install: check it (preflight), then "
+                     "launch vla-scripts/finetune.py with torchrun")
     vla.add_argument("--openvla-repo", help="OpenVLA git clone (default: found from the prismatic package); "
                      "also written into the export's README launch line")
+    vla.add_argument("--vla-path", default=VLA_PATH,
+                     help="model finetune.py starts from: a Hugging Face id (downloaded unless in the "
+                          "cache; HF_HUB_OFFLINE=1 forbids it) or a folder with its weights (default %(default)s)")
     vla.add_argument("--force", action="store_true",
                      help="replace an earlier OpenVLA export at --out (refused while it holds anything else)")
     vla.set_defaults(func=_run_openvla)
@@ -99,7 +120,7 @@ def _run_openvla(args) -> int:
     from trainers.openvla import launch_openvla
 
     out = export_openvla(args.dataset, args.out, camera=args.camera, openvla_repo=args.openvla_repo,
-                         force=args.force)
+                         vla_path=args.vla_path, force=args.force)
     print(f"OpenVLA export written to {out} (see {out / 'README.md'})")
     if args.openvla_python:
         return launch_openvla(out, args.openvla_python, args.openvla_repo)

@@ -7,7 +7,8 @@ wrist camera as primary); frames are 224x224; dimensions with min == max normali
 actions (xyz + gripper) map to 7-D with zero rotation. `export_openvla` writes a contract dataset
 with 7-D actions and 224x224 frames (it passes `rldg validate`), `openvla_registration.py` (the
 `OXE_DATASET_CONFIGS` entry, standardization transform and mixture), `dataset_statistics.json`,
-and the arguments of `vla-scripts/finetune.py` (`trainers.openvla` launches it in the user's OpenVLA Python).
+the arguments of `vla-scripts/finetune.py` and `openvla_preflight.py` (`trainers.openvla` runs the
+check, then launches finetune.py, in the user's OpenVLA Python).
 The copy keeps the source's splits (train, and val where there is one: OpenVLA validates on it;
 without one it takes `train[95%:]`). Checked against OpenVLA's own code (openvla/openvla c8f03f4)
 by tests/interop.
@@ -32,12 +33,12 @@ from rldg_data.io.outputs import output_dir
 from rldg_data.io.reader import iter_episodes
 from rldg_data.io.writer import write_dataset
 from rldg_data.exports.common import require_contract_dataset, val_note
+from rldg_data.exports.openvla_preflight import PREFLIGHT, PREFLIGHT_SOURCE, VLA_PATH
 
 IMAGE_SIZE = 224
 PROMPT = "What action should the robot take to {instruction}?"
 ACTION_TOKEN_BINS = 256
 ENCODINGS = {7: "EEF_POS", 10: "EEF_R6"}
-VLA_PATH = "openvla/openvla-7b"
 
 
 def to_openvla_actions(actions: np.ndarray, episode_id: str = "") -> tuple[np.ndarray, str]:
@@ -141,10 +142,10 @@ runpy.run_path(script, run_name="__main__")
 '''
 
 
-def finetune_args(data_root: str, name: str, run_root: str, *, batch_size: int = 16,
+def finetune_args(data_root: str, name: str, run_root: str, *, vla_path: str = VLA_PATH, batch_size: int = 16,
                   lora_rank: int = 32, learning_rate: float = 5e-4, save_steps: int = 5000) -> list[str]:
     """Arguments of vla-scripts/finetune.py for the exported dataset."""
-    return ["--vla_path", VLA_PATH, "--data_root_dir", data_root, "--dataset_name", name,
+    return ["--vla_path", vla_path, "--data_root_dir", data_root, "--dataset_name", name,
             "--run_root_dir", run_root, "--adapter_tmp_dir", f"{run_root}/adapter-tmp",
             "--lora_rank", str(lora_rank), "--batch_size", str(batch_size),
             "--grad_accumulation_steps", "1", "--learning_rate", str(learning_rate),
@@ -156,10 +157,11 @@ TORCHRUN = ["-m", "torch.distributed.run", "--standalone", "--nnodes", "1", "--n
 
 def export_openvla(dataset: str | os.PathLike, out: Optional[str | os.PathLike] = None, *,
                    camera: str = "primary", name: Optional[str] = None,
-                   openvla_repo: Optional[str] = None, force: bool = False) -> Path:
+                   openvla_repo: Optional[str] = None, vla_path: str = VLA_PATH, force: bool = False) -> Path:
     """Writes the OpenVLA export of `dataset` into `out` (atomically); returns `out`.
 
     camera: "primary" (observation/image is OpenVLA's primary) or "wrist" (the wrist camera is).
+    vla_path: the model finetune.py starts from (a Hugging Face id, or a folder holding its weights).
     """
     files = require_contract_dataset(dataset, "OpenVLA")
     if camera not in ("primary", "wrist"):
@@ -192,7 +194,8 @@ def export_openvla(dataset: str | os.PathLike, out: Optional[str | os.PathLike] 
         (tmp / "openvla_registration.py").write_text(REGISTRATION_SOURCE.format(
             name=name, encoding=encoding, action_note=note, **config))
         (tmp / "openvla_launch.py").write_text(LAUNCH_SOURCE)
-        args = finetune_args(str((out / "data").resolve()), name, str((out / "runs").resolve()))
+        (tmp / PREFLIGHT).write_text(PREFLIGHT_SOURCE)
+        args = finetune_args(str((out / "data").resolve()), name, str((out / "runs").resolve()), vla_path=vla_path)
         _write(tmp, "openvla_finetune_args.json", args)
         (tmp / "README.md").write_text(_report(files, name, note, config, args, out.resolve(), openvla_repo))
     return out
@@ -218,6 +221,9 @@ def _report(files, name, note, config, args, out: Path, openvla_repo: Optional[s
   OpenVLA computes its own copy of these when it first reads the data (cached beside it).
 - `openvla_registration.py`: OXE_DATASET_CONFIGS / OXE_STANDARDIZATION_TRANSFORMS /
   OXE_NAMED_MIXTURES entries; import it before OpenVLA builds its datasets (`openvla_launch.py` does).
+- `openvla_preflight.py`: what `rldg finetune openvla --openvla-python` runs before torchrun: registers
+  and resolves the dataset through OpenVLA's registry, looks for finetune.py's modules, the weights
+  (local folder or Hugging Face cache, no download) and a CUDA GPU; one line per problem.
 - Prompt: "{PROMPT}", actions as {ACTION_TOKEN_BINS}-bin tokens.
 
 ## Install OpenVLA (its own environment: it pins TensorFlow 2.15 and torch 2.2)

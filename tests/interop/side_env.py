@@ -4,8 +4,10 @@ Octo, dlimp and OpenVLA pin TensorFlow 2.15 / tensorflow_datasets 4.9.2 / numpy 
 cannot share the project's .venv (TF 2.21, numpy 2). This module creates `.venv-interop` at the
 repository root with `constraints-interop.txt`, and unpacks the source archives of
 `../shared/interop` (or $RLDG_INTEROP_SRC) into `.venv-interop/src/` with a `.pth` file putting
-octo/ and dlimp/ on its sys.path (openvla/ is imported by tests/interop/openvla_check.py, which
-stubs OpenVLA's model stack). Nothing of theirs enters the repository.
+octo/ and dlimp/ on its sys.path (openvla/ is imported by tests/interop/openvla_check.py and
+openvla_batches.py through openvla_stubs.py, which stand in for the package `__init__` files that
+import OpenVLA's model stack). It holds Octo's JAX training stack and OpenVLA's data-path
+dependencies (torch 2.13 CPU, transformers). Nothing of theirs enters the repository.
 
     python tests/interop/side_env.py            # make interop-env: create or reuse; says why not
     python tests/interop/side_env.py --required # exit 1 when it cannot be created (CI)
@@ -40,7 +42,9 @@ REQUIREMENTS = ["tensorflow-cpu", "tensorflow_datasets", "numpy", "protobuf", "h
                 "absl-py", "rich", "ml_collections", "psutil",
                 # Octo's training stack: what scripts/finetune.py and OctoModel import (issue 31)
                 "jax", "jaxlib", "flax", "distrax", "optax", "chex", "tensorflow_probability",
-                "orbax-checkpoint", "einops", "scipy", "wandb", "gym", "matplotlib", "plotly"]
+                "orbax-checkpoint", "einops", "scipy", "wandb", "gym", "matplotlib", "plotly",
+                # OpenVLA's training-side data path: prismatic.vla.datasets, action_tokenizer, data_utils
+                "torch", "transformers"]
 PIP = "pip==24.3.1"
 SRC_ENV = "RLDG_INTEROP_SRC"
 
@@ -168,7 +172,9 @@ def _probe(env: Path) -> None:
             "import tensorflow, tensorflow_datasets, dlimp, octo.data.dataset, ml_collections;"
             # everything Octo's scripts/finetune.py imports (its fine-tuning runs in this env)
             "import jax, flax, optax, wandb, octo.model.octo_model, octo.utils.train_callbacks,"
-            " octo.utils.train_utils, octo.utils.jax_utils")
+            " octo.utils.train_utils, octo.utils.jax_utils;"
+            # what OpenVLA's data path imports besides TensorFlow (its model stack is not installed)
+            "import torch, transformers, tokenizers")
     res = subprocess.run([str(env / "bin" / "python"), "-c", code, str(src_dir(env))],
                          capture_output=True, text=True, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
     if res.returncode != 0:

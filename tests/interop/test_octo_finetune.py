@@ -23,13 +23,6 @@ import pytest
 from tests.interop.conftest import BIN, REPO, run
 
 SIZES = ["--primary-size", "64", "--wrist-size", "32"]
-RECIPE = """name: octo_mix
-seed: 3
-val_fraction: 0.25
-sources:
-  rl: {{path: {rl}, weight: 0.5}}
-  human: {{path: {human}, weight: 0.5}}
-"""
 
 
 def _side_env() -> dict:
@@ -38,24 +31,9 @@ def _side_env() -> dict:
 
 
 @pytest.fixture(scope="module")
-def octo_mix(tmp_path_factory) -> Path:
-    """16 episodes of 20-24 steps, 64x64 frames with a wrist camera, mixed by `rldg mix`."""
-    from rldg_data.io.writer import write_dataset
-    from tests.factories import make_episode
-
-    root = tmp_path_factory.mktemp("octo_ft_data")
-
-    def episodes(seed: int, source: str) -> list:
-        return [make_episode(f"{source}-{i}", length=20 + i % 5, image_size=64, seed=seed * 100 + i,
-                             source=source, variant=("vga", "usb_c")[i % 2], split="seen", success=True,
-                             wrist=True) for i in range(8)]
-
-    rl = write_dataset(episodes(1, "rl"), root, "rl_src")
-    human = write_dataset(episodes(2, "human"), root, "human_src")
-    recipe = root / "mix.yaml"
-    recipe.write_text(RECIPE.format(rl=rl, human=human))
-    run([BIN / "rldg", "mix", recipe, "--data-dir", root / "mixes"])
-    return root / "mixes" / "octo_mix" / "1.0.0"
+def octo_mix(demo_mix) -> Path:
+    """16 episodes of 20-24 steps, 64x64 frames with a wrist camera, mixed by `rldg mix` (conftest)."""
+    return demo_mix
 
 
 @pytest.fixture(scope="module")

@@ -139,3 +139,17 @@ def test_readme_has_a_check_that_openvla_reads_the_data(tmp_path):
                  "window_size=1, future_action_window_size=0"):
         assert call in code and call in checker, call
     assert "import openvla_registration" in code
+
+
+def test_export_holds_the_preflight_and_takes_a_local_model(tmp_path):
+    """`--vla-path` reaches finetune.py's arguments; openvla_preflight.py (run by `rldg finetune openvla
+    --openvla-python` before torchrun; exercised against OpenVLA's source in
+    tests/interop/test_openvla_launch.py) is written beside the launcher and is valid Python."""
+    source = write_dataset(make_episodes(2, seed=4, image_size=16), tmp_path / "data", "pre_src")
+    out = export_openvla(source, tmp_path / "export", vla_path="/models/openvla-7b")
+    args = json.loads((out / "openvla_finetune_args.json").read_text())
+    assert args[args.index("--vla_path") + 1] == "/models/openvla-7b"
+    code = (out / "openvla_preflight.py").read_text()
+    compile(code, "openvla_preflight.py", "exec")
+    assert "import openvla_registration" in code and "get_oxe_dataset_kwargs_and_weights(" in code
+    assert "openvla_preflight.py" in (out / "README.md").read_text()
