@@ -15,6 +15,8 @@ whole mix and per source) and a dataset card (README.md), via an Apache Beam pip
 
 The recipe format, every key with an example: docs/RECIPES.md. The same recipe builds through
 TFDS as `tfds build builders/rldg_mix --config RECIPE.yaml --data_dir D` (one build, same data).
+A progress bar on stderr counts the source shards each pass (plan, build) has done; it stays
+silent when stderr is not a terminal (a log file, CI).
 
 Runner: Beam's FnApiRunner in this process by default (pinned: Beam's DirectRunner would first
 try to download the Prism runner; nothing here downloads anything); --workers N runs the
