@@ -53,7 +53,7 @@ from rldg_data.io.space import quiet_space_error_logs, space_errors
 from rldg_data.io.reader import open_dataset
 from rldg_data.mix.recipe import Recipe
 from rldg_data.stats.accumulators import STATS_FILE, StatsAccumulator, per_source_stats_file
-from rldg_data.io.codec import encode_episode
+from rldg_data.io.codec import encode_episode, restamp
 from rldg_data.transforms.segments import removed_per_source
 
 log = logging.getLogger(__name__)
@@ -213,7 +213,7 @@ class _BuildShard(beam.DoFn):
         decode = episode_ops.needs_decoded_images(source.relabels)
         limit, drops, seed = self.thresholds[index], self.drops[index], self.recipe.seed
         parts, train = shard_io.PartWriter(self.folder, task), StatsAccumulator()
-        for ep in shard_io.read_shard(path, count, self.spec, decode_images=decode):
+        for ep, example in shard_io.read_shard_examples(path, count, self.spec, decode_images=decode):
             if not episode_ops.passes_filters(ep, source.filters):
                 continue
             if plan.episode_hash(seed, ep.episode_id) > limit or ep.episode_id in drops:
@@ -225,10 +225,13 @@ class _BuildShard(beam.DoFn):
                 if found:
                     raise found[0].located(file=path)
                 removed = removed_per_source(ep, relabeled)
-            ep = relabeled.replace(recipe_hash=self.recipe_hash)
+                ep = relabeled.replace(recipe_hash=self.recipe_hash)
+                record = encode_episode(ep, self.spec.image_encoding)
+            else:  # unchanged: the source's record, re-stamped (not rebuilt from arrays)
+                ep = ep.replace(recipe_hash=self.recipe_hash)
+                record = restamp(example, self.recipe_hash)
             split = "val" if plan.is_val(seed, ep.episode_id, self.recipe.val_fraction) else "train"
-            parts.write(split, ep.episode_id, encode_episode(ep, self.spec.image_encoding),
-                        shard_io.summary_of(ep, source.name, removed))
+            parts.write(split, ep.episode_id, record, shard_io.summary_of(ep, source.name, removed))
             if split == "train":
                 train.add_arrays(stats_arrays(ep))
         parts.close()
