@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import sys
 
 MIX_DESCRIPTION = """\
 Build the dataset a YAML recipe describes: read its source datasets, filter, deduplicate,
@@ -14,6 +15,8 @@ whole mix and per source) and a dataset card (README.md), via an Apache Beam pip
 
 The recipe format, every key with an example: docs/RECIPES.md. The same recipe builds through
 TFDS as `tfds build builders/rldg_mix --config RECIPE.yaml --data_dir D` (one build, same data).
+A progress bar on stderr counts the source shards each pass (plan, build) has done; it stays
+silent when stderr is not a terminal (a log file, CI).
 
 Runner: Beam's FnApiRunner in this process by default (pinned: Beam's DirectRunner would first
 try to download the Prism runner; nothing here downloads anything); --workers N runs the
@@ -58,10 +61,14 @@ def _run_mix(args) -> int:
         from rldg_data.mix.runner import zygote
 
         zygote.prestart()  # the workers' zygote imports Beam while this process does
-    from rldg_data.mix.pipeline import build_mix
+    from tqdm import tqdm
+
+    from rldg_data.mix.pipeline import build_mix, work_units
 
     gc.freeze()  # the imports' objects: each full collection rescanned them all (BENCHMARKS.md)
-    path = build_mix(recipe, args.data_dir, options, overwrite=args.force)
+    # one bar over both passes' source-shard tasks (plan, then build); silent when stderr is not a terminal
+    with tqdm(total=work_units(recipe), unit="shard", desc="mix", disable=None, file=sys.stderr) as bar:
+        path = build_mix(recipe, args.data_dir, options, overwrite=args.force, progress=bar.update)
     info = json.loads((path / "rldg_info.json").read_text())
     print(f"wrote {path}")
     print(f"episodes {info['num_episodes']}  steps {info['num_steps']}  recipe {info['recipe_hash'][:12]}  "

@@ -20,6 +20,8 @@ shard (a "task"): what crosses between workers is task tuples and per-episode id
    (`build_mix`, `rldg mix`), or into the folder a TFDS builder is preparing (`build_into`,
    `tfds build builders/rldg_mix`), so both commands share this one build.
 The output, shard layout included, depends only on the recipe and the inputs, never on the runner.
+Each task leaves a marker as it ends, which the driver counts for `rldg mix`'s progress bar
+(`mix.progress`: the one signal every runner shares is the work folder).
 
 Runner: the toolkit pins Beam's FnApiRunner for local runs (`LOCAL_RUNNER`): Beam 2.77's
 `DirectRunner` would first try to download the Prism runner binary and, offline, fall back to the
@@ -34,7 +36,7 @@ import os
 import shutil
 import uuid
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Optional, Sequence
 
 import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
@@ -42,7 +44,7 @@ from apache_beam.options.pipeline_options import PipelineOptions, StandardOption
 from rldg_data.contract.check import episode_violations
 from rldg_data.contract import spec
 from rldg_data.mix import shard_io
-from rldg_data.mix import episode_ops, plan
+from rldg_data.mix import episode_ops, plan, progress as mix_progress
 from rldg_data.mix.runner.malloc import undo_fixed_malloc_thresholds
 from rldg_data.stats.beam import pack, stats_arrays, unpack
 from rldg_data.errors import ContractError, DatasetError, RecipeError
@@ -51,7 +53,7 @@ from rldg_data.io.space import quiet_space_error_logs, space_errors
 from rldg_data.io.reader import open_dataset
 from rldg_data.mix.recipe import Recipe
 from rldg_data.stats.accumulators import STATS_FILE, StatsAccumulator, per_source_stats_file
-from rldg_data.io.codec import encode_episode
+from rldg_data.io.codec import encode_episode, restamp
 from rldg_data.transforms.segments import removed_per_source
 
 log = logging.getLogger(__name__)
@@ -151,18 +153,19 @@ def _source_tasks(recipe: Recipe) -> tuple[list[tuple[int, str, int]], spec.Data
 class _ReadFiltered(beam.DoFn):
     """Plan pass: (episode_id, (source index, hash)) for each episode passing its filters."""
 
-    def __init__(self, recipe: Recipe, data_spec: spec.DatasetSpec) -> None:
-        self.recipe, self.spec = recipe, data_spec
+    def __init__(self, recipe: Recipe, data_spec: spec.DatasetSpec, folder: str) -> None:
+        self.recipe, self.spec, self.folder = recipe, data_spec, folder
 
     def setup(self) -> None:
         undo_fixed_malloc_thresholds()  # on a Dask worker (see rldg_data.mix.runner.malloc)
 
-    def process(self, task):
-        index, path, count = task
+    def process(self, element):
+        task, (index, path, count) = element
         cfg = self.recipe.sources[index].filters
         for ep in shard_io.read_shard(path, count, self.spec, decode_images=False):
             if episode_ops.passes_filters(ep, cfg):
                 yield ep.episode_id, (index, plan.episode_hash(self.recipe.seed, ep.episode_id))
+        mix_progress.mark_done(self.folder, "plan", task)
 
 
 def _resolve_duplicates(element, names: Sequence[str]):
@@ -210,7 +213,7 @@ class _BuildShard(beam.DoFn):
         decode = episode_ops.needs_decoded_images(source.relabels)
         limit, drops, seed = self.thresholds[index], self.drops[index], self.recipe.seed
         parts, train = shard_io.PartWriter(self.folder, task), StatsAccumulator()
-        for ep in shard_io.read_shard(path, count, self.spec, decode_images=decode):
+        for ep, example in shard_io.read_shard_examples(path, count, self.spec, decode_images=decode):
             if not episode_ops.passes_filters(ep, source.filters):
                 continue
             if plan.episode_hash(seed, ep.episode_id) > limit or ep.episode_id in drops:
@@ -222,15 +225,19 @@ class _BuildShard(beam.DoFn):
                 if found:
                     raise found[0].located(file=path)
                 removed = removed_per_source(ep, relabeled)
-            ep = relabeled.replace(recipe_hash=self.recipe_hash)
+                ep = relabeled.replace(recipe_hash=self.recipe_hash)
+                record = encode_episode(ep, self.spec.image_encoding)
+            else:  # unchanged: the source's record, re-stamped (not rebuilt from arrays)
+                ep = ep.replace(recipe_hash=self.recipe_hash)
+                record = restamp(example, self.recipe_hash)
             split = "val" if plan.is_val(seed, ep.episode_id, self.recipe.val_fraction) else "train"
-            parts.write(split, ep.episode_id, encode_episode(ep, self.spec.image_encoding),
-                        shard_io.summary_of(ep, source.name, removed))
+            parts.write(split, ep.episode_id, record, shard_io.summary_of(ep, source.name, removed))
             if split == "train":
                 train.add_arrays(stats_arrays(ep))
         parts.close()
         if train.num_trajectories:
             shard_io.write_bytes(self.folder, stats_part_name(task), pack(train))
+        mix_progress.mark_done(self.folder, "build", task)
         return []
 
 
@@ -270,7 +277,14 @@ def needs_plan(recipe: Recipe) -> bool:
     return len(recipe.sources) > 1 or recipe.uses_weights or any(s.count is not None for s in recipe.sources)
 
 
-def run_plan(recipe: Recipe, tasks, data_spec, work: Path, options: PipelineOptions) -> dict:
+def work_units(recipe: Recipe) -> int:
+    """Source-shard tasks the mix's passes run (one per shard and pass): a progress bar's total."""
+    tasks, _ = _source_tasks(recipe)
+    return len(tasks) * (2 if needs_plan(recipe) else 1)
+
+
+def run_plan(recipe: Recipe, tasks, data_spec, work: Path, options: PipelineOptions,
+             progress: Optional[Callable[[int], None]] = None) -> dict:
     """Plan pass (Beam), then the per-source counts and hash thresholds (driver)."""
     names = [s.name for s in recipe.sources]
     if not needs_plan(recipe):
@@ -278,13 +292,14 @@ def run_plan(recipe: Recipe, tasks, data_spec, work: Path, options: PipelineOpti
                 "duplicates_dropped": {names[0]: 0}}
     p = _pipeline(options, len(tasks))
     # beam.Create of more than one element ends in its own Reshuffle: the tasks spread over workers
-    _ = (p | "Shards" >> beam.Create(list(tasks))
-         | "Filter" >> beam.ParDo(_ReadFiltered(recipe, data_spec))
+    _ = (p | "Shards" >> beam.Create(list(enumerate(tasks)))
+         | "Filter" >> beam.ParDo(_ReadFiltered(recipe, data_spec, str(work)))
          | "ById" >> beam.GroupByKey()
          | "Dedup" >> beam.FlatMap(_resolve_duplicates, names)
          | "Collect" >> beam.CombinePerKey(beam.combiners.ToListCombineFn())
          | "WritePlan" >> beam.Map(_write_plan_file, str(work)))
-    _run(p)
+    with mix_progress.Watch(work, "plan", progress):
+        _run(p)
     hashes, drops = [], []
     for i in range(len(names)):
         h, d = work / f"plan-hash-{i}.json", work / f"plan-drop-{i}.json"
@@ -302,7 +317,8 @@ def run_plan(recipe: Recipe, tasks, data_spec, work: Path, options: PipelineOpti
             "duplicates_dropped": {n: len(d) for n, d in zip(names, drops)}}
 
 
-def run_build(recipe: Recipe, tasks, data_spec, mix_plan: dict, work: Path, options: PipelineOptions) -> None:
+def run_build(recipe: Recipe, tasks, data_spec, mix_plan: dict, work: Path, options: PipelineOptions,
+              progress: Optional[Callable[[int], None]] = None) -> None:
     """Build pass: selected episodes into one TFRecord part per task and split, statistics into JSON."""
     p = _pipeline(options, len(tasks))
     # One leaf for the whole graph: the DaskRunner computes only the last transform's bag. Create's
@@ -310,7 +326,8 @@ def run_build(recipe: Recipe, tasks, data_spec, mix_plan: dict, work: Path, opti
     _ = (p | "Shards" >> beam.Create(list(enumerate(tasks)))
          | "Build" >> beam.ParDo(_BuildShard(recipe, data_spec, mix_plan["thresholds"], mix_plan["drops"],
                                              str(work))))
-    _run(p)
+    with mix_progress.Watch(work, "build", progress):
+        _run(p)
     merge_stats_parts(recipe, tasks, work)
 
 
@@ -325,20 +342,25 @@ def _run(pipeline: beam.Pipeline) -> None:
             client.close()
 
 
-def run_passes(recipe: Recipe, work: Path, beam_options=None) -> tuple[dict, spec.DatasetSpec]:
-    """Plan and build passes into the existing folder `work`; returns (plan, spec) for `finalize`."""
+def run_passes(recipe: Recipe, work: Path, beam_options=None,
+               progress: Optional[Callable[[int], None]] = None) -> tuple[dict, spec.DatasetSpec]:
+    """Plan and build passes into the existing folder `work`; returns (plan, spec) for `finalize`.
+    `progress(n)` is called as tasks finish, n of them (`work_units` in all; see `mix.progress`)."""
     tasks, data_spec = _source_tasks(recipe)
     options = pipeline_options(beam_options)
     log.info("mix %s: %d source shards on %s", recipe.name, len(tasks), runner_description(options))
-    mix_plan = run_plan(recipe, tasks, data_spec, work, options)
+    mix_plan = run_plan(recipe, tasks, data_spec, work, options, progress)
     if mix_plan["available"] is not None:
         log.info("mix plan: %s", {k: mix_plan[k] for k in ("available", "selected")})
-    run_build(recipe, tasks, data_spec, mix_plan, work, options)
+    run_build(recipe, tasks, data_spec, mix_plan, work, options, progress)
+    mix_progress.clear(work)
     return mix_plan, data_spec
 
 
-def build_mix(recipe: Recipe, data_dir: str | os.PathLike, beam_options=None, overwrite: bool = False) -> Path:
+def build_mix(recipe: Recipe, data_dir: str | os.PathLike, beam_options=None, overwrite: bool = False,
+              progress: Optional[Callable[[int], None]] = None) -> Path:
     """Builds the recipe's dataset as `<data_dir>/<name>/<version>` and returns that folder.
+    `progress(n)`: n more source-shard tasks done, `work_units(recipe)` in all (`rldg mix`'s bar).
 
     `beam_options`: see `pipeline_options` (e.g. "direct_running_mode=multi_processing,
     direct_num_workers=2", or ["--runner=DaskRunner", "--dask_client_address=HOST:PORT"]).
@@ -351,7 +373,7 @@ def build_mix(recipe: Recipe, data_dir: str | os.PathLike, beam_options=None, ov
     work.mkdir(parents=True)
     try:
         with space_errors(final, f"the mix {recipe.name!r}"), quiet_space_error_logs():
-            mix_plan, data_spec = run_passes(recipe, work, beam_options)
+            mix_plan, data_spec = run_passes(recipe, work, beam_options, progress)
             return finalize(recipe, data_spec, mix_plan, work, final, overwrite)
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)

@@ -18,8 +18,9 @@ from typing import Iterator
 from rldg_data.contract import spec
 from rldg_data.contract.episode import Episode
 from rldg_data.io.atomic import write_bytes_atomic, write_json_atomic
+from rldg_data.io.codec import check_record_example
 from rldg_data.io.reader import iter_shard
-from rldg_data.io.records import RecordWriter
+from rldg_data.io.records import RecordWriter, iter_records
 from rldg_data.transforms.segments import steps_per_source
 
 PART_PREFIX = "part-"
@@ -29,6 +30,18 @@ def read_shard(path: str, count: int, data_spec: spec.DatasetSpec, decode_images
     """Episodes of one shard file, checked against the contract (first violation raises, naming
     the file): `reader.iter_shard`, the same reading every tool does."""
     return iter_shard(path, count, data_spec, decode_images=decode_images)
+
+
+def read_shard_examples(path: str, count: int, data_spec: spec.DatasetSpec,
+                        decode_images: bool) -> Iterator[tuple[Episode, object]]:
+    """`read_shard`'s checked episodes, each with its parsed `tf.train.Example` (what `codec.restamp`
+    re-serializes when the recipe leaves the episode as it is)."""
+    for index, record in iter_records(path, count):
+        episode, example, problems = check_record_example(record, file=path, index=index, expected=data_spec,
+                                                          decode_images=decode_images)
+        if problems:
+            raise problems[0]
+        yield episode, example
 
 
 class PartWriter:

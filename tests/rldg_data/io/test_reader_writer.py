@@ -202,3 +202,18 @@ def test_undecoded_images_pass_through_unchanged(tiny_dataset, tmp_path):
     copy = write_dataset(raw, tmp_path / "copy", "tiny", open_dataset(path).spec)
     for a, b in zip(eps, read_episodes(copy)):
         assert_same_episode(a, b)
+
+
+def test_restamp_writes_what_encoding_the_decoded_episode_would(tmp_path):
+    """The mix writes an episode its recipe left unchanged by re-stamping the source's Example
+    (`codec.restamp`); that must be the very record `encode_episode` makes of the decoded episode
+    (same bytes, so the same dataset digest), keys outside the contract dropped as it drops them."""
+    from rldg_data.io.codec import decode_episode, encode_episode, parse_example, restamp
+
+    for ep in make_episodes(6, seed=4, image_size=8, wrist=True):
+        record = encode_episode(ep)
+        want = encode_episode(decode_episode(record, decode_image_fields=False).replace(recipe_hash="abc123"))
+        assert restamp(parse_example(record), "abc123") == want
+        example = parse_example(record)
+        example.features.feature["extra/not_in_the_contract"].bytes_list.value.append(b"x")
+        assert restamp(example, "abc123") == want
