@@ -1,13 +1,12 @@
 """How long a demo profile takes on a 2-core CPU machine, estimated from its stage counts (no run).
 
-Every cost below is CPU-seconds on one core of an idle 2-core AMD EPYC, measured in BENCHMARKS.md
-"demo time budget" and issue 29 (`make demo` on a fresh clone); the run keeps both cores busy
-(two single-threaded jobs at a time), so wall time is the CPU total over the two cores. Evaluation
+Every cost below is CPU-seconds on one core of an idle 2-core AMD EPYC, measured in `make demo`'s
+own commands.log (the small profile of 2026-12-06: 24.2 min by the demo's clock, 26.2 min with the
+install) and BENCHMARKS.md "demo time budget" round 2; the run keeps both cores busy (two
+single-threaded jobs at a time), so wall time is the CPU total over the two cores. Evaluation
 episodes are counted at the task's step limit (an upper bound: most unseen episodes fail and run
-to it), which also stands in for what no line counts (process start-up, report pages). The
-rendering cost predates the decimated arm meshes, so the estimate is an upper bound on that count.
-`tests/trainers/test_demo_paper.py` checks the model against the one full measurement there is:
-issue 29's 37.0 min for the small profile of the time (insertion, four datasets).
+to it), which also stands in for what no line counts (process start-up, report pages).
+`tests/trainers/test_demo_paper.py` checks the model against that measured run.
 """
 
 from __future__ import annotations
@@ -24,23 +23,23 @@ STEP_LIMITS = {"insertion": 400, "pick_place": 250, "assembly": 400}
 
 @dataclasses.dataclass(frozen=True)
 class StageCosts:
-    """generalist_step_s: one training step, 16-32-64-64 network, 64 px, batch 64, one frame (issue
-    29: 9,000 steps in 499-513 s, two trainers at once); channel_factor: step cost of other conv
-    widths relative to that one (8-16-32-64: 0.58x, measured with the change that made it the small
-    profile's); eval_step_s: one evaluation step, rendered simulator step + the policy at batch 1
-    (issue 29: 6.4 ms, of which rendering 4.9); sim_step_s: a step without rendering, for the
-    state-based specialists' evaluation (BENCHMARKS: 1.07 ms, measured under load); collect_s: one
-    recorded episode per source, process and writing included (issue 29, insertion, 192 episodes
-    each: human proxy 4.5 min, specialists 2.7 min on two workers; hand-offs as human episodes);
-    build_s: one episode through `tfds build` (issue 29: 2.4 min for the 384 raw episodes, two
-    builds at once; mixes counted alike)."""
+    """generalist_step_s: one training step, 16-32-64-64 network, 64 px, batch 64, one frame, two
+    trainers (or a trainer and an evaluation) at once (issue 29: 9,000 steps in 499-513 s);
+    channel_factor: step cost of other conv widths relative to that one (8-16-32-64: 0.62x,
+    `bench_generalist_step.py`; the measured demo's 6,000-step trainings took 191-231 s);
+    eval_step_s: one evaluation step, rendered simulator step with the light arm meshes + the policy
+    at batch 1 (`bench_eval_step.py`: 2.53 + 0.56 ms, plus the loop); sim_step_s: a step without
+    rendering, for the state-based specialists' evaluation; collect_s: one recorded episode per
+    source, process and writing included (the measured demo: 64 episodes on two workers in 15-17 s
+    for the specialists, 27-38 s for the human proxy, 30 s for hand-offs); build_s: one episode
+    through `tfds build` (the measured demo: 512 raw episodes in three builds of 13-27 s; mixes alike)."""
 
     generalist_step_s: float = 0.055
-    channel_factor: tuple[tuple[tuple[int, ...], float], ...] = (((16, 32, 64, 64), 1.0), ((8, 16, 32, 64), 0.58))
-    eval_step_s: float = 0.0064
+    channel_factor: tuple[tuple[tuple[int, ...], float], ...] = (((16, 32, 64, 64), 1.0), ((8, 16, 32, 64), 0.62))
+    eval_step_s: float = 0.0036
     sim_step_s: float = 0.0011
-    collect_s: tuple[tuple[str, float], ...] = (("rl", 1.7), ("human", 2.8), ("handoff", 2.8))
-    build_s: float = 0.75
+    collect_s: tuple[tuple[str, float], ...] = (("rl", 0.51), ("human", 0.99), ("handoff", 0.94))
+    build_s: float = 0.12
     cores: int = 2
 
 
