@@ -87,23 +87,10 @@ def main(argv=None) -> int:
 
 
 def _mix(root: Path) -> Path:
-    import subprocess
+    """The interop tests' demo-shaped mix (tests/interop/conftest.py: write_demo_mix)."""
+    from tests.interop.conftest import write_demo_mix
 
-    from rldg_data.io.writer import write_dataset
-    from tests.factories import make_episode
-    from tests.interop.test_octo_finetune import RECIPE
-
-    def episodes(seed: int, source: str) -> list:
-        return [make_episode(f"{source}-{i}", length=20 + i % 5, image_size=64, seed=seed * 100 + i,
-                             source=source, variant=("vga", "usb_c")[i % 2], split="seen", success=True,
-                             wrist=True) for i in range(8)]
-
-    rl = write_dataset(episodes(1, "rl"), root, "rl_src")
-    human = write_dataset(episodes(2, "human"), root, "human_src")
-    (root / "mix.yaml").write_text(RECIPE.format(rl=rl, human=human))
-    subprocess.run([str(Path(sys.executable).parent / "rldg"), "mix", str(root / "mix.yaml"), "--data-dir",
-                    str(root / "mixes")], check=True, capture_output=True)
-    return root / "mixes" / "octo_mix" / "1.0.0"
+    return write_demo_mix(root)
 
 
 if __name__ == "__main__":

@@ -21,13 +21,6 @@ REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 RESIZE = (32, 32)
 FIX = "tests.collectors.toy_env"
-DEMO_RECIPE = """name: demo_mix
-seed: 3
-val_fraction: 0.25
-sources:
-  rl: {{path: {rl}, weight: 0.5}}
-  human: {{path: {human}, weight: 0.5}}
-"""
 RECIPE = """name: {name}
 seed: 3
 val_fraction: 0.25
@@ -116,15 +109,13 @@ def datasets(tmp_path_factory) -> dict[str, Path]:
     return found
 
 
-@pytest.fixture(scope="session")
-def demo_mix(tmp_path_factory) -> Path:
-    """A demo-shaped RLDG mix: 16 episodes of 20-24 steps (rl + human sources, variants vga and usb_c,
-    so two instructions), 64x64 frames with a wrist camera, 4-D state and actions, a val split;
-    made as users make one (the project's writer, then `rldg mix`)."""
+def write_demo_mix(root: Path) -> Path:
+    """A demo-shaped RLDG mix under `root`: 16 episodes of 20-24 steps (rl + human sources, variants
+    vga and usb_c, so two instructions), 64x64 frames with a wrist camera, 4-D state and actions, a
+    val split; made as users make one (the project's writer, then `rldg mix`). Returns its version
+    folder (the Octo fine-tuning tests and benchmarks/bench_octo_finetune.py train on it)."""
     from rldg_data.io.writer import write_dataset
     from tests.factories import make_episode
-
-    root = tmp_path_factory.mktemp("demo_mix")
 
     def episodes(seed: int, source: str) -> list:
         return [make_episode(f"{source}-{i}", length=20 + i % 5, image_size=64, seed=seed * 100 + i,
@@ -134,9 +125,15 @@ def demo_mix(tmp_path_factory) -> Path:
     rl = write_dataset(episodes(1, "rl"), root, "rl_src")
     human = write_dataset(episodes(2, "human"), root, "human_src")
     recipe = root / "mix.yaml"
-    recipe.write_text(DEMO_RECIPE.format(rl=rl, human=human))
+    recipe.write_text(RECIPE.format(name="demo_mix", rl=rl, human=human))
     run([BIN / "rldg", "mix", recipe, "--data-dir", root / "mixes"])
     return root / "mixes" / "demo_mix" / "1.0.0"
+
+
+@pytest.fixture(scope="session")
+def demo_mix(tmp_path_factory) -> Path:
+    """`write_demo_mix` once per session."""
+    return write_demo_mix(tmp_path_factory.mktemp("demo_mix"))
 
 
 @pytest.fixture(scope="session")
