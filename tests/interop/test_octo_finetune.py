@@ -101,9 +101,10 @@ def check_run(res: subprocess.CompletedProcess, export: Path, side_python: Path,
     np.testing.assert_allclose(trained["mean"], ours["action"]["mean"], rtol=1e-6)
     np.testing.assert_allclose(trained["std"], ours["action"]["std"], rtol=1e-6)
     assert trained["mask"] == [True, True, True, False] and trained["action_dim"] == 4  # head updated 7 -> 4
-    # our standardize function ran: the contract's gripper in [-1, 1] reached Octo in [0, 1]
+    # our standardize function ran: the contract's gripper in [-1, 1] reached Octo in [0, 1] (a value
+    # below 0.5 was negative in our data; the saved example batch is 8 windows, often mostly 0.5)
     gripper = np.array(trained["gripper"])
-    assert gripper.min() >= 0.0 and gripper.max() <= 1.0 and gripper.std() > 0.05
+    assert gripper.min() >= 0.0 and gripper.max() <= 1.0 and gripper.min() < 0.5, gripper
     return run_dir
 
 
