@@ -18,8 +18,10 @@ only numpy, and the grid is refined until the mesh fits its face budget.
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
+from typing import Optional
 
 import mujoco
 import numpy as np
@@ -81,6 +83,16 @@ def decimate(vertices: np.ndarray, faces: np.ndarray, max_faces: int) -> tuple[n
     return best
 
 
+@functools.lru_cache(maxsize=64)
+def _light_mesh(path: str, max_faces: int) -> tuple[np.ndarray, Optional[np.ndarray]]:
+    """(vertices, faces) of the decimated mesh file, or (vertices, None) when it fits the budget;
+    cached per process: decimating the arm's 11 meshes takes ~1 s, and a process makes many envs."""
+    vertices, faces = read_binary_stl(path)
+    if len(faces) <= max_faces:
+        return vertices, None
+    return decimate(vertices, faces, max_faces)
+
+
 def _mesh_path(spec: mujoco.MjSpec, mesh: mujoco.MjsMesh) -> Path:
     return Path(spec.modelfiledir) / spec.meshdir / mesh.file
 
@@ -98,11 +110,10 @@ def lighten_render_meshes(spec: mujoco.MjSpec, max_faces: int = DEFAULT_FACE_BUD
         if not mesh.file or not str(mesh.file).lower().endswith(".stl"):
             continue
         if geom.meshname not in light:
-            vertices, faces = read_binary_stl(_mesh_path(spec, mesh))
-            if len(faces) <= max_faces:
+            vertices, faces = _light_mesh(str(_mesh_path(spec, mesh)), max_faces)
+            if faces is None:
                 light[geom.meshname] = geom.meshname
             else:
-                vertices, faces = decimate(vertices, faces, max_faces)
                 name = f"{mesh.name}__render"
                 spec.add_mesh(name=name, uservert=vertices.astype(np.float32).reshape(-1).tolist(),
                               userface=faces.astype(np.int32).reshape(-1).tolist(), scale=list(mesh.scale),
