@@ -75,8 +75,7 @@ def cycle_times(evaluations: dict) -> dict:
     pause-trimmed human row when raw human data never succeeded), and their ratio."""
     out = {}
     for task in (evaluations.get("rl") or {}):
-        steps = {d: (evaluations.get(d, {}).get(task, {}).get("splits", {}).get("seen") or {}).get("successful_steps", [])
-                 for d in ("rl", "human", "human_trimmed")}
+        steps = {d: _successful_steps(evaluations, d, task, "seen") for d in ("rl", "human", "human_trimmed")}
         human = "human" if steps["human"] else "human_trimmed"
         rl_t, human_t = median_or_none(steps["rl"]), median_or_none(steps[human])
         out[task] = {"rl_median": rl_t, "human_median": human_t, "human_dataset": human,
