@@ -2,8 +2,11 @@
 own `octo.data.dataset.make_interleaved_dataset` (octo-models/octo 241fb35, in .venv-interop).
 
 24 synthetic contract datasets (tiny to large: 4-48 episodes of 20-120 steps; primary frames of
-64, 128 or 256 px and a wrist camera, both resized to 64 px by each loader; OXE-like sampling
-weights), the first 6, 12 and 24 of them mixed. Octo reads each dataset's `rldg finetune octo`
+64, 128 or 256 px, a wrist camera in two datasets of three (the contract has at most two
+cameras), 4-, 6- or 7-D actions and 4-8-D states; all frames resized to 64 px by each loader;
+OXE-like sampling weights), the first 6, 12 and 24 of them mixed. Different sizes are padded as
+Octo does: Octo with `max_action_dim` / `max_proprio_dim` and a None wrist key (a masked padding
+image), ours with `LoaderConfig.pad_to_largest`. Octo reads each dataset's `rldg finetune octo`
 export (per-dataset statistics, the standardize function) and is iterated as its finetune.py
 does; ours gets the same weights and `per_dataset_normalization`, as Octo normalizes each dataset
 with its own statistics. Same window (2), chunk (4), batch (64), shuffle buffer (2048 windows /
@@ -31,6 +34,8 @@ from bench_octo_loader import BATCH, BUFFER, CHUNK, SIZE, WINDOW, _measure, _run
 # (episodes, steps, primary image size) of the 24 datasets, and their sampling weights: a few
 # large datasets carry most of the weight, as in Octo's "magic soup".
 SHAPES = [(4 + (7 * i) % 45, 20 + (37 * i) % 101, (64, 128, 256)[i % 3]) for i in range(24)]
+# (action size, state size, wrist camera) of each dataset: heterogeneous as OXE's robots
+DIMS = [((7, 4, 6)[i % 3 if i % 4 else 0], (8, 4, 6, 5)[i % 4], i % 3 != 2) for i in range(24)]
 WEIGHTS = [round(1.0 / (1 + i % 8), 3) for i in range(24)]
 
 
@@ -41,7 +46,8 @@ def side_ours(config_path: str, batches: int) -> dict:
     mix = json.loads(open(config_path).read())
     loader = RLDSLoader(mix["paths"], LoaderConfig(
         batch_size=BATCH, window=WINDOW, chunk=CHUNK, image_size=SIZE, wrist=True, shuffle=True,
-        window_buffer=BUFFER, num_workers=2, per_dataset_normalization=True), weights=mix["weights"])
+        window_buffer=BUFFER, num_workers=2, per_dataset_normalization=True, pad_to_largest=True),
+        weights=mix["weights"])
     return _measure(iter(loader), batches)
 
 
@@ -62,7 +68,8 @@ def side_octo(config_path: str, batches: int) -> dict:
         kwargs_list.append(kwargs)
     dataset = make_interleaved_dataset(
         kwargs_list, mix["weights"], train=True, shuffle_buffer_size=BUFFER, batch_size=BATCH,
-        traj_transform_kwargs=dict(window_size=WINDOW, action_horizon=CHUNK),
+        traj_transform_kwargs=dict(window_size=WINDOW, action_horizon=CHUNK,
+                                   max_action_dim=mix["max_action_dim"], max_proprio_dim=mix["max_state_dim"]),
         frame_transform_kwargs=dict(resize_size={"primary": (SIZE, SIZE), "wrist": (SIZE, SIZE)}))
     return _measure(dataset.iterator(), batches)
 
@@ -70,15 +77,17 @@ def side_octo(config_path: str, batches: int) -> dict:
 def make_datasets(root: str, count: int) -> tuple[list[str], list[str]]:
     """The contract datasets and their Octo exports (what `rldg finetune octo` writes for each)."""
     sys.path.insert(0, REPO)
+    from rldg_data.contract.spec import DatasetSpec
     from rldg_data.exports.octo import export_octo
     from rldg_data.io.writer import write_dataset
     from tests.factories import make_episode
 
     paths, exports = [], []
-    for i, (episodes, steps, size) in enumerate(SHAPES[:count]):
-        eps = (make_episode(f"d{i}-{j}", length=steps, image_size=size, seed=1000 * i + j, wrist=True)
-               for j in range(episodes))
-        path = write_dataset(eps, os.path.join(root, "data"), f"oxe_like_{i:02d}")
+    for i, ((episodes, steps, size), (adim, sdim, wrist)) in enumerate(zip(SHAPES[:count], DIMS)):
+        eps = (make_episode(f"d{i}-{j}", length=steps, image_size=size, seed=1000 * i + j, wrist=wrist,
+                            action_dim=adim, state_dim=sdim) for j in range(episodes))
+        path = write_dataset(eps, os.path.join(root, "data"), f"oxe_like_{i:02d}",
+                             DatasetSpec(image_size=size, wrist=wrist, state_dim=sdim, action_dim=adim))
         paths.append(str(path))
         exports.append(str(export_octo(path, os.path.join(root, "exports", f"oxe_like_{i:02d}"))))
     return paths, exports
@@ -110,13 +119,15 @@ def main() -> None:
     if not ready:
         raise SystemExit(f"Octo's side needs .venv-interop: {reason} (run `make interop-env`)")
     print(f"window {WINDOW}, chunk {CHUNK}, batch {BATCH}, shuffle buffer {BUFFER}, frames resized to "
-          f"{SIZE}x{SIZE} (primary + wrist); {args.batches} batches after the first; {args.rounds} rounds")
+          f"{SIZE}x{SIZE} (primary + wrist, padded where missing); {args.batches} batches after the first; {args.rounds} rounds")
     with tempfile.TemporaryDirectory() as root:
         paths, exports = make_datasets(root, max(args.sizes))
         for count in args.sizes:
             config = os.path.join(root, f"mix{count}.json")
             with open(config, "w") as f:
-                json.dump({"paths": paths[:count], "exports": exports[:count], "weights": WEIGHTS[:count]}, f)
+                json.dump({"paths": paths[:count], "exports": exports[:count], "weights": WEIGHTS[:count],
+                           "max_action_dim": max(d[0] for d in DIMS[:count]),
+                           "max_state_dim": max(d[1] for d in DIMS[:count])}, f)
             runs: dict[str, list[dict]] = {"ours": [], "octo": []}
             for _ in range(args.rounds):  # interleaved, so both see the same machine load
                 runs["octo"].append(_run_side(str(side_env.python_path()), "octo", config, args.batches, THIS))

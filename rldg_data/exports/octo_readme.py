@@ -95,6 +95,25 @@ trajectory = next(dataset.iterator())   # observation/image_primary: [T, {WINDOW
 print(trajectory["action"].shape)       # [T, {WINDOW}, {ACTION_HORIZON}, {adim}], normalized
 ```
 
+## Mixing several exports (as Octo's `make_interleaved_dataset` / OXE mixtures)
+`octo_dataset_kwargs.json` holds `make_single_dataset`'s keys. `make_interleaved_dataset` sets
+`num_parallel_reads`, `num_parallel_calls` (from its `traj_read_threads` / `traj_transform_threads`)
+and `dataset_statistics` (it computes them per dataset) itself and refuses them in a kwargs dict:
+drop those three keys from each export's kwargs before mixing.
+```python
+kwargs_list = []
+for export in ["{out}", "path/to/another_export"]:
+    kwargs = json.load(open(export + "/octo_dataset_kwargs.json"))
+    for key in ("num_parallel_reads", "num_parallel_calls", "dataset_statistics"):
+        kwargs.pop(key, None)
+    kwargs_list.append(kwargs)
+dataset = make_interleaved_dataset(kwargs_list, sample_weights=[1.0, 1.0], train=True,
+                                   shuffle_buffer_size=2048, batch_size=64,
+                                   traj_transform_kwargs=dict(window_size={WINDOW}, action_horizon={ACTION_HORIZON}),
+                                   frame_transform_kwargs=dict(resize_size={resize}))
+```
+`benchmarks/bench_mixture.py` runs exactly this over 24 exports.
+
 ## 3. Fine-tune
 ```sh
 cd octo   # your clone

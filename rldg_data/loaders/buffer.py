@@ -24,9 +24,10 @@ class WindowBuffer:
     [T, A] already normalized, instruction, dataset. A drawn batch has the keys of `RLDSLoader`.
     """
 
-    def __init__(self, window: int, chunk: int, wrist: bool = False, reserve: int = 0) -> None:
-        """`reserve`: rows to allocate up front besides the first episode's (the draw threshold)."""
-        self.window, self.chunk, self.wrist = int(window), int(chunk), bool(wrist)
+    def __init__(self, window: int, chunk: int, wrist: bool = False, reserve: int = 0, masks: bool = False) -> None:
+        """`reserve`: rows to allocate up front besides the first episode's (the draw threshold);
+        `masks`: also keep `action_dim_mask` (and `wrist_pad_mask` with `wrist`) for padded mixes."""
+        self.window, self.chunk, self.wrist, self.masks = int(window), int(chunk), bool(wrist), bool(masks)
         self.reserve = int(reserve)
         self._fields: Optional[dict[str, np.ndarray]] = None
         self._live = np.zeros(0, np.int64)  # rows holding windows, oldest first
@@ -56,6 +57,12 @@ class WindowBuffer:
         }
         if self.wrist:
             windows["wrist_image"] = episode.wrist_images[hist]
+        if self.masks:
+            real = episode.action_dim or episode.action.shape[1]
+            windows["action_dim_mask"] = np.broadcast_to(np.arange(episode.action.shape[1]) < real,
+                                                         (n, episode.action.shape[1]))
+            if self.wrist:
+                windows["wrist_pad_mask"] = np.full((n, self.window), bool(episode.wrist_present))
         rows = self._allocate(n, windows, episode)
         for key, values in windows.items():
             self._fields[key][rows] = values

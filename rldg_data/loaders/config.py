@@ -23,7 +23,7 @@ class LoaderConfig:
     chunk: future actions per window (t..t+chunk-1; past the last real action the last one is
       repeated and `action_pad_mask` is False, as in Octo).
     image_size: frames are resized to this (square) when it differs from the dataset's; None keeps them.
-    wrist: also load `observation/wrist_image` (the dataset must have it).
+    wrist: also load `observation/wrist_image` (every dataset must have it, unless `pad_to_largest`).
     normalization: "normal" (mean/std), "bounds" (min/max to [-1, 1]), "bounds_q99" (q01/q99 to
       [-1, 1], clipped, as OpenVLA) or "none".
     action_mask: which action dimensions are normalized; None: all but the last (the gripper).
@@ -38,6 +38,25 @@ class LoaderConfig:
       and OpenVLA do in an Open X-Embodiment mixture (their robots' units differ); default: one set
       of statistics over the whole mix (`statistics` then describes it). Costs one statistics
       pass per dataset at start-up, a few KiB each.
+    pad_to_largest: mix datasets of different state/action sizes and cameras as Octo's
+      `make_interleaved_dataset` does with `max_action_dim` / `max_proprio_dim` and its camera
+      `pad_mask_dict`: states and actions are zero-padded (after normalization) to the largest in
+      the mix and batches gain `action_dim_mask` bool [B, A] (True on a dataset's real action
+      dimensions); with `wrist`, a dataset without a wrist camera gives black frames and
+      `wrist_pad_mask` bool [B, window] is False for them. Datasets of different sizes need
+      `per_dataset_normalization` (one set of statistics cannot describe them; `RLDSLoader.statistics`
+      is then None) and `image_size`.
+
+    Memory (the knobs that cost it; F = H x W x 3 bytes of one frame at `image_size`, c = cameras
+    loaded, 1 or 2; B = `window_buffer`; measured in BENCHMARKS.md "loader" and "mixture"):
+    - window buffer: (B + the longest episode's windows) x window x c x F. At 64 px (F = 12 KiB),
+      window 2, both cameras: 2048 rows ~ 96 MiB; each 1024 more windows ~ 48 MiB; 128 px: x4.
+    - prefetch_episodes: that many decoded episodes, each T x c x F (+ states, actions): 8 episodes
+      of 120 steps at 64 px with both cameras ~ 23 MiB; it does not grow with the number of datasets.
+    - num_workers: one episode in flight each, parsed but not decoded (its JPEG bytes: ~1-3 KiB a
+      frame at 64 px).
+    - per_dataset_normalization: a few KiB of statistics per dataset; nothing else grows with the
+      number of datasets in a mix but the record index (~100 bytes an episode).
     """
 
     batch_size: int = 64
@@ -56,6 +75,7 @@ class LoaderConfig:
     drop_last: bool = False
     per_dataset_normalization: bool = False
     split: str = "train"
+    pad_to_largest: bool = False
 
     def __post_init__(self) -> None:
         for name in ("batch_size", "window", "chunk", "window_buffer", "num_workers", "prefetch_episodes"):

@@ -36,7 +36,8 @@ from rldg_data.stats.dataset import dataset_statistics
 from rldg_data.io.codec import decode_episode
 
 DecodedEpisode = collections.namedtuple(
-    "DecodedEpisode", "images wrist_images state action instruction dataset episode_id length")
+    "DecodedEpisode", "images wrist_images state action instruction dataset episode_id length "
+    "wrist_present action_dim", defaults=(True, 0))  # action_dim: real dimensions when padded (0: all)
 
 
 class RLDSLoader:
@@ -45,6 +46,8 @@ class RLDSLoader:
     Batch keys: image uint8 [B, window, H, W, 3] (and wrist_image), state float32 [B, window, S],
     pad_mask bool [B, window], action float32 [B, chunk, A], action_pad_mask bool [B, chunk],
     language_instruction str [B], dataset_index int32 [B]. States and actions are normalized.
+    With `LoaderConfig.pad_to_largest`: also action_dim_mask bool [B, A] and, with `wrist`,
+    wrist_pad_mask bool [B, window] (Octo's padding of a mixture; see LoaderConfig).
     """
 
     def __init__(self, paths: str | os.PathLike | Sequence[str | os.PathLike],
@@ -55,22 +58,46 @@ class RLDSLoader:
         self.datasets, self.refs = index_datasets(self.paths, config.split)
         if not self.refs:
             raise RldgError(f"no episodes in split {config.split!r} of {self.paths}")
-        specs = {(d.spec.image_size, d.spec.state_dim, d.spec.action_dim) for d in self.datasets}
-        if len(specs) > 1 and config.image_size is None:
-            raise RldgError(f"datasets differ in image/state/action sizes {sorted(specs)}: set image_size "
-                            "and mix only datasets with the same state and action sizes")
-        if config.wrist and not all(d.spec.wrist for d in self.datasets):
-            raise RldgError("LoaderConfig.wrist is set but a dataset has no observation/wrist_image: "
-                            + ", ".join(str(d.path) for d in self.datasets if not d.spec.wrist))
+        self._check_sizes(config)
         if weights is not None and len(weights) != len(self.paths):
             raise RldgError(f"{len(weights)} weights for {len(self.paths)} datasets")
         self.weights = None if weights is None else np.asarray(weights, np.float64) / np.sum(weights)
-        self.statistics = statistics if statistics is not None else dataset_statistics(self.paths, config.split)
-        self.normalizer = Normalizer(self.statistics, config.normalization, config.action_mask)
-        self.normalizers = ([Normalizer(dataset_statistics([p], config.split), config.normalization, config.action_mask)
-                             for p in self.paths] if config.per_dataset_normalization and len(self.paths) > 1
-                            else [self.normalizer] * len(self.paths))
+        self.state_dim = max(d.spec.state_dim for d in self.datasets)
+        self.action_dim = max(d.spec.action_dim for d in self.datasets)
+        heterogeneous = len({(d.spec.state_dim, d.spec.action_dim) for d in self.datasets}) > 1
+        if statistics is None and not heterogeneous:
+            statistics = dataset_statistics(self.paths, config.split)
+        self.statistics = statistics  # None for a padded mix of different sizes (no one set describes it)
+        if config.per_dataset_normalization and len(self.paths) > 1:
+            self.normalizers = [Normalizer(dataset_statistics([p], config.split), config.normalization,
+                                           config.action_mask) for p in self.paths]
+        else:
+            self.normalizers = [Normalizer(self.statistics, config.normalization, config.action_mask)] * len(self.paths)
+        self.normalizer = self.normalizers[0] if heterogeneous else Normalizer(
+            self.statistics, config.normalization, config.action_mask)
         self._instructions: Optional[list[str]] = None
+
+    def _check_sizes(self, config: LoaderConfig) -> None:
+        """Clear errors for mixes the config cannot batch together (before any record is read)."""
+        images = {d.spec.image_size for d in self.datasets}
+        if len(images) > 1 and config.image_size is None:
+            raise RldgError(f"datasets differ in image sizes {sorted(images)}: set LoaderConfig.image_size")
+        dims = {(d.spec.state_dim, d.spec.action_dim) for d in self.datasets}
+        if len(dims) > 1:
+            listing = "; ".join(f"{d.path}: state {d.spec.state_dim}, action {d.spec.action_dim}" for d in self.datasets)
+            if not config.pad_to_largest:
+                raise RldgError(f"datasets differ in state/action sizes ({listing}): set LoaderConfig.pad_to_largest "
+                                "to zero-pad them to the largest, as Octo's max_action_dim / max_proprio_dim do")
+            if not config.per_dataset_normalization:
+                raise RldgError(f"datasets differ in state/action sizes ({listing}): one set of statistics cannot "
+                                "describe them; set LoaderConfig.per_dataset_normalization")
+        missing = [str(d.path) for d in self.datasets if not d.spec.wrist]
+        if config.wrist and missing and not config.pad_to_largest:
+            raise RldgError("LoaderConfig.wrist is set but a dataset has no observation/wrist_image: "
+                            + ", ".join(missing) + " (LoaderConfig.pad_to_largest gives it black, masked frames)")
+        if config.wrist and missing and config.image_size is None:
+            raise RldgError("padding a missing wrist camera needs LoaderConfig.image_size (the size of its black "
+                            "frames): " + ", ".join(missing))
 
     @property
     def num_episodes(self) -> int:
@@ -113,14 +140,22 @@ class RLDSLoader:
     def decode(self, ref: RecordRef) -> DecodedEpisode:
         """One episode ready for windowing (frames decoded once, states/actions normalized)."""
         ep = decode_episode(read_record(ref), file=ref.shard, decode_image_fields=False)
-        wrist = decode_images(ep.steps[spec.WRIST_IMAGE], self.config.image_size) if self.config.wrist else None
+        has_wrist = spec.WRIST_IMAGE in ep.steps
+        wrist = None
+        if self.config.wrist:
+            wrist = (decode_images(ep.steps[spec.WRIST_IMAGE], self.config.image_size) if has_wrist else
+                     np.zeros((len(ep), self.config.image_size, self.config.image_size, 3), np.uint8))
         instruction = str(ep.steps[spec.LANGUAGE_INSTRUCTION][0]) if len(ep) else ""
+        state = self.normalizers[ref.dataset].normalize(ep.steps[spec.STATE], "proprio")
+        action = self.normalizers[ref.dataset].normalize(ep.steps[spec.ACTION], "action")
+        real_action_dim = action.shape[1]
+        if self.config.pad_to_largest:
+            state, action = _pad_dim(state, self.state_dim), _pad_dim(action, self.action_dim)
         return DecodedEpisode(
             images=decode_images(ep.steps[spec.IMAGE], self.config.image_size),
-            wrist_images=wrist,
-            state=self.normalizers[ref.dataset].normalize(ep.steps[spec.STATE], "proprio"),
-            action=self.normalizers[ref.dataset].normalize(ep.steps[spec.ACTION], "action"),
-            instruction=instruction, dataset=ref.dataset, episode_id=ep.episode_id, length=len(ep))
+            wrist_images=wrist, state=state, action=action,
+            instruction=instruction, dataset=ref.dataset, episode_id=ep.episode_id, length=len(ep),
+            wrist_present=has_wrist, action_dim=real_action_dim)
 
     def episodes(self, seed: Optional[int] = None, shard_of: tuple[int, int] = (0, 1)) -> Iterator[DecodedEpisode]:
         """Decoded episodes in a deterministic order, decoded `num_workers` at a time."""
@@ -145,7 +180,7 @@ class RLDSLoader:
         seed = cfg.seed if seed is None else seed
         rng = np.random.default_rng([seed, 1]) if cfg.shuffle else None
         threshold = max(cfg.window_buffer, cfg.batch_size) if cfg.shuffle else cfg.batch_size
-        buffer = WindowBuffer(cfg.window, cfg.chunk, cfg.wrist, reserve=threshold)
+        buffer = WindowBuffer(cfg.window, cfg.chunk, cfg.wrist, reserve=threshold, masks=cfg.pad_to_largest)
         for ep in self.episodes(seed, shard_of):
             buffer.add(ep)
             while len(buffer) >= threshold:
@@ -154,3 +189,12 @@ class RLDSLoader:
             yield buffer.draw(cfg.batch_size, rng)
         if len(buffer) and not cfg.drop_last:
             yield buffer.draw(len(buffer), rng)
+
+
+def _pad_dim(values: np.ndarray, size: int) -> np.ndarray:
+    """[T, d] -> [T, size] with zeros after the d real dimensions (Octo's pad_actions_and_proprio)."""
+    if values.shape[1] == size:
+        return values
+    out = np.zeros((values.shape[0], size), values.dtype)
+    out[:, :values.shape[1]] = values
+    return out

@@ -219,3 +219,36 @@ def test_per_dataset_normalization_uses_each_datasets_own_statistics(tmp_path):
 
     assert max(means(True)) < 0.05
     assert min(means(False)) > 0.3
+
+
+def test_a_mix_of_different_sizes_and_cameras_is_padded_and_masked_as_octo_does(tmp_path):
+    """An OXE-like mix: a 4-D-action dataset with a wrist camera beside a 6-D one without. Refused
+    without pad_to_largest; with it, actions and states are zero-padded to the largest, the real
+    action dimensions are marked, and the missing camera comes as black frames marked False
+    (Octo's max_action_dim / max_proprio_dim and camera pad_mask_dict)."""
+    lossless = spec.DatasetSpec(image_size=16, image_encoding="png")
+    small = write_dataset(make_episodes(6, seed=1, wrist=True), tmp_path, "four_d",
+                          dataclasses.replace(lossless, wrist=True))
+    large = write_dataset(make_episodes(6, seed=2, state_dim=5, action_dim=6), tmp_path, "six_d",
+                          dataclasses.replace(lossless, state_dim=5, action_dim=6))
+    base = dict(batch_size=8, shuffle=False, repeat=False, wrist=True, image_size=16)
+    with pytest.raises(RldgError, match="pad_to_largest"):
+        RLDSLoader([small, large], LoaderConfig(**base, per_dataset_normalization=True))
+    with pytest.raises(RldgError, match="per_dataset_normalization"):
+        RLDSLoader([small, large], LoaderConfig(**base, pad_to_largest=True))
+    loader = RLDSLoader([small, large], LoaderConfig(**base, pad_to_largest=True, per_dataset_normalization=True))
+    assert loader.statistics is None and (loader.state_dim, loader.action_dim) == (5, 6)
+    batches = list(loader)
+    batch = {k: np.concatenate([b[k] for b in batches]) for k in batches[0]}
+    assert batch["action"].shape[1:] == (4, 6) and batch["state"].shape[2:] == (5,)
+    four = batch["dataset_index"] == 0
+    assert four.any() and (~four).any()
+    assert (batch["action_dim_mask"][four] == [True] * 4 + [False] * 2).all()
+    assert batch["action_dim_mask"][~four].all()
+    assert (batch["action"][four][..., 4:] == 0).all() and (batch["state"][four][..., 4:] == 0).all()
+    assert batch["wrist_pad_mask"][four].all() and not batch["wrist_pad_mask"][~four].any()
+    assert (batch["wrist_image"][~four] == 0).all() and batch["wrist_image"][four].any()
+    # the real dimensions are normalized with each dataset's own statistics, as without padding
+    alone = RLDSLoader(large, LoaderConfig(batch_size=8, shuffle=False, repeat=False))
+    expect = np.concatenate([b["action"] for b in alone])
+    np.testing.assert_allclose(batch["action"][~four], expect, atol=1e-6)
