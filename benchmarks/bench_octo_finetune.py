@@ -68,7 +68,7 @@ def main(argv=None) -> int:
         if res.returncode != 0:
             print(res.stderr[-3000:])
             return 1
-        from trainers.octo import read_metrics
+        from trainers.octo_launch import read_metrics
 
         logged = [m for m in read_metrics(root / "export" / "runs" / "metrics.jsonl") if "timer/total" in m]
     windows = logged[1:]  # the first window holds the JIT compile

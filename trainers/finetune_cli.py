@@ -81,7 +81,7 @@ def register_finetune(sub) -> None:
 
 def _run_octo(args) -> int:
     from rldg_data.exports.octo import export_octo
-    from trainers.octo import launch_octo
+    from trainers.octo_launch import launch_octo
 
     import sys
 
@@ -96,7 +96,7 @@ def _run_octo(args) -> int:
         print("warning: the dataset has no val split and too few episodes for Octo's train[95%:]: "
               "scripts/finetune.py will fail building its validation data (see README.md)", file=sys.stderr)
     if args.octo_python:
-        from trainers.octo import checkpoints, read_metrics
+        from trainers.octo_launch import checkpoints, read_metrics
 
         metrics = out / "runs" / "metrics.jsonl"
         metrics.unlink(missing_ok=True)

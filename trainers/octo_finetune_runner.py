@@ -2,7 +2,7 @@
 
     OCTO_PYTHON trainers/octo_finetune_runner.py METRICS.jsonl OCTO_REPO/scripts/finetune.py --config=...
 
-Runs in Octo's Python (started by `trainers.octo.launch_octo`), so it imports nothing of rldg.
+Runs in Octo's Python (started by `trainers.octo_launch.launch_octo`), so it imports nothing of rldg.
 finetune.py reports its training loss only through `wandb.log` (every `log_interval` steps); with
 no network wandb runs disabled, and the loss would be lost. This wraps `wandb.log` to also append
 `{"step": ..., "<key>": value, ...}` (scalars only) to METRICS, then runs the script as `__main__`
@@ -12,8 +12,8 @@ with its own arguments: the training itself is Octo's code as a user runs it.
 import os
 import sys
 
-# sys.path[0] is this file's folder, trainers/, whose octo.py would shadow Octo's `octo` package:
-# finetune.py sees the path it has when run directly (its own folder first).
+# sys.path[0] is this file's folder, trainers/, whose modules Octo's imports must not see (it held
+# an octo.py once, shadowing Octo's package): finetune.py sees the path it has when run directly.
 sys.path[0] = ""
 
 import json  # noqa: E402

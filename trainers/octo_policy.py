@@ -36,7 +36,7 @@ class OctoRemotePolicy:
 
     def __init__(self, checkpoint: str | os.PathLike, octo_python: str, *, seed: int = 0,
                  exec_horizon: int = 0, log: Optional[str | os.PathLike] = None, timeout: float = 900):
-        from trainers.octo import SETUP_HELP
+        from trainers.octo_launch import SETUP_HELP
 
         python = check_external_python(octo_python, "octo", SETUP_HELP)
         if not (Path(checkpoint) / "config.json").is_file():

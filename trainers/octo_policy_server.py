@@ -23,8 +23,8 @@ action_horizon, exec_horizon, image sizes and action dimension.
 
 import sys
 
-# Run as a script, sys.path[0] is this file's folder, trainers/, whose octo.py would shadow Octo's
-# `octo` package (our Python imports this module only for send/receive: numpy and stdlib).
+# Run as a script, sys.path[0] is this file's folder, trainers/, whose modules Octo's imports must
+# not see (our Python imports this module only for send/receive: numpy and stdlib).
 if __name__ == "__main__":
     del sys.path[0]
 

@@ -9,7 +9,7 @@ language_key, normalization type and mask, statistics path, standardize_fn as a 
 `dataset_statistics.json` (Octo's keys), `rldg_octo_standardize.py` (the standardize function,
 plain TensorFlow), and `octo_finetune_config.py` (+ .json) for `finetune.py --config=...`.
 Checked against Octo's own code (octo-models/octo 241fb35) by tests/interop. Octo pins tensorflow
-2.15, so `trainers.octo.launch_octo` runs its script in the user's own Octo Python (`--octo-python`).
+2.15, so `trainers.octo_launch.launch_octo` runs its script in the user's own Octo Python (`--octo-python`).
 """
 
 from __future__ import annotations

@@ -59,14 +59,14 @@ def finetune(dataset: Path, out: Path, checkpoint: Path, side_python: Path, step
 
 
 def losses(export: Path) -> list[tuple[int, float]]:
-    from trainers.octo import read_metrics
+    from trainers.octo_launch import read_metrics
 
     return [(m["step"], m["training/loss"]) for m in read_metrics(export / "runs" / "metrics.jsonl")
             if "training/loss" in m]
 
 
 def saved_run(export: Path) -> Path:
-    from trainers.octo import checkpoints
+    from trainers.octo_launch import checkpoints
 
     found = checkpoints(export)
     assert len(found) == 1, found
@@ -205,7 +205,7 @@ DEFECTS = {
 @pytest.mark.parametrize("defect", [pytest.param(name, marks=[] if i == 0 else [pytest.mark.slow])
                                     for i, name in enumerate(DEFECTS)])
 def test_a_wrong_key_put_back_makes_octo_fail(defect, octo_mix, tiny_checkpoint, side_python, tmp_path):
-    from trainers.octo import launch_octo
+    from trainers.octo_launch import launch_octo
 
     export = tmp_path / "export"
     run([BIN / "rldg", "finetune", "octo", octo_mix, "--out", export, "--steps", "2", "--batch-size", "4",

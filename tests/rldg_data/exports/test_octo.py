@@ -1,4 +1,4 @@
-"""trainers.octo: the export Octo's make_single_dataset and finetune.py read as it is."""
+"""trainers.octo_launch: the export Octo's make_single_dataset and finetune.py read as it is."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from rldg_data.validation.validate import validate_dataset
 from rldg_data.io.writer import write_dataset
 from tests.factories import make_episodes
 from rldg_data.exports.octo import STANDARDIZE_SPEC, export_octo
-from trainers.octo import launch_octo
+from trainers.octo_launch import launch_octo
 
 # make_single_dataset's dataset_kwargs (octo/data/dataset.py make_dataset_from_rlds). Octo's own code
 # reads these exports in tests/interop; these tests keep the unit-level facts.
