@@ -140,6 +140,12 @@ def main() -> None:
                   f"Octo {rss['octo']:.0f} MiB ({rss['ours'] / rss['octo']:.2f}x); CPU us/frame ours "
                   f"{sum(r['cpu_us'] for r in runs['ours']) / args.rounds:.0f}, Octo "
                   f"{sum(r['cpu_us'] for r in runs['octo']) / args.rounds:.0f}", flush=True)
+            e2e = [o["end_to_end_frames_s"] / r["end_to_end_frames_s"] for o, r in zip(runs["ours"], runs["octo"])]
+            print(f"    end to end (process start to last batch): ours "
+                  f"{_ci([r['end_to_end_frames_s'] for r in runs['ours']])} frames/s, Octo "
+                  f"{_ci([r['end_to_end_frames_s'] for r in runs['octo']])} frames/s, ratio {_ci(e2e, 2)}x; "
+                  f"first batch after ours {_ci([r['first_batch_s'] for r in runs['ours']], 1)} s, Octo "
+                  f"{_ci([r['first_batch_s'] for r in runs['octo']], 1)} s", flush=True)
 
 
 if __name__ == "__main__":

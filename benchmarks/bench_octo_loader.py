@@ -29,18 +29,20 @@ BATCH, WINDOW, CHUNK, SIZE, LENGTH, BUFFER = 64, 2, 4, 64, 50, 2048
 
 
 def _measure(iterator, batches: int) -> dict:
-    """frames/s and CPU us/frame over `batches` after the first; peak RSS sampled per batch."""
+    """frames/s and CPU us/frame over `batches` after the first; peak RSS sampled per batch;
+    first_batch_s: from this process's start (interpreter, imports, set-up) to its first batch."""
     import psutil
 
     proc = psutil.Process()
     peak = 0
     next(iterator)
+    first_batch_s = time.time() - proc.create_time()
     start, cpu = time.perf_counter(), time.process_time()
     for _ in range(batches):
         next(iterator)
         peak = max(peak, proc.memory_info().rss)
     frames = batches * BATCH
-    return {"frames_s": frames / (time.perf_counter() - start),
+    return {"frames_s": frames / (time.perf_counter() - start), "first_batch_s": first_batch_s,
             "cpu_us": (time.process_time() - cpu) / frames * 1e6, "rss_mib": peak / 2**20}
 
 
@@ -84,20 +86,26 @@ def _run_side(python: str, side: str, target: str, batches: int, script: str = o
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", CUDA_VISIBLE_DEVICES="")
     if side == "octo":
         env.pop("PYTHONPATH", None)
+    start = time.perf_counter()
     res = subprocess.run([python, script, "--side", side, "--target", target,
                           "--batches", str(batches)], capture_output=True, text=True, env=env, cwd=REPO)
+    wall = time.perf_counter() - start
     if res.returncode != 0:
         raise SystemExit(f"{side} side failed:\n{res.stderr[-4000:]}")
-    return json.loads(res.stdout.strip().splitlines()[-1])
+    result = json.loads(res.stdout.strip().splitlines()[-1])
+    # end to end, as a user's training script sees it: start-up and every batch, the first included
+    result["end_to_end_frames_s"] = (batches + 1) * BATCH / wall
+    result["process_s"] = wall
+    return result
 
 
-def _mean_ci(values: list[float]) -> str:
+def _mean_ci(values: list[float], digits: int = 0) -> str:
     from t_interval import mean_ci
 
     mean, half = mean_ci(values)
     if len(values) < 2:
-        return f"{mean:8.0f} (n=1)"
-    return f"{mean:8.0f} ± {half:.0f} (95% CI, n={len(values)})"
+        return f"{mean:8.{digits}f} (n=1)"
+    return f"{mean:8.{digits}f} ± {half:.{digits}f} (95% CI, n={len(values)})"
 
 
 def main() -> None:
@@ -131,7 +139,12 @@ def main() -> None:
         cpu = [r["cpu_us"] for r in runs[side]]
         print(f"  {label:25s} {_mean_ci(rates)} frames/s   CPU {sum(cpu) / len(cpu):6.1f} us/frame   "
               f"peak RSS {max(r['rss_mib'] for r in runs[side]):6.0f} MiB")
+        print(f"  {'':25s} end to end (process start to last batch): "
+              f"{_mean_ci([r['end_to_end_frames_s'] for r in runs[side]])} frames/s; first batch after "
+              f"{_mean_ci([r['first_batch_s'] for r in runs[side]], 1)} s")
     ratios = [o["frames_s"] / r["frames_s"] for o, r in zip(runs["ours"], runs["octo"])]
+    e2e = [o["end_to_end_frames_s"] / r["end_to_end_frames_s"] for o, r in zip(runs["ours"], runs["octo"])]
+    print(f"  end to end ratio ours/Octo: {sum(e2e) / len(e2e):.2f}x (per repeat: {', '.join(f'{r:.2f}' for r in e2e)})")
     cpu_ratio = (sum(r["cpu_us"] for r in runs["octo"]) / sum(o["cpu_us"] for o in runs["ours"]))
     print(f"  ratio ours/Octo: {sum(ratios) / len(ratios):.2f}x frames/s (per repeat: "
           f"{', '.join(f'{r:.2f}' for r in ratios)}); Octo uses {cpu_ratio:.2f}x our CPU per frame; "
