@@ -73,8 +73,9 @@ class RLDSLoader:
                                            config.action_mask) for p in self.paths]
         else:
             self.normalizers = [Normalizer(self.statistics, config.normalization, config.action_mask)] * len(self.paths)
-        self.normalizer = self.normalizers[0] if heterogeneous else Normalizer(
-            self.statistics, config.normalization, config.action_mask)
+        # the mix's one normalizer (None, as `statistics`, for a padded mix of different sizes)
+        self.normalizer = None if heterogeneous else Normalizer(self.statistics, config.normalization,
+                                                                config.action_mask)
         self._instructions: Optional[list[str]] = None
 
     def _check_sizes(self, config: LoaderConfig) -> None:
