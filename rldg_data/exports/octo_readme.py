@@ -112,7 +112,9 @@ dataset = make_interleaved_dataset(kwargs_list, sample_weights=[1.0, 1.0], train
                                    traj_transform_kwargs=dict(window_size={WINDOW}, action_horizon={ACTION_HORIZON}),
                                    frame_transform_kwargs=dict(resize_size={resize}))
 ```
-`benchmarks/bench_mixture.py` runs exactly this over 24 exports.
+Exports of different action or state sizes also need Octo's `max_action_dim` / `max_proprio_dim`
+in `traj_transform_kwargs` (it zero-pads to them); `benchmarks/bench_mixture.py` runs this over 24
+rldg exports of different sizes and cameras.
 
 ## 3. Fine-tune
 ```sh
