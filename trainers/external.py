@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from pathlib import Path
 from typing import Optional
 
 from rldg_data.errors import UnavailableError
@@ -34,3 +35,16 @@ def external_repo(python: str, module: str) -> str:
     probe = subprocess.run([python, "-c", f"import {module}, os; print(os.path.dirname(os.path.dirname({module}.__file__)))"],
                            capture_output=True, text=True, timeout=300)
     return probe.stdout.strip()
+
+
+def external_script(python: Optional[str], module: str, setup_help: str, repo: Optional[str],
+                    script: str, repo_option: str, clone: str) -> tuple[str, Path]:
+    """(checked interpreter, path of `script` in the project's source checkout): the checkout is
+    `repo`, else the folder above `module`'s package; UnavailableError naming `repo_option` when the
+    script is not there."""
+    python = check_external_python(python, module, setup_help)
+    path = Path(repo if repo is not None else external_repo(python, module)) / script
+    if not path.is_file():
+        raise UnavailableError(f"the fine-tuning script of {clone} is not at {path}: pass {repo_option} with the "
+                               f"folder of a git clone of {clone}")
+    return python, path

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 from rldg_data.errors import UnavailableError
-from trainers.external import check_external_python, external_repo
+from trainers.external import external_script
 
 SETUP_HELP = (
     "Octo needs its own Python environment (it pins tensorflow 2.15 and an older jax): "
@@ -30,13 +30,8 @@ def octo_command(export: str | os.PathLike, octo_python: str, octo_repo: Optiona
 
     With `metrics`, finetune.py runs under `octo_finetune_runner.py`, which appends every
     `wandb.log` call (the training loss among them) to that JSON-lines file."""
-    python = check_external_python(octo_python, "octo", SETUP_HELP)
-    if octo_repo is None:
-        octo_repo = external_repo(python, "octo")
-    script = Path(octo_repo) / "scripts" / "finetune.py"
-    if not script.is_file():
-        raise UnavailableError(f"Octo's fine-tuning script is not at {script}: pass --octo-repo with "
-                               "the folder of a git clone of octo-models/octo")
+    python, script = external_script(octo_python, "octo", SETUP_HELP, octo_repo, "scripts/finetune.py",
+                                     "--octo-repo", "octo-models/octo")
     config = Path(export).resolve() / "octo_finetune_config.py"
     runner = [str(RUNNER), str(Path(metrics).resolve())] if metrics else []
     return [python, *runner, str(script), f"--config={config}", *extra]

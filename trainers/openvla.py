@@ -19,7 +19,7 @@ from typing import Callable, Optional, Sequence
 from rldg_data.errors import UnavailableError
 from rldg_data.exports.openvla import TORCHRUN
 from rldg_data.exports.openvla_preflight import PREFLIGHT, PROBLEM_PREFIX, REPORT_PREFIX
-from trainers.external import check_external_python, external_repo
+from trainers.external import external_script
 
 SETUP_HELP = (
     "OpenVLA needs its own Python environment (it pins tensorflow 2.15 and torch 2.2): "
@@ -30,13 +30,8 @@ SETUP_HELP = (
 def openvla_command(export: str | os.PathLike, openvla_python: str, openvla_repo: Optional[str] = None,
                     extra: Sequence[str] = ()) -> list[str]:
     """The command that runs OpenVLA's vla-scripts/finetune.py on an export (environment checked)."""
-    python = check_external_python(openvla_python, "prismatic", SETUP_HELP)
-    if openvla_repo is None:
-        openvla_repo = external_repo(python, "prismatic")
-    script = Path(openvla_repo) / "vla-scripts" / "finetune.py"
-    if not script.is_file():
-        raise UnavailableError(f"OpenVLA's fine-tuning script is not at {script}: pass --openvla-repo "
-                               "with the folder of a git clone of openvla/openvla")
+    python, script = external_script(openvla_python, "prismatic", SETUP_HELP, openvla_repo,
+                                     "vla-scripts/finetune.py", "--openvla-repo", "openvla/openvla")
     export = Path(export).resolve()
     args = json.loads((export / "openvla_finetune_args.json").read_text())
     return [python, *TORCHRUN, str(export / "openvla_launch.py"), str(script), *args, *extra]
