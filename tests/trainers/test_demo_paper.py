@@ -147,3 +147,13 @@ def test_pick_place_specialists_and_generalists_side_by_side_with_their_inputs()
     assert "| generalist: RL specialists only (images) | 75% [53%-89%] (n=20) | 30% [15%-52%] (n=20) |" in text
     assert "specialists read the simulator's privileged state" in text and "64x64 main-camera images" in text
     assert pick_place_generalization({"rl": {"insertion": {}}}, {"insertion/vga": {}}) == {}
+
+
+def test_seed_gap_verdict_treats_a_zero_gap_as_neither_sign():
+    from trainers.demo.results import _verdict
+
+    assert _verdict([5.0, 0.0, 0.0]) == "above human or equal in every seed"
+    assert _verdict([0.0, 0.0, 0.0]) == "no gap in any seed"
+    assert _verdict([-2.0, 0.0]) == "below human or equal in every seed"
+    assert _verdict([-2.0, 2.0]) == "sign changes with the seed"
+    assert _verdict([1.0, 2.0]) == "above human in every seed"

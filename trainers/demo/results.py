@@ -317,11 +317,25 @@ def seed_gaps(table: dict, seeds: dict) -> dict:
                     continue  # one generalist on each side: the main table's gap says it all
                 by_seed = {k: round(100 * (x["success_rate"] - y["success_rate"]), 1) for k, x, y in pairs}
                 values = list(by_seed.values())
-                verdict = ("above human in every seed" if min(values) > 0 else
-                           "below human in every seed" if max(values) < 0 else "sign changes with the seed")
+                verdict = _verdict(values)
                 out.setdefault(dataset, {}).setdefault(task, {})[split] = {
                     "gap_points": by_seed, "min": min(values), "max": max(values), "verdict": verdict}
     return out
+
+
+def _verdict(values: list[float]) -> str:
+    """What the signs of a gap's per-seed values say (a gap of exactly 0 is neither sign)."""
+    if min(values) > 0:
+        return "above human in every seed"
+    if max(values) < 0:
+        return "below human in every seed"
+    if min(values) == max(values) == 0:
+        return "no gap in any seed"
+    if min(values) >= 0:
+        return "above human or equal in every seed"
+    if max(values) <= 0:
+        return "below human or equal in every seed"
+    return "sign changes with the seed"
 
 
 def relabel_ablation_by_seed(table: dict, seeds: dict) -> dict:
