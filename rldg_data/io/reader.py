@@ -18,7 +18,7 @@ from typing import Callable, Iterator, Optional, Sequence
 from rldg_data.contract import spec, tfds_json
 from rldg_data.contract.episode import Episode
 from rldg_data.errors import ConfigError, ContractError, DatasetError
-from rldg_data.io.codec import check_record, decode_episode
+from rldg_data.io.codec import check_record_example, decode_episode
 from rldg_data.io.records import RecordRef, index_shard, iter_records
 
 
@@ -167,16 +167,27 @@ def iter_shard(path: str | os.PathLike, count: Optional[int], data_spec: Optiona
                opened: Optional[Callable[[], None]] = None) -> Iterator[Episode]:
     """Episodes of one shard file in order. With `validate`, each is checked against the contract
     (and, with decoded images, the spec's shapes); the first problem raises, naming the file."""
+    if validate:
+        yield from (episode for episode, _ in iter_shard_examples(path, count, data_spec,
+                                                                   decode_images=decode_images, opened=opened))
+        return
+    path = str(path)
+    for _, record in iter_records(path, count, opened=opened):
+        yield decode_episode(record, file=path, decode_image_fields=decode_images, expected=data_spec)
+
+
+def iter_shard_examples(path: str | os.PathLike, count: Optional[int], data_spec: Optional[spec.DatasetSpec], *,
+                        decode_images: bool = True, opened: Optional[Callable[[], None]] = None
+                        ) -> Iterator[tuple[Episode, object]]:
+    """`iter_shard`'s checked episodes, each with its parsed `tf.train.Example` (what `codec.restamp`
+    re-serializes when an episode is written back unchanged); the first problem raises, naming the file."""
     path = str(path)
     for index, record in iter_records(path, count, opened=opened):
-        if not validate:
-            yield decode_episode(record, file=path, decode_image_fields=decode_images, expected=data_spec)
-            continue
-        episode, problems = check_record(record, file=path, index=index, expected=data_spec,
-                                         decode_images=decode_images)
+        episode, example, problems = check_record_example(record, file=path, index=index, expected=data_spec,
+                                                          decode_images=decode_images)
         if problems:
             raise problems[0]
-        yield episode
+        yield episode, example
 
 
 def iter_episodes(

@@ -67,15 +67,15 @@ class RLDSLoader:
         heterogeneous = len({(d.spec.state_dim, d.spec.action_dim) for d in self.datasets}) > 1
         if statistics is None and not heterogeneous:
             statistics = dataset_statistics(self.paths, config.split)
-        self.statistics = statistics  # None for a padded mix of different sizes (no one set describes it)
+        # the mix's one set of statistics and normalizer: None for a padded mix of different sizes
+        # (no one set describes it; _check_sizes made sure each dataset then has its own)
+        self.statistics = statistics
+        self.normalizer = None if heterogeneous else Normalizer(statistics, config.normalization, config.action_mask)
         if config.per_dataset_normalization and len(self.paths) > 1:
             self.normalizers = [Normalizer(dataset_statistics([p], config.split), config.normalization,
                                            config.action_mask) for p in self.paths]
         else:
-            self.normalizers = [Normalizer(self.statistics, config.normalization, config.action_mask)] * len(self.paths)
-        # the mix's one normalizer (None, as `statistics`, for a padded mix of different sizes)
-        self.normalizer = None if heterogeneous else Normalizer(self.statistics, config.normalization,
-                                                                config.action_mask)
+            self.normalizers = [self.normalizer] * len(self.paths)
         self._instructions: Optional[list[str]] = None
 
     def _check_sizes(self, config: LoaderConfig) -> None:

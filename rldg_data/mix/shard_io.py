@@ -18,9 +18,8 @@ from typing import Iterator
 from rldg_data.contract import spec
 from rldg_data.contract.episode import Episode
 from rldg_data.io.atomic import write_bytes_atomic, write_json_atomic
-from rldg_data.io.codec import check_record_example
-from rldg_data.io.reader import iter_shard
-from rldg_data.io.records import RecordWriter, iter_records
+from rldg_data.io.reader import iter_shard, iter_shard_examples
+from rldg_data.io.records import RecordWriter
 from rldg_data.transforms.segments import steps_per_source
 
 PART_PREFIX = "part-"
@@ -36,12 +35,7 @@ def read_shard_examples(path: str, count: int, data_spec: spec.DatasetSpec,
                         decode_images: bool) -> Iterator[tuple[Episode, object]]:
     """`read_shard`'s checked episodes, each with its parsed `tf.train.Example` (what `codec.restamp`
     re-serializes when the recipe leaves the episode as it is)."""
-    for index, record in iter_records(path, count):
-        episode, example, problems = check_record_example(record, file=path, index=index, expected=data_spec,
-                                                          decode_images=decode_images)
-        if problems:
-            raise problems[0]
-        yield episode, example
+    return iter_shard_examples(path, count, data_spec, decode_images=decode_images)
 
 
 class PartWriter:
