@@ -49,6 +49,11 @@ def test_assembly_trains_no_generalist_on_the_specialists_sub_task_data_and_repo
     assert "assembly" in small.tasks and "insertion" in small.tasks
     assert recipes.family_datasets("insertion", small.datasets) == ("rl", "human", "human_trimmed")
     assert small.eval_episodes_for("assembly") >= 40 and small.eval_episodes_for("insertion") == small.eval_episodes
+    # Use case 2's call (hand-off mix vs cleaned human data, 20-27 points apart) gets 100 seen episodes each.
+    assert small.seen_eval_episodes_for("assembly", "rldg") == small.seen_eval_episodes_for(
+        "assembly", "human_trimmed") == 100
+    assert small.seen_eval_episodes_for("assembly", "human") == small.eval_episodes_for("assembly")
+    assert small.seen_eval_episodes_for("insertion", "human_trimmed") == small.eval_episodes
     assert set(small.unseen_for) >= {"rldg", "human", "human_trimmed"}
     with pytest.raises(RldgError, match="datasets"):
         DemoProfile(name="x", episodes=1, collect_factor=1, generalist_steps=1, eval_episodes=1, datasets=("bogus",))
@@ -230,6 +235,10 @@ def test_tiny_demo_runs_end_to_end_and_results_have_every_cell(tmp_path):
         for split in ("seen", "unseen"):
             assert results["stages"][dataset]["assembly"][split]["order"] == ["grasped", "transported", "inserted"]
     assert set(results["handoff_vs_trimmed_human"]["assembly"]) == {"seen", "unseen"}
+    # Use case 2's two rows get more seen episodes (tiny: 2), the others and unseen keep the profile's (1).
+    table = results["table"]
+    assert table["rldg"]["assembly"]["seen"]["episodes"] == table["human_trimmed"]["assembly"]["seen"]["episodes"] == 2
+    assert table["human"]["assembly"]["seen"]["episodes"] == table["rldg"]["assembly"]["unseen"]["episodes"] == 1
     mix_card = Path(results["datasets"]["rldg_assembly"]) / "README.md"
     assert "| assembly_round_nut | rl | trim_pauses |" in mix_card.read_text()
     assert set(results["gaps_vs_human"]) == {"rldg", "rl", "relabeled", "human_trimmed"}

@@ -71,15 +71,32 @@ def test_evaluation_of_a_multi_stage_task_reports_each_stage_finished(tiny, tmp_
     _, ckpt = tiny
     out = tmp_path / "results.json"
     assert main(["generalist", "eval", "--checkpoint", str(ckpt), "--task", "assembly", "--variants", "all",
-                 "--episodes", "2", "--max-steps", "10", "--out", str(out)]) == 0
+                 "--episodes", "2", "--seen-episodes", "3", "--max-steps", "10", "--out", str(out)]) == 0
     results = json.loads(out.read_text())
+    assert results["splits"]["seen"]["episodes"] == 3 and results["splits"]["unseen"]["episodes"] == 2
     for row in [*results["variants"].values(), *results["splits"].values()]:
         stages = {name: row["stages"][name] for name in row["stage_names"]}
         assert list(stages) == ["grasped", "transported", "inserted"] == row["stage_names"]
-        assert all(s["episodes"] == 2 for s in stages.values())
+        assert all(s["episodes"] == row["episodes"] for s in stages.values())
         counts = [s["successes"] for s in stages.values()]
         assert counts == sorted(counts, reverse=True) and counts[-1] == row["successes"]  # latched stages
     assert "Stages finished" in out.with_suffix(".md").read_text()
+
+
+def test_seen_episodes_apply_to_seen_variants_only_and_not_to_octo_policies(capsys):
+    import robot_io
+    from rldg_data.errors import RldgError
+    from trainers.generalist.evaluate import episodes_per_variant
+
+    seen, unseen = robot_io.variants("insertion", "seen")[0], robot_io.variants("insertion", "unseen")[0]
+    assert episodes_per_variant("insertion", [seen, unseen], 40, 100) == {seen: 100, unseen: 40}
+    assert episodes_per_variant("insertion", [seen, unseen], 40) == {seen: 40, unseen: 40}
+    with pytest.raises(RldgError, match="positive"):
+        episodes_per_variant("insertion", [seen], 40, 0)
+    assert main(["generalist", "eval", "--policy", "octo:/nowhere", "--task", "insertion",
+                 "--seen-episodes", "5"]) == 2
+    captured = capsys.readouterr()
+    assert "--seen-episodes is for our generalist" in captured.err
 
 
 def test_cli_train_writes_a_checkpoint(tiny, tmp_path):

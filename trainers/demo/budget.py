@@ -74,8 +74,10 @@ def counts(profile: DemoProfile) -> dict[str, int]:
     sizes = profile.efficiency_sizes if profile.efficiency else ()
     eval_steps = 0
     for kind, task, _ in planned_generalists(profile):
-        n_variants = len(variants(task, None if kind in profile.unseen_for else "seen"))
-        eval_steps += n_variants * profile.eval_episodes_for(task) * STEP_LIMITS[task]
+        n_unseen = len(variants(task, "unseen")) if kind in profile.unseen_for else 0
+        n_seen = len(variants(task, "seen"))
+        eval_steps += (n_seen * profile.seen_eval_episodes_for(task, kind)
+                       + n_unseen * profile.eval_episodes_for(task)) * STEP_LIMITS[task]
     eval_steps += 2 * len(sizes) * profile.efficiency_eval_episodes * STEP_LIMITS[eff[0]]
     spec_steps = sum((1 + len(variants(t, "unseen"))) * profile.specialist_eval_episodes * STEP_LIMITS[t]
                      for t, _ in profile.seen)

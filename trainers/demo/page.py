@@ -14,7 +14,7 @@ from pathlib import Path
 
 from rldg_data.io.atomic import write_text_atomic
 from robot_io.sim.variants import TASKS
-from trainers.demo.profile import DemoProfile
+from trainers.demo.profile import HANDOFF_TASKS, USE_CASE_2_ROWS, DemoProfile
 from trainers.demo.results import (DATASET_LABELS, POOLED_NOTE, SPLITS, comparison_table, cycle_times,
                                    efficiency_summary, gaps, handoff_comparison, inputs_note, paper_rows,
                                    pick_place_generalization, relabel_ablation, relabel_ablation_by_seed,
@@ -321,6 +321,18 @@ def _cell(cell) -> str:
     return f"{fmt_rate(cell)} / {'-' if time is None else f'{time:.0f}'}"
 
 
+def _handoff_eval_note(profile: dict) -> str:
+    """How many episodes the hand-off families' generalists are evaluated on, where it differs."""
+    per_variant = profile.get("handoff_eval_episodes") or profile["eval_episodes"]
+    seen = profile.get("handoff_seen_eval_episodes") or per_variant
+    if (per_variant, seen) == (profile["eval_episodes"], profile["eval_episodes"]):
+        return ""
+    note = f" ({', '.join(HANDOFF_TASKS)}: {per_variant} per variant"
+    if seen != per_variant:
+        note += f", {seen} on the seen variant for {' and '.join(USE_CASE_2_ROWS)}"
+    return note + ")"
+
+
 def _same_note(results: dict) -> str:
     same = results.get("same_data", {})
     if not same:
@@ -364,7 +376,7 @@ td,th{{border:1px solid #ccc;padding:4px 8px;font-size:13px}}img{{max-width:100%
 <p>Profile <b>{esc(profile['name'])}</b>: {profile['episodes']} wanted successful episodes per seen variant and
 source; used per variant (the fewest any source reached): {esc(json.dumps(results['episodes_per_variant']))};
 left out (a source never succeeded): {esc(', '.join(results['dropped_variants']) or 'none')}; generalist
-{profile['generalist_steps']} steps, {profile['eval_episodes']} evaluation episodes per variant.
+{profile['generalist_steps']} steps, {profile['eval_episodes']} evaluation episodes per variant{esc(_handoff_eval_note(profile))}.
 Run time {results['seconds'] / 60:.1f} min on {results['machine']['cpus']} CPUs.</p>
 <h2>Generalist: success rate [95% Wilson interval] (n) / median cycle time (steps)</h2>
 <p>One generalist per task family and training dataset. {esc(_same_note(results))}</p>

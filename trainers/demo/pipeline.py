@@ -235,11 +235,16 @@ def train_generalist(run: DemoRun, name: str, dataset: Path, steps: int, seed: O
 
 
 def evaluate_generalist(run: DemoRun, name: str, ckpt: Path, task: str, variants: str,
-                        episodes: int) -> dict:
+                        episodes: int, seen_episodes: int | None = None) -> dict:
+    """Evaluation stage: `episodes` per variant (`seen_episodes` per seen variant, if given)."""
+    seen_episodes = None if seen_episodes == episodes else seen_episodes
+
     def work(tmp: Path):
         args = ["generalist", "eval", "--checkpoint", str(ckpt), "--task", task, "--variants", variants,
                 "--episodes", str(episodes), "--seed", str(_eval_seed(run.profile.seed)),
                 "--out", str(tmp / "results.json")]
+        if seen_episodes:
+            args += ["--seen-episodes", str(seen_episodes)]
         if run.profile.eval_max_steps:
             args += ["--max-steps", str(run.profile.eval_max_steps)]
         if run.profile.open_loop:
@@ -248,7 +253,8 @@ def evaluate_generalist(run: DemoRun, name: str, ckpt: Path, task: str, variants
         return {}
 
     folder = run.stage(f"eval-{name}-{task}", {"checkpoint": _stage_of(ckpt), "variants": variants,
-                                               "episodes": episodes, "seed": run.profile.seed,
+                                               "episodes": episodes, "seen_episodes": seen_episodes,
+                                               "seed": run.profile.seed,
                                                "max_steps": run.profile.eval_max_steps,
                                                "code": code_digest("trainers/generalist", "robot_io"),
                                                "open_loop": run.profile.open_loop}, work)
@@ -384,7 +390,7 @@ def run_demo(profile: DemoProfile, out: str | Path, *, retrain: bool = False,
                                 seed=seed)
         variants = "all" if kind in profile.unseen_for else "seen"
         return ckpt, evaluate_generalist(run, f"{kind}{suffix}", ckpt, task, variants,
-                                         profile.eval_episodes_for(task))
+                                         profile.eval_episodes_for(task), profile.seen_eval_episodes_for(task, kind))
 
     def efficiency_chain(source: str, size: int):
         dataset = build_mix(run, recipes.efficiency_recipe(source, eff_task, eff_variant, raw[source], size,

@@ -23,6 +23,7 @@ SPECIALIST_VARIANTS: tuple[tuple[str, str], ...] = (
     ("pick_place", "red_cylinder"), ("pick_place", "blue_block"),
     ("assembly", "round_nut"),
 )
+USE_CASE_2_ROWS = ("rldg", "human_trimmed")  # the hand-off mix and the strongest human baseline it is called against
 HANDOFF_TASKS = ("assembly",)  # long tasks: human proxy for the easy stages, specialist at the bottleneck
 # The training datasets a profile may train generalists on (trainers.demo.recipes describes each).
 DATASET_KINDS = ("rl", "human", "human_trimmed", "rldg", "relabeled")
@@ -52,6 +53,10 @@ class DemoProfile:
     left to the larger profiles by `small`, to fit its budget); handoff_eval_episodes: evaluation
     episodes per variant of a hand-off family (assembly has one seen and one unseen variant, so
     40 per variant gives the 40 + 40 whole-task episodes its comparison needs);
+    handoff_seen_eval_episodes: episodes on a hand-off family's seen variant for the two rows
+    use case 2 compares (`USE_CASE_2_ROWS`: the RLDG hand-off mix and cleaned human data; 0:
+    handoff_eval_episodes): their gap, 20-27 points in seeds 0 and 1, needs ~100 episodes per
+    rate for Wilson intervals that separate (RESULTS.md); the other rows keep 40;
     train_seeds / train_seeds_for: the generalist training seeds of the datasets in
     `train_seeds_for`: one generalist per training seed on the *same* dataset (built once with the
     run's seed; only the generalist's initialisation, batch sampling and augmentation change), so
@@ -85,6 +90,7 @@ class DemoProfile:
     report_each_dataset: bool = True  # else only the RL-vs-human comparison dataset gets `rldg report`
     datasets: tuple[str, ...] = DATASET_KINDS
     handoff_eval_episodes: int = 0  # evaluation episodes per variant of a hand-off family (0: eval_episodes)
+    handoff_seen_eval_episodes: int = 0  # ... on its seen variant, for USE_CASE_2_ROWS (0: as handoff_eval_episodes)
     train_seeds: tuple[int, ...] = ()  # () : the run's seed only
     train_seeds_for: tuple[str, ...] = ("human", "human_trimmed", "relabeled")
 
@@ -112,8 +118,9 @@ class DemoProfile:
                      "efficiency_eval_episodes", "specialist_eval_episodes", "workers", "batch_size", "window"):
             if int(getattr(self, name)) <= 0:
                 raise RldgError(f"demo profile {self.name!r}: {name} must be positive")
-        if self.handoff_eval_episodes < 0:
-            raise RldgError(f"demo profile {self.name!r}: handoff_eval_episodes must be >= 0")
+        for name in ("handoff_eval_episodes", "handoff_seen_eval_episodes"):
+            if int(getattr(self, name)) < 0:
+                raise RldgError(f"demo profile {self.name!r}: {name} must be >= 0")
         if self.collect_factor < 1:
             raise RldgError(f"demo profile {self.name!r}: collect_factor must be >= 1")
         if len(self.efficiency_sizes) < 1 or sorted(self.efficiency_sizes) != list(self.efficiency_sizes):
@@ -131,6 +138,12 @@ class DemoProfile:
         """Evaluation episodes per variant of one task family."""
         return self.handoff_eval_episodes if task in HANDOFF_TASKS and self.handoff_eval_episodes else self.eval_episodes
 
+    def seen_eval_episodes_for(self, task: str, kind: str) -> int:
+        """Evaluation episodes per seen variant of one task family for dataset `kind`'s generalist."""
+        if task in HANDOFF_TASKS and kind in USE_CASE_2_ROWS and self.handoff_seen_eval_episodes:
+            return self.handoff_seen_eval_episodes
+        return self.eval_episodes_for(task)
+
     def seeds_for(self, kind: str) -> tuple[int, ...]:
         """The training seeds of dataset `kind`'s generalists, the run's seed first."""
         if kind not in self.train_seeds_for or not self.train_seeds:
@@ -146,7 +159,7 @@ PROFILES: dict[str, DemoProfile] = {
     "tiny": DemoProfile(name="tiny", episodes=1, collect_factor=2.0, generalist_steps=20,
                         eval_episodes=1, efficiency_sizes=(1, 2, 3, 4), efficiency_steps=10,
                         efficiency_eval_episodes=1, specialist_eval_episodes=2,
-                        specialist_minutes=0.5, eval_max_steps=20, batch_size=8,
+                        specialist_minutes=0.5, eval_max_steps=20, batch_size=8, handoff_seen_eval_episodes=2,
                         train_seeds=(0, 1), train_seeds_for=("human", "relabeled")),
     # 6,000 steps to fit 30 min (9,000 took 33.8 min on an idle AMD EPYC; BENCHMARKS.md "demo time
     # budget" has both step counts' tables: the raw-human generalist is the one that needs the longer training)
@@ -155,7 +168,7 @@ PROFILES: dict[str, DemoProfile] = {
                          efficiency_eval_episodes=20, tasks=("insertion", "assembly"), report_each_dataset=False,
                          efficiency=False, unseen_for=("rl", "rldg", "human", "human_trimmed"),
                          datasets=("rl", "human", "human_trimmed", "rldg"), handoff_eval_episodes=40,
-                         channels=(8, 16, 32, 64)),
+                         handoff_seen_eval_episodes=100, channels=(8, 16, 32, 64)),
     # Every table the paper has, at the small profile's generalist settings but 9,000 steps (CPU, hours).
     "paper": DemoProfile(name="paper", episodes=40, collect_factor=1.6, generalist_steps=9000, window=1,
                          eval_episodes=20, efficiency_sizes=(5, 10, 20, 40), efficiency_steps=9000,

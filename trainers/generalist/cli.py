@@ -50,6 +50,9 @@ def register_generalist(sub) -> None:
     e.add_argument("--task", required=True, help="insertion, pick_place or assembly")
     e.add_argument("--variants", default="seen", help="seen, unseen, all, or comma-separated names")
     e.add_argument("--episodes", type=int, default=10, help="episodes per variant")
+    e.add_argument("--seen-episodes", type=int,
+                   help="episodes per seen variant instead (default: --episodes); episode i resets with "
+                        "SEED + i, so the first --episodes of them are the same episodes either way")
     e.add_argument("--seed", type=int, default=0)
     e.add_argument("--max-steps", type=int, help="cap episodes below the task's limit (quick checks)")
     e.add_argument("--open-loop", action="store_true",
@@ -84,18 +87,22 @@ def _run_eval(args) -> int:
     from tqdm import tqdm
 
     from rldg_data.errors import ConfigError
-    from trainers.generalist.evaluate import evaluate_generalist, resolve_variants, results_table
+    from trainers.generalist.evaluate import (episodes_per_variant, evaluate_generalist, resolve_variants,
+                                              results_table)
 
     if (args.checkpoint is None) == (args.policy is None):
         raise ConfigError("give exactly one of --checkpoint (our generalist) and --policy octo:CHECKPOINT")
-    total = len(resolve_variants(args.task, args.variants)) * args.episodes
     if args.policy is not None:
-        return _run_eval_octo(args, total)
+        if args.seen_episodes is not None:
+            raise ConfigError("--seen-episodes is for our generalist's --checkpoint; an Octo policy is "
+                              "evaluated on --episodes per variant")
+        return _run_eval_octo(args, len(resolve_variants(args.task, args.variants)) * args.episodes)
+    total = sum(episodes_per_variant(args.task, resolve_variants(args.task, args.variants), args.episodes,
+                                     args.seen_episodes).values())
     with tqdm(total=total, unit="ep", desc="eval", disable=None, file=sys.stderr) as bar:
         results = evaluate_generalist(args.checkpoint, args.task, args.variants, args.episodes,
-                                      seed=args.seed, out=args.out, max_steps=args.max_steps,
-                                      open_loop=args.open_loop,
-                                      progress=bar.update)
+                                      seen_episodes=args.seen_episodes, seed=args.seed, out=args.out,
+                                      max_steps=args.max_steps, open_loop=args.open_loop, progress=bar.update)
     print(results_table(results))
     if not args.out:
         print(json.dumps(results["splits"], indent=2))

@@ -147,19 +147,37 @@ def _parts(episodes: int, workers: int = 2) -> list[tuple[int, int]]:
     return [(int(lo), int(hi - lo)) for lo, hi in zip(edges[:-1], edges[1:])]
 
 
+def episodes_per_variant(task: str, names: Sequence[str], episodes: int,
+                         seen_episodes: Optional[int] = None) -> dict[str, int]:
+    """Episodes of each variant: `seen_episodes` on the task's seen variants when given (a
+    comparison that needs more power on the seen split, without paying for it on every unseen
+    variant), `episodes` elsewhere. Episode i still resets with seed + i, so a seen variant's
+    first `episodes` episodes are the same whatever `seen_episodes` is."""
+    import robot_io
+
+    if episodes <= 0 or (seen_episodes is not None and seen_episodes <= 0):
+        raise RldgError(f"episodes must be positive, got {episodes} (seen: {seen_episodes})")
+    seen = set(robot_io.variants(task, "seen"))
+    return {v: seen_episodes if seen_episodes and v in seen else episodes for v in names}
+
+
 def evaluate_generalist(checkpoint: str | os.PathLike, task: str, variants: str | Sequence[str] = "seen",
-                        episodes: int = 10, *, seed: int = 0, out: Optional[str | os.PathLike] = None,
+                        episodes: int = 10, *, seen_episodes: Optional[int] = None, seed: int = 0,
+                        out: Optional[str | os.PathLike] = None,
                         max_steps: Optional[int] = None, open_loop: bool = False,
                         progress: Optional[Callable[[int], None]] = None) -> dict:
     """Evaluates a generalist checkpoint; writes `out` (JSON) and `out` with .md (table) if given.
 
+    episodes: per variant; seen_episodes: per seen variant instead, if given (see
+    `episodes_per_variant`).
     open_loop: run each predicted chunk to its end before predicting again (decisions every
     `chunk` steps), instead of the checkpoint's setting (temporal ensembling by default)."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
     names = resolve_variants(task, variants)
-    jobs = [(v, first, count) for v in names for first, count in _parts(episodes)]
+    counts = episodes_per_variant(task, names, episodes, seen_episodes)
+    jobs = [(v, first, count) for v in names for first, count in _parts(counts[v])]
     with ProcessPoolExecutor(min(2, len(jobs)), mp_context=multiprocessing.get_context("spawn")) as pool:
         futures = [(v, pool.submit(_evaluate_part, str(checkpoint), task, v, first, count, seed, max_steps,
                                    open_loop)) for v, first, count in jobs]
