@@ -303,38 +303,41 @@ def _pair(a: dict, b: dict) -> list[tuple[str, dict, dict]]:
     return [(k, a.get(k, a.get("*")), b.get(k, b.get("*"))) for k in keys if a.get(k, a.get("*")) and b.get(k, b.get("*"))]
 
 
-def seed_gaps(table: dict, seeds: dict) -> dict:
-    """Per compared dataset, task and split: its gap to raw human data in every training seed
-    (points), their range, and whether the sign holds in every seed (a data effect) or changes
-    with the seed (optimisation luck at this budget)."""
+def seed_gaps(table: dict, seeds: dict, baseline: str = "human",
+              compared: tuple[str, ...] = COMPARED) -> dict:
+    """Per compared dataset, task and split: its gap to the `baseline` dataset (raw human data by
+    default; "human_trimmed" for the strongest human baseline) in every training seed (points),
+    their range, and whether the sign holds in every seed (a data effect) or changes with the seed
+    (optimisation luck at this budget)."""
     out: dict[str, dict] = {}
-    for dataset in COMPARED:
+    label = "human" if baseline == "human" else "cleaned human"
+    for dataset in (d for d in compared if d != baseline):
         for task in (table.get(dataset) or {}):
             for split in SPLITS:
-                a, b = _by_seed(seeds, table, dataset, task, split), _by_seed(seeds, table, "human", task, split)
+                a, b = _by_seed(seeds, table, dataset, task, split), _by_seed(seeds, table, baseline, task, split)
                 pairs = _pair(a, b)
                 if len(pairs) < 2:
                     continue  # one generalist on each side: the main table's gap says it all
                 by_seed = {k: round(100 * (x["success_rate"] - y["success_rate"]), 1) for k, x, y in pairs}
                 values = list(by_seed.values())
-                verdict = _verdict(values)
+                verdict = _verdict(values, label)
                 out.setdefault(dataset, {}).setdefault(task, {})[split] = {
                     "gap_points": by_seed, "min": min(values), "max": max(values), "verdict": verdict}
     return out
 
 
-def _verdict(values: list[float]) -> str:
+def _verdict(values: list[float], label: str = "human") -> str:
     """What the signs of a gap's per-seed values say (a gap of exactly 0 is neither sign)."""
     if min(values) > 0:
-        return "above human in every seed"
+        return f"above {label} in every seed"
     if max(values) < 0:
-        return "below human in every seed"
+        return f"below {label} in every seed"
     if min(values) == max(values) == 0:
         return "no gap in any seed"
     if min(values) >= 0:
-        return "above human or equal in every seed"
+        return f"above {label} or equal in every seed"
     if max(values) <= 0:
-        return "below human or equal in every seed"
+        return f"below {label} or equal in every seed"
     return "sign changes with the seed"
 
 
