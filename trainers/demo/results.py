@@ -309,8 +309,11 @@ def seed_gaps(table: dict, seeds: dict, baseline: str = "human",
     default; "human_trimmed" for the strongest human baseline) in every training seed (points),
     their range, and whether the sign holds in every seed (a data effect) or changes with the seed
     (optimisation luck at this budget)."""
+    labels = {"human": "human", "human_trimmed": "cleaned human"}
+    if baseline not in labels:
+        raise ValueError(f"seed_gaps: baseline must be one of {sorted(labels)}, got {baseline!r}")
+    label = labels[baseline]
     out: dict[str, dict] = {}
-    label = "human" if baseline == "human" else "cleaned human"
     for dataset in (d for d in compared if d != baseline):
         for task in (table.get(dataset) or {}):
             for split in SPLITS:
