@@ -8,7 +8,7 @@ file in place of the folder, and any path inside or around its own inputs; `--fo
 a folder the same command wrote, and only while it holds nothing else. So no command deletes what it did not write.
 Datasets are published the same way (`publish_output`, used by `io.writer.publish`); folders a
 command adds to across runs (a collector's logs, the demo's run folder) are claimed by
-`claim_work_folder`; single files (`rldg pack`'s archive) by `check_output_file`. Without --force a
+`claim_work_folder`; single files (`rldg pack`'s archive, the evaluations' result JSON) by `check_output_file`. Without --force a
 folder is published by one rename(2) that fails when another process published first, so of two
 writers racing for one name exactly one wins and the other is told why.
 """
@@ -160,6 +160,18 @@ def claim_work_folder(out: str | os.PathLike, command: str, manifest: str,
     if writer_of(out) != command:
         write_json_atomic(out / MARK, {"command": command, "files": []})
     return out
+
+
+def json_holding(keys: Sequence[str]) -> Callable[[Path], bool]:
+    """An `is_own` test for `check_output_file`: the file is a JSON object holding every one of
+    `keys` (how a command that writes a result file recognizes its own earlier one)."""
+    def holds(path: Path) -> bool:
+        try:
+            data = json.loads(Path(path).read_text())
+        except (OSError, ValueError):
+            return False
+        return isinstance(data, dict) and all(k in data for k in keys)
+    return holds
 
 
 def check_output_file(out: str | os.PathLike, command: str, *, force: bool = False,

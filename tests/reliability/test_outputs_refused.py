@@ -125,3 +125,11 @@ def test_import_refuses(occupied, tmp_path, capsys):
     shutil.copytree(occupied / "tiny" / "1.0.0", target)
     argv = ["import", "hil-serl", str(tmp_path / "demo.pkl"), "--trust-pickle", "--out", str(occupied)]
     assert "already holds files" in both(argv, occupied, capsys)
+
+
+def test_evaluations_refuse_a_result_file_they_did_not_write(occupied, capsys):
+    keep = occupied / "keep.txt"  # checked before the checkpoint is opened or an episode runs
+    for argv in (["generalist", "eval", "--checkpoint", "nowhere", "--task", "insertion", "--out"],
+                 ["specialist", "eval", "nowhere", "--out"]):
+        assert "not written by `rldg" in both(argv + [str(keep)], occupied, capsys)
+        assert "not a file" in both(argv + [str(occupied)], occupied, capsys)

@@ -67,6 +67,26 @@ def test_evaluation_in_the_simulated_suite_writes_json_and_table(tiny, tmp_path)
     assert "seen" in results["splits"] and "(n=2)" in out.with_suffix(".md").read_text()
 
 
+def test_evaluation_out_never_replaces_a_file_it_did_not_write(tiny, tmp_path, capsys):
+    _, ckpt = tiny
+    args = ["generalist", "eval", "--checkpoint", str(ckpt), "--task", "pick_place", "--episodes", "1",
+            "--max-steps", "5"]
+    theirs = tmp_path / "theirs.json"
+    theirs.write_text("my notes")
+    assert main([*args, "--out", str(theirs), "--force"]) == 2
+    assert "not written by `rldg generalist eval`" in capsys.readouterr().err
+    assert theirs.read_text() == "my notes"
+    table = tmp_path / "r.md"  # the table beside a new JSON is checked too
+    table.write_text("my table")
+    assert main([*args, "--out", str(tmp_path / "r.json")]) == 2
+    assert table.read_text() == "my table" and not (tmp_path / "r.json").exists()
+    out = tmp_path / "results.json"
+    assert main([*args, "--out", str(out)]) == 0
+    assert main([*args, "--out", str(out)]) == 2 and "pass --force" in capsys.readouterr().err
+    assert main([*args, "--out", str(out), "--force"]) == 0
+    assert json.loads(out.read_text())["task"] == "pick_place" and out.with_suffix(".md").is_file()
+
+
 def test_evaluation_of_a_multi_stage_task_reports_each_stage_finished(tiny, tmp_path):
     _, ckpt = tiny
     out = tmp_path / "results.json"

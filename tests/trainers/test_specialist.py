@@ -181,3 +181,24 @@ def test_demos_load_from_a_contract_dataset(tmp_path):
     plain = write_dataset([_privileged_episode("d", 4, True, with_privileged=False)], tmp_path, "plain")
     with pytest.raises(ContractError, match="privileged"):
         load_demos(plain, "insertion", "vga")
+
+
+def test_eval_out_never_replaces_a_file_it_did_not_write(tmp_path, capsys):
+    from pathlib import Path as P
+
+    from rldg_data.cli import main
+
+    ckpt = str(P(__file__).resolve().parents[2] / "trainers" / "demo" / "specialists" / "insertion-vga")
+    theirs = tmp_path / "notes.json"
+    theirs.write_text('{"mine": 1}')
+    assert main(["specialist", "eval", ckpt, "--episodes", "1", "--out", str(theirs), "--force"]) == 2
+    assert "not written by `rldg specialist eval`" in capsys.readouterr().err
+    assert theirs.read_text() == '{"mine": 1}'
+    out = tmp_path / "eval.json"
+    assert main(["specialist", "eval", ckpt, "--episodes", "1", "--out", str(out)]) == 0
+    first = json.loads(out.read_text())
+    assert first["variant"] == "vga" and first["trained_on"] == "vga"
+    assert main(["specialist", "eval", ckpt, "--episodes", "1", "--out", str(out)]) == 2  # its own: --force
+    assert "pass --force" in capsys.readouterr().err
+    assert main(["specialist", "eval", ckpt, "--episodes", "1", "--out", str(out), "--force"]) == 0
+    assert json.loads(out.read_text()) == first

@@ -58,7 +58,10 @@ def register_generalist(sub) -> None:
     e.add_argument("--open-loop", action="store_true",
                    help="run each predicted action chunk to its end (decide every CHUNK steps) "
                         "instead of temporal ensembling")
-    e.add_argument("--out", help="results JSON (a .md table is written beside it)")
+    e.add_argument("--out", help="results JSON (a .md table is written beside it); an existing file is "
+                                 "refused unless --force and it is an earlier `rldg generalist eval` result")
+    e.add_argument("--force", action="store_true",
+                   help="replace the results JSON and table an earlier `rldg generalist eval` wrote at --out")
     e.set_defaults(func=_run_eval)
 
 
@@ -92,6 +95,8 @@ def _run_eval(args) -> int:
 
     if (args.checkpoint is None) == (args.policy is None):
         raise ConfigError("give exactly one of --checkpoint (our generalist) and --policy octo:CHECKPOINT")
+    if args.out:
+        _check_out(args.out, args.force)
     if args.policy is not None:
         if args.seen_episodes is not None:
             raise ConfigError("--seen-episodes is for our generalist's --checkpoint; an Octo policy is "
@@ -107,6 +112,23 @@ def _run_eval(args) -> int:
     if not args.out:
         print(json.dumps(results["splits"], indent=2))
     return 0
+
+
+EVAL_COMMAND = "rldg generalist eval"
+RESULT_KEYS = ("task", "seed", "variants", "splits", "checkpoint")  # what evaluate_generalist/evaluate_octo write
+
+
+def _check_out(out: str, force: bool) -> None:
+    """Before any episode runs: --out (and the .md table beside it) must be new, or with --force
+    this command's earlier result; nothing else is replaced."""
+    from pathlib import Path
+
+    from rldg_data.io.outputs import check_output_file, json_holding
+
+    own = json_holding(RESULT_KEYS)
+    out = Path(out)
+    check_output_file(out, EVAL_COMMAND, force=force, is_own=own)
+    check_output_file(out.with_suffix(".md"), EVAL_COMMAND, force=force, is_own=lambda _: own(out))
 
 
 def _run_eval_octo(args, total: int) -> int:

@@ -62,7 +62,10 @@ def register_specialist(sub) -> None:
     e.add_argument("--seed", type=int, default=2_000_000)
     e.add_argument("--variant", help="evaluate on this variant of the checkpoint's task instead of its "
                                      "own (e.g. an unseen connector)")
-    e.add_argument("--out", help="also write the result as JSON to this file")
+    e.add_argument("--out", help="also write the result as JSON to this file (an existing file is refused "
+                                 "unless --force and it is an earlier `rldg specialist eval` result)")
+    e.add_argument("--force", action="store_true",
+                   help="replace the result an earlier `rldg specialist eval` wrote at --out")
     e.set_defaults(func=_run_eval)
 
 
@@ -122,6 +125,11 @@ def _run_eval(args) -> int:
     from trainers.specialist.envs import robot_io_env_factory
     from trainers.specialist.evaluate import evaluate_on_env
 
+    if args.out:  # before the episodes run: a refused --out must not cost an evaluation
+        from rldg_data.io.outputs import check_output_file, json_holding
+
+        check_output_file(args.out, "rldg specialist eval", force=args.force,
+                          is_own=json_holding(("task", "variant", "trained_on", "start_stage")))
     meta = read_meta(args.checkpoint)
     variant = args.variant or meta["variant"]
     env = robot_io_env_factory(meta["task"], variant)(args.seed)
@@ -133,8 +141,8 @@ def _run_eval(args) -> int:
     text = json.dumps({"task": meta["task"], "variant": variant, "trained_on": meta["variant"],
                        "start_stage": int(meta.get("start_stage", 0)), **result.to_dict()}, indent=2)
     if args.out:
-        from pathlib import Path
+        from rldg_data.io.atomic import write_text_atomic
 
-        Path(args.out).write_text(text)
+        write_text_atomic(args.out, text)
     print(text)
     return 0
